@@ -1,0 +1,111 @@
+#include "hemi/math/rns.h"
+
+#include <string>
+
+namespace hemi::math {
+
+BaseConverter::BaseConverter(std::vector<Modulus> from, std::vector<Modulus> to)
+    : from_(std::move(from)), to_(std::move(to)) {
+  const std::size_t k = from_.size();
+  if (k == 0 || k > 64) throw Error("base conversion: source base of " + std::to_string(k) + " primes");
+  hat_inv_.resize(k);
+  hat_inv_shoup_.resize(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    u64 hat = 1;
+    for (std::size_t l = 0; l < k; ++l)
+      if (l != i) hat = mul_mod(hat, reduce_64(from_[l].value, from_[i]), from_[i]);
+    hat_inv_[i] = inv_mod(hat, from_[i]);
+    hat_inv_shoup_[i] = shoup(hat_inv_[i], from_[i].value);
+  }
+  hat_mod_to_.resize(to_.size() * k);
+  for (std::size_t j = 0; j < to_.size(); ++j)
+    for (std::size_t i = 0; i < k; ++i) {
+      u64 hat = 1 % to_[j].value;
+      for (std::size_t l = 0; l < k; ++l)
+        if (l != i) hat = mul_mod(hat, reduce_64(from_[l].value, to_[j]), to_[j]);
+      hat_mod_to_[j * k + i] = hat;
+    }
+}
+
+void BaseConverter::convert(const u64* in, u64* out, std::size_t n) const {
+  const std::size_t k = from_.size();
+  U64Vec y(k * n);
+  for (std::size_t i = 0; i < k; ++i) {
+    const u64 q = from_[i].value, w = hat_inv_[i], ws = hat_inv_shoup_[i];
+    const u64* src = in + i * n;
+    u64* dst = y.data() + i * n;
+    for (std::size_t c = 0; c < n; ++c) dst[c] = mul_shoup(src[c], w, ws, q);
+  }
+  for (std::size_t j = 0; j < to_.size(); ++j) {
+    const Modulus& b = to_[j];
+    const u64* hats = hat_mod_to_.data() + j * k;
+    u64* dst = out + j * n;
+    // k products below 2^122 each: the sum fits in 128 bits for k <= 64.
+    for (std::size_t c = 0; c < n; ++c) {
+      u128 acc = 0;
+      for (std::size_t i = 0; i < k; ++i) acc += static_cast<u128>(y[i * n + c]) * hats[i];
+      dst[c] = reduce_128(acc, b);
+    }
+  }
+}
+
+CrtReconstructor::CrtReconstructor(std::vector<Modulus> moduli) : moduli_(std::move(moduli)) {
+  const std::size_t k = moduli_.size();
+  if (k == 0) throw Error("CRT: empty base");
+  inv_.assign(k * k, 0);
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      inv_[i * k + j] = inv_mod(reduce_64(moduli_[j].value, moduli_[i]), moduli_[i]);
+  // (A-1)/2 = -1/2 mod every odd a_i.
+  std::vector<u64> half(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    const u64 q = moduli_[i].value;
+    half[i] = q - (q + 1) / 2;  // -(2^-1) mod q, since 2^-1 = (q+1)/2
+  }
+  half_digits_.resize(k);
+  // Garner on the residues of (A-1)/2.
+  std::vector<u64> d(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    const Modulus& m = moduli_[i];
+    u64 v = half[i];
+    for (std::size_t j = 0; j < i; ++j)
+      v = mul_mod(sub_mod(v, reduce_64(d[j], m), m.value), inv_[i * k + j], m);
+    d[i] = v;
+  }
+  half_digits_ = d;
+}
+
+long double CrtReconstructor::centered(const u64* residues) const {
+  const std::size_t k = moduli_.size();
+  u64 d[64];
+  HEMI_ASSERT(k <= 64);
+  for (std::size_t i = 0; i < k; ++i) {
+    const Modulus& m = moduli_[i];
+    u64 v = residues[i];
+    for (std::size_t j = 0; j < i; ++j)
+      v = mul_mod(sub_mod(v, reduce_64(d[j], m), m.value), inv_[i * k + j], m);
+    d[i] = v;
+  }
+  // x > (A-1)/2 ?  Compare mixed-radix digits from the most significant.
+  bool negative = false;
+  for (std::size_t i = k; i-- > 0;) {
+    if (d[i] != half_digits_[i]) {
+      negative = d[i] > half_digits_[i];
+      break;
+    }
+  }
+  if (negative) {
+    // digits of A - x: complement (a_i - 1 - d_i), then add one with carry.
+    u64 carry = 1;
+    for (std::size_t i = 0; i < k; ++i) {
+      u64 v = moduli_[i].value - 1 - d[i] + carry;
+      carry = v >= moduli_[i].value ? 1 : 0;
+      d[i] = carry ? v - moduli_[i].value : v;
+    }
+  }
+  long double value = 0;
+  for (std::size_t i = k; i-- > 0;) value = value * static_cast<long double>(moduli_[i].value) + d[i];
+  return negative ? -value : value;
+}
+
+}  // namespace hemi::math
