@@ -1,0 +1,130 @@
+#include "hemi/nn/architectures.h"
+
+#include <cmath>
+
+namespace hemi::nn {
+namespace {
+
+// splitmix64: a small, fully specified generator (the same stream on every platform).
+class InitRng {
+ public:
+  explicit InitRng(std::uint64_t seed) : state_(seed) {}
+  double uniform(double bound) {  // in [-bound, bound)
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    double u = static_cast<double>(z >> 11) * 0x1.0p-53;
+    return (2 * u - 1) * bound;
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+void init(std::vector<double>& v, std::size_t n, double fan_in, InitRng& rng) {
+  double bound = 1.0 / std::sqrt(fan_in);
+  v.resize(n);
+  for (double& x : v) x = rng.uniform(bound);
+}
+
+Conv2d conv(int in, int out, int k, int stride, int pad, InitRng& rng) {
+  Conv2d c;
+  c.in_channels = in;
+  c.out_channels = out;
+  c.kernel_h = c.kernel_w = k;
+  c.stride_h = c.stride_w = stride;
+  c.pad_h = c.pad_w = pad;
+  double fan_in = static_cast<double>(in) * k * k;
+  init(c.weight, static_cast<std::size_t>(out) * in * k * k, fan_in, rng);
+  init(c.bias, static_cast<std::size_t>(out), fan_in, rng);
+  return c;
+}
+
+Dense dense(int in, int out, InitRng& rng) {
+  Dense d;
+  d.in_features = in;
+  d.out_features = out;
+  init(d.weight, static_cast<std::size_t>(out) * in, in, rng);
+  init(d.bias, static_cast<std::size_t>(out), in, rng);
+  return d;
+}
+
+// Shape after the layers so far; errors carry the architecture name.
+Result<TensorShape> walk(const std::vector<Layer>& layers, const TensorShape& in) {
+  TensorShape s = in;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    auto next = infer_shape(layers[i], s);
+    if (!next) return Result<TensorShape>::failure("layer " + std::to_string(i + 1) + " (" + layer_kind(layers[i]) + "): " + next.error());
+    s = next.value();
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> architecture_names() { return {"seed-cnn", "mri-cnn"}; }
+
+bool is_architecture(std::string_view name) { return name == "seed-cnn" || name == "mri-cnn"; }
+
+InputSpec default_input(std::string_view name) {
+  InputSpec in;
+  if (name == "seed-cnn") return in;
+  if (name == "mri-cnn") {
+    in.color = ColorMode::kRgb;
+    in.height = in.width = 64;
+    in.mean = {0, 0, 0};
+    in.std = {1, 1, 1};
+    return in;
+  }
+  throw Error("unknown architecture '" + std::string(name) + "' (known: seed-cnn, mri-cnn)");
+}
+
+Result<Model> build_architecture(std::string_view name, const ArchitectureOptions& options) {
+  using R = Result<Model>;
+  if (!is_architecture(name))
+    return R::failure("unknown architecture '" + std::string(name) + "' (known: seed-cnn, mri-cnn)");
+  const int classes = static_cast<int>(options.class_names.size());
+  if (classes < 1) return R::failure(std::string(name) + ": needs at least one class name");
+  InitRng rng(options.seed);
+  ModelSpec spec;
+  spec.architecture = std::string(name);
+  spec.input = options.input;
+  spec.class_names = options.class_names;
+  const int c = options.input.channels();
+  auto& L = spec.layers;
+  auto features = [&]() -> Result<int> {
+    auto s = walk(L, options.input.shape());
+    if (!s) return Result<int>::failure(std::string(name) + ": input " + options.input.shape().to_string() + " is too small: " + s.error());
+    return static_cast<int>(s.value().size());
+  };
+  if (name == "seed-cnn") {
+    L.push_back(conv(c, 4, 7, 3, 0, rng));
+    L.push_back(Square{});
+    L.push_back(Flatten{});
+    auto n = features();
+    if (!n) return R::failure(n.error());
+    L.push_back(dense(n.value(), 64, rng));
+    L.push_back(Square{});
+    L.push_back(dense(64, classes, rng));
+  } else {
+    const Polynomial poly{{0.25, 0.5, 0.125}};
+    L.push_back(conv(c, 8, 5, 2, 2, rng));
+    L.push_back(poly);
+    L.push_back(AvgPool2d{2, 2, 2, 2});
+    auto n1 = features();
+    if (!n1) return R::failure(n1.error());
+    L.push_back(conv(8, 16, 3, 2, 1, rng));
+    L.push_back(poly);
+    L.push_back(AvgPool2d{2, 2, 2, 2});
+    L.push_back(Flatten{});
+    auto n = features();
+    if (!n) return R::failure(n.error());
+    L.push_back(dense(n.value(), 32, rng));
+    L.push_back(poly);
+    L.push_back(dense(32, classes, rng));
+  }
+  return Model::create(std::move(spec));
+}
+
+}  // namespace hemi::nn

@@ -1,0 +1,42 @@
+// Built-in HE-friendly architectures (only linear layers, average pooling and polynomial
+// activations), built for a given input and class list with freshly initialized weights.
+//
+//   seed-cnn  the study's network: conv C->4 7x7 stride 3 no padding, square, flatten,
+//             dense (4·oh·ow)->64, square, dense 64->classes. 28x28 input: 4x8x8 = 256.
+//   mri-cnn   a deeper network for larger (RGB) images, default 3x64x64:
+//             conv C->8 5x5 stride 2 pad 2, poly, avgpool 2, conv 8->16 3x3 stride 2 pad 1,
+//             poly, avgpool 2, flatten, dense ->32, poly, dense 32->classes, where
+//             poly(x) = 0.25 + 0.5 x + 0.125 x² (a degree-2 stand-in for ReLU).
+//
+// Initialization matches PyTorch's default for Conv2d/Linear: weights and biases uniform in
+// [-1/sqrt(fan_in), 1/sqrt(fan_in)], drawn from a generator seeded by `seed` (deterministic
+// on every platform).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hemi/base/error.h"
+#include "hemi/nn/model.h"
+
+namespace hemi::nn {
+
+struct ArchitectureOptions {
+  InputSpec input;                       // channels (gray/rgb), size, normalization
+  std::vector<std::string> class_names;  // the number of outputs
+  std::uint64_t seed = 0;                // weight initialization
+};
+
+std::vector<std::string> architecture_names();  // {"seed-cnn", "mri-cnn"}
+bool is_architecture(std::string_view name);
+
+// The input an architecture was designed for: seed-cnn gray 28x28, mri-cnn rgb 64x64
+// (normalization mean 0, std 1). Throws hemi::Error for an unknown name.
+InputSpec default_input(std::string_view name);
+
+// Fails with a clear reason for an unknown name or an input too small for the network.
+Result<Model> build_architecture(std::string_view name, const ArchitectureOptions& options);
+
+}  // namespace hemi::nn
