@@ -1,0 +1,115 @@
+#include "hemi/train/torch_model.h"
+
+namespace hemi::train {
+namespace {
+
+torch::Tensor to_tensor(const std::vector<double>& v, at::IntArrayRef shape) {
+  return torch::tensor(at::ArrayRef<double>(v), torch::kDouble).reshape(shape).to(torch::kFloat);
+}
+
+std::vector<double> to_vector(const torch::Tensor& t) {
+  auto d = t.detach().to(torch::kDouble).contiguous();
+  const double* p = d.data_ptr<double>();
+  return std::vector<double>(p, p + d.numel());
+}
+
+}  // namespace
+
+TorchNetImpl::TorchNetImpl(const nn::Model& model) : spec_(model.spec()) {
+  torch::NoGradGuard no_grad;
+  for (const auto& layer : spec_.layers) {
+    if (auto* c = std::get_if<nn::Conv2d>(&layer)) {
+      auto opts = torch::nn::Conv2dOptions(c->in_channels, c->out_channels, {c->kernel_h, c->kernel_w})
+                      .stride({c->stride_h, c->stride_w})
+                      .padding(std::vector<int64_t>{c->pad_h, c->pad_w})
+                      .bias(!c->bias.empty());
+      auto m = register_module("conv" + std::to_string(convs_.size() + 1), torch::nn::Conv2d(opts));
+      m->weight.copy_(to_tensor(c->weight, {c->out_channels, c->in_channels, c->kernel_h, c->kernel_w}));
+      if (!c->bias.empty()) m->bias.copy_(to_tensor(c->bias, {c->out_channels}));
+      convs_.push_back(m);
+    } else if (auto* d = std::get_if<nn::Dense>(&layer)) {
+      auto opts = torch::nn::LinearOptions(d->in_features, d->out_features).bias(!d->bias.empty());
+      auto m = register_module("dense" + std::to_string(denses_.size() + 1), torch::nn::Linear(opts));
+      m->weight.copy_(to_tensor(d->weight, {d->out_features, d->in_features}));
+      if (!d->bias.empty()) m->bias.copy_(to_tensor(d->bias, {d->out_features}));
+      denses_.push_back(m);
+    }
+  }
+}
+
+torch::Tensor TorchNetImpl::forward(torch::Tensor x) {
+  std::size_t conv = 0, dense = 0;
+  for (const auto& layer : spec_.layers) {
+    if (std::holds_alternative<nn::Conv2d>(layer)) {
+      x = convs_[conv++]->forward(x);
+    } else if (auto* p = std::get_if<nn::AvgPool2d>(&layer)) {
+      x = torch::avg_pool2d(x, {p->kernel_h, p->kernel_w}, {p->stride_h, p->stride_w});
+    } else if (std::holds_alternative<nn::Flatten>(layer)) {
+      x = x.flatten(1);
+    } else if (std::holds_alternative<nn::Dense>(layer)) {
+      x = denses_[dense++]->forward(x);
+    } else if (std::holds_alternative<nn::Square>(layer)) {
+      x = x * x;
+    } else if (auto* q = std::get_if<nn::Polynomial>(&layer)) {
+      const auto& c = q->coefficients;
+      torch::Tensor acc = torch::full_like(x, c.back());
+      for (std::size_t k = c.size() - 1; k-- > 0;) acc = acc * x + c[k];
+      x = acc;
+    }
+  }
+  return x;
+}
+
+nn::Model TorchNetImpl::to_model() const {
+  nn::ModelSpec spec = spec_;
+  std::size_t conv = 0, dense = 0;
+  for (auto& layer : spec.layers) {
+    if (auto* c = std::get_if<nn::Conv2d>(&layer)) {
+      const auto& m = convs_[conv++];
+      c->weight = to_vector(m->weight);
+      if (!c->bias.empty()) c->bias = to_vector(m->bias);
+    } else if (auto* d = std::get_if<nn::Dense>(&layer)) {
+      const auto& m = denses_[dense++];
+      d->weight = to_vector(m->weight);
+      if (!d->bias.empty()) d->bias = to_vector(m->bias);
+    }
+  }
+  auto model = nn::Model::create(std::move(spec));
+  if (!model) throw Error("export after training: " + model.error() + " (training diverged?)");
+  return std::move(model).value();
+}
+
+std::vector<double> torch_logits(const nn::Model& model, const float* pixels, std::size_t count,
+                                 bool use_double) {
+  torch::NoGradGuard no_grad;
+  TorchNet net(model);
+  net->eval();
+  auto shape = model.input_shape();
+  auto x = torch::from_blob(const_cast<float*>(pixels),
+                            {static_cast<int64_t>(count), shape.channels, shape.height, shape.width},
+                            torch::kFloat);
+  if (use_double) {
+    net->to(torch::kDouble);
+    x = x.to(torch::kDouble);
+  }
+  // Doubles' weights were set from floats; restore them exactly from the model in double.
+  if (use_double) {
+    std::size_t conv = 0, dense = 0;
+    auto params = net->named_parameters();
+    for (const auto& layer : model.layers()) {
+      if (auto* c = std::get_if<nn::Conv2d>(&layer)) {
+        std::string n = "conv" + std::to_string(++conv);
+        params[n + ".weight"].copy_(torch::tensor(at::ArrayRef<double>(c->weight), torch::kDouble).reshape(params[n + ".weight"].sizes()));
+        if (!c->bias.empty()) params[n + ".bias"].copy_(torch::tensor(at::ArrayRef<double>(c->bias), torch::kDouble));
+      } else if (auto* d = std::get_if<nn::Dense>(&layer)) {
+        std::string n = "dense" + std::to_string(++dense);
+        params[n + ".weight"].copy_(torch::tensor(at::ArrayRef<double>(d->weight), torch::kDouble).reshape(params[n + ".weight"].sizes()));
+        if (!d->bias.empty()) params[n + ".bias"].copy_(torch::tensor(at::ArrayRef<double>(d->bias), torch::kDouble));
+      }
+    }
+  }
+  auto y = net->forward(x).to(torch::kDouble).contiguous();
+  return std::vector<double>(y.data_ptr<double>(), y.data_ptr<double>() + y.numel());
+}
+
+}  // namespace hemi::train
