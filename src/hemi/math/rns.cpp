@@ -1,5 +1,6 @@
 #include "hemi/math/rns.h"
 
+#include <algorithm>
 #include <string>
 
 namespace hemi::math {
@@ -27,8 +28,9 @@ BaseConverter::BaseConverter(std::vector<Modulus> from, std::vector<Modulus> to)
     }
 }
 
-void BaseConverter::convert(const u64* in, u64* out, std::size_t n) const {
+void BaseConverter::convert(const u64* in, u64* out, std::size_t n, std::size_t to_count) const {
   const std::size_t k = from_.size();
+  to_count = std::min(to_count, to_.size());
   U64Vec y(k * n);
   for (std::size_t i = 0; i < k; ++i) {
     const u64 q = from_[i].value, w = hat_inv_[i], ws = hat_inv_shoup_[i];
@@ -36,7 +38,7 @@ void BaseConverter::convert(const u64* in, u64* out, std::size_t n) const {
     u64* dst = y.data() + i * n;
     for (std::size_t c = 0; c < n; ++c) dst[c] = mul_shoup(src[c], w, ws, q);
   }
-  for (std::size_t j = 0; j < to_.size(); ++j) {
+  for (std::size_t j = 0; j < to_count; ++j) {
     const Modulus& b = to_[j];
     const u64* hats = hat_mod_to_.data() + j * k;
     u64* dst = out + j * n;

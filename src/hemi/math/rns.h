@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "hemi/base/aligned_vector.h"
@@ -17,8 +18,8 @@ namespace hemi::math {
 class BaseConverter {
  public:
   BaseConverter(std::vector<Modulus> from, std::vector<Modulus> to);
-  // in: from().size() limbs, each < a_i; out: to().size() limbs, each < b_j.
-  void convert(const u64* in, u64* out, std::size_t n) const;
+  // in: from().size() limbs, each < a_i; out: the first to_count (default all) target limbs.
+  void convert(const u64* in, u64* out, std::size_t n, std::size_t to_count = SIZE_MAX) const;
   const std::vector<Modulus>& from() const { return from_; }
   const std::vector<Modulus>& to() const { return to_; }
 

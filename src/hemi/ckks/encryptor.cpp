@@ -1,0 +1,140 @@
+#include "hemi/ckks/encryptor.h"
+
+#include "hemi/ckks/encoder.h"
+#include "hemi/ckks/sampling.h"
+
+namespace hemi::ckks {
+
+using math::u64;
+
+namespace {
+void check_plaintext(const Params& params, const Plaintext& pt, const char* op) {
+  if (pt.params_id != params.id()) throw Error(std::string(op) + ": plaintext from other parameters");
+  check_level(params, pt.level, op);
+  if (pt.poly.limbs() != pt.level + 1 || pt.poly.n() != params.n())
+    throw Error(std::string(op) + ": plaintext shape does not match its level");
+}
+}  // namespace
+
+Encryptor::Encryptor(Params params, PublicKey pk) : params_(std::move(params)), pk_(std::move(pk)) {
+  if (pk_.ct.params_id != params_.id()) throw Error("encrypt: public key from other parameters");
+}
+Encryptor::Encryptor(Params params, PublicKey pk, const Seed& seed)
+    : params_(std::move(params)), pk_(std::move(pk)), prng_(seed) {
+  if (pk_.ct.params_id != params_.id()) throw Error("encrypt: public key from other parameters");
+}
+
+Ciphertext Encryptor::encrypt(const Plaintext& pt) {
+  check_plaintext(params_, pt, "encrypt");
+  const auto& ctx = params_.ctx();
+  const std::size_t limbs = pt.level + 1;
+  auto u_small = detail::sample_ternary(prng_, ctx.n);
+  auto e0_small = detail::sample_gaussian(prng_, ctx.n);
+  auto e1_small = detail::sample_gaussian(prng_, ctx.n);
+  RnsPoly u = detail::small_to_ntt(u_small.data(), ctx, limbs, false);
+  RnsPoly e0 = detail::small_to_ntt(e0_small.data(), ctx, limbs, false);
+  RnsPoly e1 = detail::small_to_ntt(e1_small.data(), ctx, limbs, false);
+  Ciphertext ct;
+  ct.level = pt.level;
+  ct.scale = pt.scale;
+  ct.params_id = params_.id();
+  ct.polys.assign(2, RnsPoly(ctx.n, limbs));
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const math::Modulus& m = ctx.q[i];
+    const u64 *p0 = pk_.ct.polys[0].limb(i), *p1 = pk_.ct.polys[1].limb(i), *ui = u.limb(i);
+    u64 *c0 = ct.polys[0].limb(i), *c1 = ct.polys[1].limb(i);
+    for (std::size_t c = 0; c < ctx.n; ++c) {
+      c0[c] = math::add_mod(math::add_mod(math::mul_mod(p0[c], ui[c], m), e0.limb(i)[c], m.value),
+                            pt.poly.limb(i)[c], m.value);
+      c1[c] = math::add_mod(math::mul_mod(p1[c], ui[c], m), e1.limb(i)[c], m.value);
+    }
+  }
+  u.wipe();
+  e0.wipe();
+  e1.wipe();
+  secure_wipe(u_small.data(), u_small.size());
+  return ct;
+}
+
+SymmetricEncryptor::SymmetricEncryptor(Params params, const SecretKey& sk)
+    : params_(std::move(params)), sk_(sk) {
+  if (sk_.params_id != params_.id()) throw Error("encrypt: secret key from other parameters");
+}
+SymmetricEncryptor::SymmetricEncryptor(Params params, const SecretKey& sk, const Seed& seed)
+    : params_(std::move(params)), sk_(sk), prng_(seed) {
+  if (sk_.params_id != params_.id()) throw Error("encrypt: secret key from other parameters");
+}
+
+SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt) {
+  check_plaintext(params_, pt, "encrypt");
+  const auto& ctx = params_.ctx();
+  const std::size_t limbs = pt.level + 1;
+  SeededCiphertext sct;
+  prng_.fill(sct.seed.data(), sct.seed.size());
+  Prng expand(sct.seed);
+  RnsPoly a = detail::sample_uniform(expand, ctx, limbs, false);
+  auto e_small = detail::sample_gaussian(prng_, ctx.n);
+  RnsPoly e = detail::small_to_ntt(e_small.data(), ctx, limbs, false);
+  sct.c0 = RnsPoly(ctx.n, limbs);
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const math::Modulus& m = ctx.q[i];
+    for (std::size_t c = 0; c < ctx.n; ++c) {
+      u64 as = math::mul_mod(a.limb(i)[c], sk_.poly.limb(i)[c], m);
+      u64 v = math::add_mod(math::neg_mod(as, m.value), e.limb(i)[c], m.value);
+      sct.c0.limb(i)[c] = math::add_mod(v, pt.poly.limb(i)[c], m.value);
+    }
+  }
+  e.wipe();
+  sct.level = pt.level;
+  sct.scale = pt.scale;
+  sct.params_id = params_.id();
+  return sct;
+}
+
+Ciphertext SymmetricEncryptor::expand(const Params& params, const SeededCiphertext& sct) {
+  if (sct.params_id != params.id()) throw Error("expand: ciphertext from other parameters");
+  check_level(params, sct.level, "expand");
+  Prng expand(sct.seed);
+  Ciphertext ct;
+  ct.level = sct.level;
+  ct.scale = sct.scale;
+  ct.params_id = sct.params_id;
+  ct.polys.push_back(sct.c0);
+  ct.polys.push_back(detail::sample_uniform(expand, params.ctx(), sct.level + 1, false));
+  return ct;
+}
+
+Decryptor::Decryptor(Params params, const SecretKey& sk) : params_(std::move(params)), sk_(sk) {
+  if (sk_.params_id != params_.id()) throw Error("decrypt: secret key from other parameters");
+}
+
+Plaintext Decryptor::decrypt(const Ciphertext& ct) const {
+  if (ct.params_id != params_.id()) throw Error("decrypt: ciphertext from other parameters");
+  check_level(params_, ct.level, "decrypt");
+  if (ct.size() < 2 || ct.size() > 3) throw Error("decrypt: ciphertext has " + std::to_string(ct.size()) + " parts");
+  const auto& ctx = params_.ctx();
+  const std::size_t limbs = ct.level + 1;
+  Plaintext pt;
+  pt.level = ct.level;
+  pt.scale = ct.scale;
+  pt.params_id = params_.id();
+  pt.poly = RnsPoly(ctx.n, limbs);
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const math::Modulus& m = ctx.q[i];
+    const u64* s = sk_.poly.limb(i);
+    u64* out = pt.poly.limb(i);
+    for (std::size_t c = 0; c < ctx.n; ++c) {
+      u64 v = ct.polys[0].limb(i)[c];
+      u64 s1 = s[c];
+      v = math::add_mod(v, math::mul_mod(ct.polys[1].limb(i)[c], s1, m), m.value);
+      if (ct.size() == 3) {
+        u64 s2 = math::mul_mod(s1, s1, m);
+        v = math::add_mod(v, math::mul_mod(ct.polys[2].limb(i)[c], s2, m), m.value);
+      }
+      out[c] = v;
+    }
+  }
+  return pt;
+}
+
+}  // namespace hemi::ckks

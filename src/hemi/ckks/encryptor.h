@@ -1,0 +1,45 @@
+// Encryption (public key, or symmetric with the secret key and a seeded half-size output for
+// uploads) and decryption. Client side. One Encryptor/Decryptor per thread.
+#pragma once
+
+#include "hemi/ckks/keys.h"
+
+namespace hemi::ckks {
+
+class Encryptor {
+ public:
+  Encryptor(Params params, PublicKey pk);                         // OS CSPRNG
+  Encryptor(Params params, PublicKey pk, const Seed& test_seed);  // tests only
+  Ciphertext encrypt(const Plaintext& pt);
+
+ private:
+  Params params_;
+  PublicKey pk_;
+  Prng prng_;
+};
+
+class SymmetricEncryptor {
+ public:
+  SymmetricEncryptor(Params params, const SecretKey& sk);
+  SymmetricEncryptor(Params params, const SecretKey& sk, const Seed& test_seed);
+  SeededCiphertext encrypt_seeded(const Plaintext& pt);
+  Ciphertext encrypt(const Plaintext& pt) { return expand(params_, encrypt_seeded(pt)); }
+  static Ciphertext expand(const Params& params, const SeededCiphertext& sct);
+
+ private:
+  Params params_;
+  const SecretKey& sk_;
+  Prng prng_;
+};
+
+class Decryptor {
+ public:
+  Decryptor(Params params, const SecretKey& sk);
+  Plaintext decrypt(const Ciphertext& ct) const;
+
+ private:
+  Params params_;
+  const SecretKey& sk_;
+};
+
+}  // namespace hemi::ckks

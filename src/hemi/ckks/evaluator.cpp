@@ -1,0 +1,507 @@
+#include "hemi/ckks/evaluator.h"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "hemi/ckks/encoder.h"
+#include "hemi/ckks/sampling.h"
+
+namespace hemi::ckks {
+
+using math::u128;
+using math::u64;
+
+std::string scale_str(double scale) {
+  char buf[40];
+  double l = std::log2(scale);
+  if (std::fabs(l - std::round(l)) < 1e-9)
+    std::snprintf(buf, sizeof(buf), "2^%d", static_cast<int>(std::round(l)));
+  else
+    std::snprintf(buf, sizeof(buf), "2^%.2f", l);
+  return buf;
+}
+
+namespace {
+constexpr double kScaleTolerance = 1e-9;  // relative; scales that differ less are the same
+bool same_scale(double a, double b) { return std::fabs(a - b) <= kScaleTolerance * std::max(a, b); }
+
+std::string op_str(const char* op) { return std::string(op) + ": "; }
+}  // namespace
+
+void Evaluator::check(const Ciphertext& a, const char* op) const {
+  if (a.params_id != params_.id())
+    throw Error(op_str(op) + "ciphertext from other parameters");
+  check_level(params_, a.level, op);
+  if (a.size() < 2 || a.size() > 3)
+    throw Error(op_str(op) + "ciphertext has " + std::to_string(a.size()) + " parts");
+  for (const auto& p : a.polys)
+    if (p.n() != params_.n() || p.limbs() != a.level + 1)
+      throw Error(op_str(op) + "ciphertext shape does not match its level " + std::to_string(a.level));
+  if (!(a.scale >= 1) || !std::isfinite(a.scale))
+    throw Error(op_str(op) + "ciphertext scale " + std::to_string(a.scale) + " is invalid");
+}
+
+void Evaluator::check_pair(const Ciphertext& a, const Ciphertext& b, const char* op) const {
+  check(a, op);
+  check(b, op);
+  if (a.level != b.level)
+    throw Error(op_str(op) + "level mismatch " + std::to_string(a.level) + " vs " + std::to_string(b.level));
+  if (!same_scale(a.scale, b.scale))
+    throw Error(op_str(op) + "scale mismatch " + scale_str(a.scale) + " vs " + scale_str(b.scale));
+}
+
+void Evaluator::check_plain(const Ciphertext& a, const Plaintext& p, const char* op, bool need_same_scale) const {
+  check(a, op);
+  if (p.params_id != params_.id()) throw Error(op_str(op) + "plaintext from other parameters");
+  if (p.level != a.level)
+    throw Error(op_str(op) + "level mismatch " + std::to_string(a.level) + " vs plaintext " + std::to_string(p.level));
+  if (p.poly.limbs() != p.level + 1 || p.poly.n() != params_.n())
+    throw Error(op_str(op) + "plaintext shape does not match its level");
+  if (need_same_scale && !same_scale(a.scale, p.scale))
+    throw Error(op_str(op) + "scale mismatch " + scale_str(a.scale) + " vs " + scale_str(p.scale));
+}
+
+void Evaluator::check_product_scale(double scale, std::size_t level, const char* op) const {
+  const double log_q = params_.log2_q(level);
+  if (!std::isfinite(scale) || std::log2(scale) >= log_q - 1)
+    throw Error(op_str(op) + "result scale " + scale_str(scale) + " exceeds the modulus 2^" +
+                std::to_string(static_cast<int>(log_q)) + " at level " + std::to_string(level) +
+                " (rescale first)");
+}
+
+// ---- additive ----
+
+void Evaluator::add_inplace(Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b, "add");
+  const auto& ctx = params_.ctx();
+  const std::size_t parts = std::max(a.size(), b.size());
+  if (a.size() < parts) a.polys.resize(parts, RnsPoly(ctx.n, a.level + 1));
+  for (std::size_t k = 0; k < b.size(); ++k)
+    for (std::size_t i = 0; i <= a.level; ++i) {
+      const u64 q = ctx.q[i].value;
+      u64* x = a.polys[k].limb(i);
+      const u64* y = b.polys[k].limb(i);
+      for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::add_mod(x[c], y[c], q);
+    }
+}
+
+Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b, "add");
+  Ciphertext r = a;
+  add_inplace(r, b);
+  return r;
+}
+
+void Evaluator::sub_inplace(Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b, "sub");
+  const auto& ctx = params_.ctx();
+  const std::size_t parts = std::max(a.size(), b.size());
+  if (a.size() < parts) a.polys.resize(parts, RnsPoly(ctx.n, a.level + 1));
+  for (std::size_t k = 0; k < b.size(); ++k)
+    for (std::size_t i = 0; i <= a.level; ++i) {
+      const u64 q = ctx.q[i].value;
+      u64* x = a.polys[k].limb(i);
+      const u64* y = b.polys[k].limb(i);
+      for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::sub_mod(x[c], y[c], q);
+    }
+}
+
+Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b, "sub");
+  Ciphertext r = a;
+  sub_inplace(r, b);
+  return r;
+}
+
+void Evaluator::negate_inplace(Ciphertext& a) const {
+  check(a, "negate");
+  const auto& ctx = params_.ctx();
+  for (auto& p : a.polys)
+    for (std::size_t i = 0; i <= a.level; ++i) {
+      u64* x = p.limb(i);
+      for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::neg_mod(x[c], ctx.q[i].value);
+    }
+}
+
+void Evaluator::add_plain_inplace(Ciphertext& a, const Plaintext& p) const {
+  check_plain(a, p, "add_plain", true);
+  const auto& ctx = params_.ctx();
+  for (std::size_t i = 0; i <= a.level; ++i) {
+    u64* x = a.polys[0].limb(i);
+    const u64* y = p.poly.limb(i);
+    for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::add_mod(x[c], y[c], ctx.q[i].value);
+  }
+}
+
+void Evaluator::sub_plain_inplace(Ciphertext& a, const Plaintext& p) const {
+  check_plain(a, p, "sub_plain", true);
+  const auto& ctx = params_.ctx();
+  for (std::size_t i = 0; i <= a.level; ++i) {
+    u64* x = a.polys[0].limb(i);
+    const u64* y = p.poly.limb(i);
+    for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::sub_mod(x[c], y[c], ctx.q[i].value);
+  }
+}
+
+void Evaluator::multiply_plain_inplace(Ciphertext& a, const Plaintext& p) const {
+  check_plain(a, p, "multiply_plain", false);
+  check_product_scale(a.scale * p.scale, a.level, "multiply_plain");
+  const auto& ctx = params_.ctx();
+  for (auto& poly : a.polys)
+    for (std::size_t i = 0; i <= a.level; ++i) {
+      u64* x = poly.limb(i);
+      const u64* y = p.poly.limb(i);
+      for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::mul_mod(x[c], y[c], ctx.q[i]);
+    }
+  a.scale *= p.scale;
+}
+
+namespace {
+std::int64_t scaled_integer(double c, double scale, const char* op) {
+  const double v = c * scale;
+  if (!std::isfinite(v) || std::fabs(v) >= std::ldexp(1.0, 62))
+    throw Error(std::string(op) + ": constant " + std::to_string(c) + " times scale " + scale_str(scale) +
+                " overflows 2^62");
+  return std::llround(v);
+}
+}  // namespace
+
+void Evaluator::add_const_inplace(Ciphertext& a, double c) const {
+  check(a, "add_const");
+  const std::int64_t k = scaled_integer(c, a.scale, "add_const");
+  const auto& ctx = params_.ctx();
+  for (std::size_t i = 0; i <= a.level; ++i) {
+    const u64 q = ctx.q[i].value, r = math::from_signed(k, q);
+    u64* x = a.polys[0].limb(i);
+    for (std::size_t j = 0; j < ctx.n; ++j) x[j] = math::add_mod(x[j], r, q);
+  }
+}
+
+void Evaluator::multiply_integer_inplace(Ciphertext& a, std::int64_t k) const {
+  check(a, "multiply_integer");
+  const auto& ctx = params_.ctx();
+  for (auto& poly : a.polys)
+    for (std::size_t i = 0; i <= a.level; ++i) {
+      const u64 q = ctx.q[i].value, w = math::from_signed(k, q), ws = math::shoup(w, q);
+      u64* x = poly.limb(i);
+      for (std::size_t j = 0; j < ctx.n; ++j) x[j] = math::mul_shoup(x[j], w, ws, q);
+    }
+}
+
+void Evaluator::multiply_const_inplace(Ciphertext& a, double c, double const_scale) const {
+  check(a, "multiply_const");
+  if (const_scale <= 0) const_scale = static_cast<double>(params_.q()[a.level].value);
+  check_product_scale(a.scale * const_scale, a.level, "multiply_const");
+  multiply_integer_inplace(a, scaled_integer(c, const_scale, "multiply_const"));
+  a.scale *= const_scale;
+}
+
+// ---- multiplicative ----
+
+Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
+  check(a, "multiply");
+  check(b, "multiply");
+  if (a.size() != 2 || b.size() != 2)
+    throw Error("multiply: ciphertext of " + std::to_string(std::max(a.size(), b.size())) +
+                " parts; relinearize first");
+  if (a.level != b.level)
+    throw Error("multiply: level mismatch " + std::to_string(a.level) + " vs " + std::to_string(b.level));
+  check_product_scale(a.scale * b.scale, a.level, "multiply");
+  const auto& ctx = params_.ctx();
+  const std::size_t limbs = a.level + 1;
+  Ciphertext r;
+  r.level = a.level;
+  r.scale = a.scale * b.scale;
+  r.params_id = a.params_id;
+  r.polys.assign(3, RnsPoly(ctx.n, limbs));
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const math::Modulus& m = ctx.q[i];
+    const u64 *a0 = a.polys[0].limb(i), *a1 = a.polys[1].limb(i);
+    const u64 *b0 = b.polys[0].limb(i), *b1 = b.polys[1].limb(i);
+    u64 *d0 = r.polys[0].limb(i), *d1 = r.polys[1].limb(i), *d2 = r.polys[2].limb(i);
+    for (std::size_t c = 0; c < ctx.n; ++c) {
+      d0[c] = math::mul_mod(a0[c], b0[c], m);
+      d1[c] = math::reduce_128(static_cast<u128>(a0[c]) * b1[c] + static_cast<u128>(a1[c]) * b0[c], m);
+      d2[c] = math::mul_mod(a1[c], b1[c], m);
+    }
+  }
+  return r;
+}
+
+Ciphertext Evaluator::square(const Ciphertext& a) const { return multiply(a, a); }
+
+Ciphertext Evaluator::multiply_relin(const Ciphertext& a, const Ciphertext& b, const RelinKey& rk) const {
+  Ciphertext r = multiply(a, b);
+  relinearize_inplace(r, rk);
+  return r;
+}
+
+// ---- key switching ----
+
+Evaluator::Decomposed Evaluator::decompose(const RnsPoly& d, std::size_t level) const {
+  const auto& ctx = params_.ctx();
+  const std::size_t L1 = level + 1, k = ctx.p.size(), n = ctx.n;
+  RnsPoly coef = d;
+  for (std::size_t i = 0; i < L1; ++i) math::ntt_inverse(coef.limb(i), *ctx.ntt[i]);
+  Decomposed dec;
+  dec.level = level;
+  const std::size_t dnum = ctx.digits_at(level);
+  for (std::size_t j = 0; j < dnum; ++j) {
+    const std::size_t begin = j * ctx.alpha, end = std::min(begin + ctx.alpha, L1);
+    const math::BaseConverter& conv = *ctx.modup[level][j];
+    RnsPoly ext(n, L1 + k);
+    RnsPoly tmp(n, conv.to().size());
+    conv.convert(coef.limb(begin), tmp.data(), n);
+    std::size_t t = 0;
+    for (std::size_t i = 0; i < L1; ++i) {
+      if (i >= begin && i < end) {
+        std::copy(d.limb(i), d.limb(i) + n, ext.limb(i));
+      } else {
+        std::copy(tmp.limb(t), tmp.limb(t) + n, ext.limb(i));
+        ++t;
+        math::ntt_forward(ext.limb(i), *ctx.ntt[i]);
+      }
+    }
+    for (std::size_t pj = 0; pj < k; ++pj, ++t) {
+      std::copy(tmp.limb(t), tmp.limb(t) + n, ext.limb(L1 + pj));
+      math::ntt_forward(ext.limb(L1 + pj), *ctx.ntt[ctx.q.size() + pj]);
+    }
+    dec.digits.push_back(std::move(ext));
+  }
+  return dec;
+}
+
+void Evaluator::key_switch(const Decomposed& dec, const KeySwitchKey& key, const std::uint32_t* perm,
+                           RnsPoly& out0, RnsPoly& out1) const {
+  const auto& ctx = params_.ctx();
+  const std::size_t L1 = dec.level + 1, k = ctx.p.size(), n = ctx.n;
+  const std::size_t dnum = dec.digits.size();
+  RnsPoly acc0(n, L1 + k), acc1(n, L1 + k);
+  for (std::size_t i = 0; i < L1 + k; ++i) {
+    const std::size_t ki = detail::qp_index(ctx, i, L1);
+    const math::Modulus& m = ctx.qp[ki];
+    u64* r0 = acc0.limb(i);
+    u64* r1 = acc1.limb(i);
+    // dnum products below 2^122 each: the 128-bit sums cannot overflow for dnum <= 64.
+    for (std::size_t c = 0; c < n; ++c) {
+      u128 s0 = 0, s1 = 0;
+      const std::size_t src = perm ? perm[c] : c;
+      for (std::size_t j = 0; j < dnum; ++j) {
+        const u64 x = dec.digits[j].limb(i)[src];
+        s0 += static_cast<u128>(x) * key.b[j].limb(ki)[c];
+        s1 += static_cast<u128>(x) * key.a[j].limb(ki)[c];
+      }
+      r0[c] = math::reduce_128(s0, m);
+      r1[c] = math::reduce_128(s1, m);
+    }
+  }
+  // ModDown: (acc - Conv_{P->Q}(acc mod P)) * P^-1.
+  auto mod_down = [&](RnsPoly& acc, RnsPoly& out) {
+    for (std::size_t pj = 0; pj < k; ++pj) math::ntt_inverse(acc.limb(L1 + pj), *ctx.ntt[ctx.q.size() + pj]);
+    RnsPoly conv(n, ctx.q.size());
+    ctx.p_to_q->convert(acc.limb(L1), conv.data(), n, L1);
+    out = RnsPoly(n, L1);
+    for (std::size_t i = 0; i < L1; ++i) {
+      const u64 q = ctx.q[i].value, w = ctx.p_inv_mod_q[i], ws = ctx.p_inv_mod_q_shoup[i];
+      u64* cv = conv.limb(i);
+      math::ntt_forward(cv, *ctx.ntt[i]);
+      const u64* x = acc.limb(i);
+      u64* o = out.limb(i);
+      for (std::size_t c = 0; c < n; ++c) o[c] = math::mul_shoup(x[c] + q - cv[c], w, ws, q);
+    }
+  };
+  mod_down(acc0, out0);
+  mod_down(acc1, out1);
+}
+
+void Evaluator::relinearize_inplace(Ciphertext& a, const RelinKey& rk) const {
+  check(a, "relinearize");
+  if (a.size() != 3) throw Error("relinearize: ciphertext has " + std::to_string(a.size()) + " parts, not 3");
+  if (rk.key.params_id != params_.id() || rk.key.b.size() != params_.digit_count())
+    throw Error("relinearize: relinearization key from other parameters");
+  Decomposed dec = decompose(a.polys[2], a.level);
+  RnsPoly r0, r1;
+  key_switch(dec, rk.key, nullptr, r0, r1);
+  a.polys.pop_back();
+  const auto& ctx = params_.ctx();
+  for (std::size_t i = 0; i <= a.level; ++i) {
+    const u64 q = ctx.q[i].value;
+    for (std::size_t c = 0; c < ctx.n; ++c) {
+      a.polys[0].limb(i)[c] = math::add_mod(a.polys[0].limb(i)[c], r0.limb(i)[c], q);
+      a.polys[1].limb(i)[c] = math::add_mod(a.polys[1].limb(i)[c], r1.limb(i)[c], q);
+    }
+  }
+}
+
+Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint32_t g, const GaloisKeys& gk, const char* op) const {
+  check(a, op);
+  if (a.size() != 2) throw Error(op_str(op) + "ciphertext has 3 parts; relinearize first");
+  if (gk.params_id != params_.id()) throw Error(op_str(op) + "Galois keys from other parameters");
+  auto it = gk.keys.find(g);
+  if (it == gk.keys.end()) throw Error(op_str(op) + "no Galois key for Galois element " + std::to_string(g));
+  const auto& ctx = params_.ctx();
+  const auto& perm = ctx.galois_permutation(g);
+  Decomposed dec = decompose(a.polys[1], a.level);
+  Ciphertext r;
+  r.level = a.level;
+  r.scale = a.scale;
+  r.params_id = a.params_id;
+  r.polys.resize(2);
+  key_switch(dec, it->second, perm.data(), r.polys[0], r.polys[1]);
+  for (std::size_t i = 0; i <= a.level; ++i) {
+    const u64 q = ctx.q[i].value;
+    const u64* c0 = a.polys[0].limb(i);
+    u64* o = r.polys[0].limb(i);
+    for (std::size_t c = 0; c < ctx.n; ++c) o[c] = math::add_mod(o[c], c0[perm[c]], q);
+  }
+  return r;
+}
+
+Ciphertext Evaluator::rotate(const Ciphertext& a, int steps, const GaloisKeys& gk) const {
+  const std::uint32_t g = galois_element_for_step(steps, params_.n());
+  if (g == 1) {
+    check(a, "rotate");
+    return a;
+  }
+  if (!gk.has(g) && gk.params_id == params_.id())
+    throw Error("rotate: no Galois key for step " + std::to_string(steps) + " (Galois element " + std::to_string(g) + ")");
+  return apply_galois(a, g, gk, "rotate");
+}
+
+Ciphertext Evaluator::conjugate(const Ciphertext& a, const GaloisKeys& gk) const {
+  return apply_galois(a, galois_element_conjugate(params_.n()), gk, "conjugate");
+}
+
+std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, std::span<const int> steps,
+                                                  const GaloisKeys& gk) const {
+  check(a, "rotate_hoisted");
+  if (a.size() != 2) throw Error("rotate_hoisted: ciphertext has 3 parts; relinearize first");
+  if (gk.params_id != params_.id()) throw Error("rotate_hoisted: Galois keys from other parameters");
+  std::vector<std::uint32_t> elts;
+  for (int s : steps) {
+    const std::uint32_t g = galois_element_for_step(s, params_.n());
+    if (g != 1 && !gk.has(g))
+      throw Error("rotate_hoisted: no Galois key for step " + std::to_string(s) + " (Galois element " +
+                  std::to_string(g) + ")");
+    elts.push_back(g);
+  }
+  const auto& ctx = params_.ctx();
+  Decomposed dec = decompose(a.polys[1], a.level);
+  std::vector<Ciphertext> out;
+  out.reserve(steps.size());
+  for (std::uint32_t g : elts) {
+    if (g == 1) {
+      out.push_back(a);
+      continue;
+    }
+    const auto& perm = ctx.galois_permutation(g);
+    Ciphertext r;
+    r.level = a.level;
+    r.scale = a.scale;
+    r.params_id = a.params_id;
+    r.polys.resize(2);
+    key_switch(dec, gk.keys.at(g), perm.data(), r.polys[0], r.polys[1]);
+    for (std::size_t i = 0; i <= a.level; ++i) {
+      const u64 q = ctx.q[i].value;
+      const u64* c0 = a.polys[0].limb(i);
+      u64* o = r.polys[0].limb(i);
+      for (std::size_t c = 0; c < ctx.n; ++c) o[c] = math::add_mod(o[c], c0[perm[c]], q);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// ---- levels ----
+
+void Evaluator::rescale_inplace(Ciphertext& a) const {
+  check(a, "rescale");
+  if (a.level == 0) throw Error("rescale: ciphertext is at level 0; no prime left to divide by");
+  const auto& ctx = params_.ctx();
+  const std::size_t l = a.level, n = ctx.n;
+  const u64 ql = ctx.q[l].value, half = ql >> 1;
+  std::vector<u64, AlignedAllocator<u64>> last(n), tmp(n);
+  for (auto& poly : a.polys) {
+    std::copy(poly.limb(l), poly.limb(l) + n, last.begin());
+    math::ntt_inverse(last.data(), *ctx.ntt[l]);
+    for (std::size_t c = 0; c < n; ++c) last[c] = math::add_mod(last[c], half, ql);  // round, not floor
+    for (std::size_t i = 0; i < l; ++i) {
+      const math::Modulus& qi = ctx.q[i];
+      const u64 h = ctx.half_last[l][i];
+      for (std::size_t c = 0; c < n; ++c) tmp[c] = math::sub_mod(math::reduce_64(last[c], qi), h, qi.value);
+      math::ntt_forward(tmp.data(), *ctx.ntt[i]);
+      const u64 w = ctx.inv_last[l][i], ws = ctx.inv_last_shoup[l][i];
+      u64* x = poly.limb(i);
+      for (std::size_t c = 0; c < n; ++c) x[c] = math::mul_shoup(x[c] + qi.value - tmp[c], w, ws, qi.value);
+    }
+    poly.truncate(l);
+  }
+  a.level = l - 1;
+  a.scale /= static_cast<double>(ql);
+}
+
+void Evaluator::drop_level_inplace(Ciphertext& a, std::size_t level) const {
+  check(a, "drop_level");
+  if (level > a.level)
+    throw Error("drop_level: target level " + std::to_string(level) + " is above the ciphertext's " +
+                std::to_string(a.level));
+  for (auto& p : a.polys) p.truncate(level + 1);
+  a.level = level;
+}
+
+// ---- fused dot product ----
+
+Ciphertext Evaluator::dot_product(std::span<const Ciphertext* const> cts, std::span<const double> weights,
+                                  double weight_scale) const {
+  if (cts.empty()) throw Error("dot_product: no ciphertexts");
+  if (cts.size() != weights.size())
+    throw Error("dot_product: " + std::to_string(cts.size()) + " ciphertexts but " +
+                std::to_string(weights.size()) + " weights");
+  const Ciphertext& first = *cts[0];
+  check(first, "dot_product");
+  if (first.size() != 2) throw Error("dot_product: ciphertext has 3 parts; relinearize first");
+  for (const Ciphertext* c : cts) {
+    if (c->size() != 2) throw Error("dot_product: ciphertext has 3 parts; relinearize first");
+    check_pair(first, *c, "dot_product");
+  }
+  const auto& ctx = params_.ctx();
+  const std::size_t limbs = first.level + 1, n = ctx.n;
+  if (weight_scale <= 0) weight_scale = static_cast<double>(ctx.q[first.level].value);
+  check_product_scale(first.scale * weight_scale, first.level, "dot_product");
+  std::vector<std::int64_t> w(weights.size());
+  for (std::size_t i = 0; i < weights.size(); ++i) w[i] = scaled_integer(weights[i], weight_scale, "dot_product");
+
+  Ciphertext r;
+  r.level = first.level;
+  r.scale = first.scale * weight_scale;
+  r.params_id = first.params_id;
+  r.polys.assign(2, RnsPoly(n, limbs));
+  std::vector<u128> acc(n);
+  std::vector<u64> wr(cts.size());
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const math::Modulus& m = ctx.q[i];
+    // How many products below (q-1)^2 fit in 128 bits before a reduction is needed.
+    const u128 max_prod = static_cast<u128>(m.value - 1) * (m.value - 1);
+    const std::size_t chunk = static_cast<std::size_t>(std::min<u128>(~u128{0} / max_prod - 1, 1u << 30));
+    for (std::size_t t = 0; t < cts.size(); ++t) wr[t] = math::from_signed(w[t], m.value);
+    for (std::size_t part = 0; part < 2; ++part) {
+      std::fill(acc.begin(), acc.end(), 0);
+      std::size_t pending = 0;
+      for (std::size_t t = 0; t < cts.size(); ++t) {
+        const u64* x = cts[t]->polys[part].limb(i);
+        const u64 wt = wr[t];
+        for (std::size_t c = 0; c < n; ++c) acc[c] += static_cast<u128>(x[c]) * wt;
+        if (++pending == chunk) {
+          for (std::size_t c = 0; c < n; ++c) acc[c] = math::reduce_128(acc[c], m);
+          pending = 1;
+        }
+      }
+      u64* out = r.polys[part].limb(i);
+      for (std::size_t c = 0; c < n; ++c) out[c] = math::reduce_128(acc[c], m);
+    }
+  }
+  return r;
+}
+
+}  // namespace hemi::ckks

@@ -1,0 +1,86 @@
+// Homomorphic operations on ciphertexts. Server side: it takes only public evaluation keys.
+// Every operation validates parameter identity, levels, scales, shapes and keys before it
+// touches its output, and its errors name the operation and the values
+// ("multiply: scale mismatch 2^26 vs 2^52").
+// Cost notes: key switching (relinearize, rotate) dominates; rotate_hoisted shares one
+// decomposition (INTT + ModUp) across many rotations of one ciphertext; dot_product reduces
+// once per output coefficient. Immutable; one Evaluator may be shared by threads.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "hemi/ckks/keys.h"
+
+namespace hemi::ckks {
+
+class Evaluator {
+ public:
+  explicit Evaluator(Params params) : params_(std::move(params)) {}
+  const Params& params() const { return params_; }
+
+  Ciphertext add(const Ciphertext& a, const Ciphertext& b) const;
+  void add_inplace(Ciphertext& a, const Ciphertext& b) const;
+  Ciphertext sub(const Ciphertext& a, const Ciphertext& b) const;
+  void sub_inplace(Ciphertext& a, const Ciphertext& b) const;
+  void negate_inplace(Ciphertext& a) const;
+
+  void add_plain_inplace(Ciphertext& a, const Plaintext& p) const;
+  void sub_plain_inplace(Ciphertext& a, const Plaintext& p) const;
+  void multiply_plain_inplace(Ciphertext& a, const Plaintext& p) const;
+
+  // Adds c to every slot (at the ciphertext's scale).
+  void add_const_inplace(Ciphertext& a, double c) const;
+  // Multiplies every slot by c, encoded at const_scale (0: the prime q_level, so that the
+  // following rescale restores the scale exactly). The scale becomes scale * const_scale.
+  void multiply_const_inplace(Ciphertext& a, double c, double const_scale = 0) const;
+  // Multiplies by an integer; the scale is unchanged.
+  void multiply_integer_inplace(Ciphertext& a, std::int64_t k) const;
+
+  // Ciphertext products: three parts until relinearized.
+  Ciphertext multiply(const Ciphertext& a, const Ciphertext& b) const;
+  Ciphertext square(const Ciphertext& a) const;
+  void relinearize_inplace(Ciphertext& a, const RelinKey& rk) const;
+  Ciphertext multiply_relin(const Ciphertext& a, const Ciphertext& b, const RelinKey& rk) const;
+
+  // Divides by the last prime q_level: level - 1, scale / q_level.
+  void rescale_inplace(Ciphertext& a) const;
+  // Drops primes down to `level` without changing the scale.
+  void drop_level_inplace(Ciphertext& a, std::size_t level) const;
+
+  // Left rotation of the slots by `steps` (negative: right).
+  Ciphertext rotate(const Ciphertext& a, int steps, const GaloisKeys& gk) const;
+  Ciphertext conjugate(const Ciphertext& a, const GaloisKeys& gk) const;
+  // Many rotations of one ciphertext sharing one key-switching decomposition.
+  std::vector<Ciphertext> rotate_hoisted(const Ciphertext& a, std::span<const int> steps,
+                                         const GaloisKeys& gk) const;
+
+  // sum_i weights[i] * cts[i] with constant weights encoded at weight_scale (0: q_level).
+  // All inputs share level and scale; the result has scale * weight_scale.
+  Ciphertext dot_product(std::span<const Ciphertext* const> cts, std::span<const double> weights,
+                         double weight_scale = 0) const;
+
+ private:
+  struct Decomposed {
+    std::vector<RnsPoly> digits;  // ModUp of each digit, NTT form over Q_level and P
+    std::size_t level = 0;
+  };
+  Decomposed decompose(const RnsPoly& d, std::size_t level) const;
+  // (out0, out1) = ModDown(sum_j digit_j(perm) * key_j), over Q_level, NTT form.
+  void key_switch(const Decomposed& dec, const KeySwitchKey& key, const std::uint32_t* perm,
+                  RnsPoly& out0, RnsPoly& out1) const;
+  Ciphertext apply_galois(const Ciphertext& a, std::uint32_t galois_elt, const GaloisKeys& gk,
+                          const char* op) const;
+  void check(const Ciphertext& a, const char* op) const;
+  void check_pair(const Ciphertext& a, const Ciphertext& b, const char* op) const;
+  void check_plain(const Ciphertext& a, const Plaintext& p, const char* op, bool same_scale) const;
+  void check_product_scale(double scale, std::size_t level, const char* op) const;
+
+  Params params_;
+};
+
+// "2^26" or "2^26.03": how scales appear in messages.
+std::string scale_str(double scale);
+
+}  // namespace hemi::ckks

@@ -1,0 +1,78 @@
+// Keys. The secret key stays with the client: nothing on the evaluation path takes one.
+// Key-switching keys (relinearization, Galois) store their uniform parts as a public seed, so
+// they ship at half size. All keys are immutable after generation or loading and may be shared
+// by any number of threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "hemi/base/random.h"
+#include "hemi/ckks/ciphertext.h"
+#include "hemi/ckks/params.h"
+
+namespace hemi::ckks {
+
+class SecretKey {
+ public:
+  SecretKey() = default;
+  SecretKey(const SecretKey&) = default;
+  SecretKey& operator=(const SecretKey&) = default;
+  SecretKey(SecretKey&&) = default;
+  SecretKey& operator=(SecretKey&&) = default;
+  ~SecretKey() {
+    poly.wipe();
+    secure_wipe(coeffs.data(), coeffs.size());
+  }
+
+  std::vector<std::int8_t> coeffs;  // ternary coefficients in {-1, 0, 1}
+  RnsPoly poly;                     // NTT form over all of Q and P
+  std::uint64_t params_id = 0;
+};
+
+struct PublicKey {
+  Ciphertext ct;  // (-a s + e, a) at the top level
+};
+
+// Switches a ciphertext part encrypted under s' to one under s: one (b_j, a_j) per digit over
+// Q and P, with b_j = -a_j s + e_j + P [j-th gadget] s'.
+struct KeySwitchKey {
+  std::vector<RnsPoly> b, a;
+  Seed seed{};  // a_j expands from it
+  std::uint64_t params_id = 0;
+};
+
+struct RelinKey {
+  KeySwitchKey key;  // s^2 -> s
+};
+
+struct GaloisKeys {
+  std::map<std::uint32_t, KeySwitchKey> keys;  // galois element -> key for sigma_g(s) -> s
+  std::uint64_t params_id = 0;
+  bool has(std::uint32_t galois_elt) const { return keys.count(galois_elt) != 0; }
+};
+
+// Key generation (client side). One KeyGenerator per thread.
+class KeyGenerator {
+ public:
+  explicit KeyGenerator(Params params);               // randomness from the OS CSPRNG
+  KeyGenerator(Params params, const Seed& test_seed);  // deterministic: tests only
+
+  SecretKey secret_key();
+  PublicKey public_key(const SecretKey& sk);
+  RelinKey relin_key(const SecretKey& sk);
+  // Keys for left rotations by each step (negative: right) and, if asked, conjugation.
+  GaloisKeys galois_keys(const SecretKey& sk, const std::vector<int>& steps, bool conjugate = false);
+  KeySwitchKey galois_key(const SecretKey& sk, std::uint32_t galois_elt);
+
+ private:
+  KeySwitchKey switch_key(const SecretKey& sk, const RnsPoly& s_prime_ntt);
+  Params params_;
+  Prng prng_;
+};
+
+// Expands the uniform parts a_j of a key-switching key from its seed (used on load too).
+void expand_key_uniform(const Params& params, KeySwitchKey& key);
+
+}  // namespace hemi::ckks
