@@ -1,0 +1,59 @@
+// Options shared by the loaders: target size, channel mode, normalization, resize filter,
+// error policy, split and limit. A plain struct; validate() checks it before any loading.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hemi::data {
+
+// gray: one channel, luma = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601), alpha ignored.
+// rgb: three channels; a grayscale source is replicated into R, G and B, alpha ignored.
+enum class ChannelMode { kGray, kRgb };
+
+// area: exact area averaging (each output pixel is the mean of the source area it covers,
+// partial pixels weighted by their overlap); the default, no aliasing when shrinking.
+// bilinear: half-pixel centres, edges clamped, no antialiasing (sharper, aliases when shrinking).
+enum class ResizeFilter { kArea, kBilinear };
+
+struct LoadOptions {
+  int height = 28;  // every image is resized to height x width
+  int width = 28;
+  ChannelMode channels = ChannelMode::kGray;
+  // Per channel: value = (pixel / 255 - mean[c]) / stddev[c]. One value applies to every
+  // channel. The study used 0.5 / 0.5 (values in [-1, 1]).
+  std::vector<float> mean = {0.5f};
+  std::vector<float> stddev = {0.5f};
+  ResizeFilter filter = ResizeFilter::kArea;
+  // false: an unreadable or corrupt image file is an error naming it. true: it is skipped
+  // and listed (see BadFile). IDX files are always all-or-nothing.
+  bool skip_bad = false;
+  // Image folders: fraction of each class that goes to the training set (see split.h).
+  double train_fraction = 0.8;
+  std::uint64_t seed = 0;  // for the split and for limit on image folders
+  // 0 = everything. Otherwise at most this many images per loaded set (per split for
+  // load_dataset): the first ones of an IDX file; a seeded random subset for image folders.
+  std::size_t limit = 0;
+};
+
+int channel_count(ChannelMode mode);
+std::string to_string(ChannelMode mode);
+std::string to_string(ResizeFilter filter);
+// "gray"/"grey"/"l" or "rgb"; throws hemi::Error otherwise.
+ChannelMode parse_channel_mode(const std::string& text);
+// "area" or "bilinear"; throws hemi::Error otherwise.
+ResizeFilter parse_resize_filter(const std::string& text);
+// "28x28" (height x width) or "28" (square); throws hemi::Error otherwise.
+void parse_size(const std::string& text, int& height, int& width);
+
+// Throws hemi::Error naming the bad field: sizes in [1, 4096], mean/stddev of size 1 or one
+// per channel, stddev > 0, finite values, train_fraction in [0, 1].
+void validate(const LoadOptions& opts);
+
+// mean and stddev expanded to one value per channel (after validate()).
+std::vector<float> channel_means(const LoadOptions& opts);
+std::vector<float> channel_stddevs(const LoadOptions& opts);
+
+}  // namespace hemi::data
