@@ -22,35 +22,6 @@ bool is_png(const Bytes& b) {
   return b.size() >= 8 && std::equal(kSig, kSig + 8, b.begin());
 }
 
-// stb_image decodes a truncated JPEG without complaint (missing data reads as zeros), so check
-// that an end-of-image marker follows the first start-of-scan segment. Markers inside the
-// entropy-coded data are always followed by 0x00 or a restart code, so FF D9 there is the EOI.
-// (An EXIF thumbnail's EOI lies before the main image's first SOS and does not count.)
-bool jpeg_has_end_marker(const Bytes& b) {
-  std::size_t pos = 2;
-  while (pos + 4 <= b.size()) {
-    if (b[pos] != 0xFF) return false;
-    std::uint8_t marker = b[pos + 1];
-    if (marker == 0xFF) {  // fill byte
-      ++pos;
-      continue;
-    }
-    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // stand-alone markers
-      pos += 2;
-      continue;
-    }
-    std::size_t len = (std::size_t{b[pos + 2]} << 8) | b[pos + 3];
-    if (len < 2) return false;
-    pos += 2 + len;
-    if (marker == 0xDA) break;  // start of scan: entropy-coded data follows
-  }
-  if (pos > b.size()) return false;
-  for (std::size_t i = pos; i + 1 < b.size(); ++i) {
-    if (b[i] == 0xFF && b[i + 1] == 0xD9) return true;
-  }
-  return false;
-}
-
 struct StbFree {
   void operator()(stbi_uc* p) const { stbi_image_free(p); }
 };
@@ -109,8 +80,6 @@ DecodedImage decode_image_bytes(const Bytes& bytes, const std::string& what) {
     throw Error("'" + what + "': not a JPEG or PNG image");
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw Error("'" + what + "': file too large");
-  if (is_jpeg(bytes) && !jpeg_has_end_marker(bytes))
-    throw Error("'" + what + "': corrupt or truncated JPEG (no end-of-image marker)");
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c))
     throw Error("'" + what + "': cannot decode image: " + stbi_failure_reason());
