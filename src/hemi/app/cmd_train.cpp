@@ -1,0 +1,227 @@
+// `hemi train`: train a built-in architecture (or a TorchScript module) on a data set,
+// evaluate it on the held-out split and write the model file.
+// `hemi model info`: print a model file's architecture.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "hemi/app/command.h"
+#include "hemi/data/dataset.h"
+#include "hemi/nn/architectures.h"
+#include "hemi/nn/model_file.h"
+#include "hemi/train/torchscript_import.h"
+#include "hemi/train/trainer.h"
+
+namespace hemi::app {
+namespace {
+
+struct TrainArgs {
+  std::string data;
+  std::string arch = "seed-cnn";
+  std::string torchscript;
+  std::optional<int> epochs, batch;
+  double lr = 0.001;
+  std::uint64_t seed = 0;
+  bool noise_sim = false;
+  double noise_factor = 1000.0;
+  std::string channels, size;
+  std::vector<float> mean, stddev;
+  double split = 0.8;
+  int threads = 0;
+  std::size_t limit = 0;
+  std::string output;
+  bool json = false;
+  bool float32 = false;
+};
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void run_train(const TrainArgs& a) {
+  auto t_start = std::chrono::steady_clock::now();
+  const bool from_script = !a.torchscript.empty();
+  if (!from_script && !nn::is_architecture(a.arch))
+    throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn)");
+
+  // The network's input: the architecture's default, overridden by --channels / --size.
+  nn::InputSpec input = from_script ? nn::InputSpec{} : nn::default_input(a.arch);
+  data::LoadOptions load;
+  load.height = input.height;
+  load.width = input.width;
+  load.channels = input.color == nn::ColorMode::kRgb ? data::ChannelMode::kRgb : data::ChannelMode::kGray;
+  if (!a.channels.empty()) load.channels = data::parse_channel_mode(a.channels);
+  if (!a.size.empty()) data::parse_size(a.size, load.height, load.width);
+  if (!a.mean.empty()) load.mean = a.mean;
+  if (!a.stddev.empty()) load.stddev = a.stddev;
+  load.train_fraction = a.split;
+  load.seed = a.seed;
+  load.limit = a.limit;
+  data::validate(load);
+  input.color = load.channels == data::ChannelMode::kRgb ? nn::ColorMode::kRgb : nn::ColorMode::kGray;
+  input.height = load.height;
+  input.width = load.width;
+  input.mean.clear();
+  input.std.clear();
+  for (float m : data::channel_means(load)) input.mean.push_back(m);
+  for (float s : data::channel_stddevs(load)) input.std.push_back(s);
+
+  auto t_load = std::chrono::steady_clock::now();
+  data::Dataset ds = data::load_dataset(a.data, load);
+  double load_seconds = since(t_load);
+  if (ds.train.size() == 0) throw Error("train: the training split of '" + a.data + "' is empty");
+
+  nn::Model initial = [&] {
+    if (from_script) {
+      train::ImportOptions io;
+      io.input = input;
+      io.class_names = ds.train.class_names;
+      return train::import_torchscript(a.torchscript, io);
+    }
+    nn::ArchitectureOptions ao;
+    ao.input = input;
+    ao.class_names = ds.train.class_names;
+    ao.seed = a.seed;
+    return nn::build_architecture(a.arch, ao).value();
+  }();
+
+  train::TrainOptions to = train::study_options(ds.location.name);
+  if (a.epochs) to.epochs = *a.epochs;
+  if (a.batch) to.batch_size = *a.batch;
+  to.learning_rate = a.lr;
+  to.seed = a.seed;
+  to.threads = a.threads;
+  to.noise.enabled = a.noise_sim;
+  to.noise.factor = a.noise_factor;
+  train::validate(to);
+
+  FILE* log = a.json ? stderr : stdout;
+  std::fprintf(log, "data %s: %zu train, %zu test images, %dx%dx%d (loaded in %.2f s)\n", ds.location.name.c_str(),
+               ds.train.size(), ds.test.size(), ds.train.channels, ds.train.height, ds.train.width, load_seconds);
+  std::fprintf(log, "model %s: %zu parameters, depth %d; %d epochs, batch %d, lr %g, seed %llu%s\n",
+               initial.architecture().c_str(), initial.parameter_count(), initial.multiplicative_depth(), to.epochs,
+               to.batch_size, to.learning_rate, static_cast<unsigned long long>(to.seed),
+               to.noise.enabled ? ", encryption-noise simulation" : "");
+  std::fflush(log);
+
+  auto result = train::train_model(initial, ds.train, to, [&](const train::EpochReport& r) {
+    std::fprintf(log, "epoch %d/%d  loss %.4f  train accuracy %.2f%%  %.2f s\n", r.epoch, r.epochs, r.loss,
+                 100 * r.train_accuracy, r.seconds);
+    std::fflush(log);
+  });
+
+  auto t_eval = std::chrono::steady_clock::now();
+  train::Evaluation ev = train::evaluate(result.model, ds.test, a.threads);
+  double eval_seconds = since(t_eval);
+  nn::save_model(result.model, a.output, a.float32 ? nn::WeightPrecision::kFloat32 : nn::WeightPrecision::kFloat64);
+
+  if (a.json) {
+    nlohmann::json j;
+    j["dataset"] = ds.location.name;
+    j["architecture"] = result.model.architecture();
+    j["model"] = a.output;
+    j["parameters"] = result.model.parameter_count();
+    j["depth"] = result.model.multiplicative_depth();
+    j["train_size"] = ds.train.size();
+    j["test_size"] = ds.test.size();
+    j["epochs"] = to.epochs;
+    j["batch_size"] = to.batch_size;
+    j["learning_rate"] = to.learning_rate;
+    j["seed"] = to.seed;
+    j["threads"] = to.threads;
+    j["noise_sim"] = to.noise.enabled;
+    j["train_seconds"] = result.seconds;
+    j["eval_seconds"] = eval_seconds;
+    j["load_seconds"] = load_seconds;
+    j["total_seconds"] = since(t_start);
+    j["test_accuracy"] = ev.accuracy;
+    j["test_loss"] = ev.loss;
+    nlohmann::json epochs = nlohmann::json::array();
+    for (const auto& r : result.epochs)
+      epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy}, {"seconds", r.seconds}});
+    j["per_epoch"] = epochs;
+    if (!result.epochs.empty()) {
+      j["train_loss"] = result.epochs.back().loss;
+      j["train_accuracy"] = result.epochs.back().train_accuracy;
+    }
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("test accuracy %.2f%% (%zu images), test loss %.4f; training %.2f s, evaluation %.2f s\n",
+                100 * ev.accuracy, ev.count, ev.loss, result.seconds, eval_seconds);
+    std::printf("wrote %s\n", a.output.c_str());
+  }
+}
+
+void setup_train(CLI::App& root) {
+  auto args = std::make_shared<TrainArgs>();
+  auto* cmd = root.add_subcommand("train", "Train a model on a data set and write the model file");
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags win
+  cmd->add_option("--data", args->data, "data set name (mnist, fashion-mnist, brain-mri) or path")->required();
+  auto* arch = cmd->add_option("--arch", args->arch, "built-in architecture: seed-cnn, mri-cnn")->capture_default_str();
+  auto* ts = cmd->add_option("--torchscript", args->torchscript,
+                             "start from a TorchScript module saved by PyTorch (instead of --arch)");
+  arch->excludes(ts);
+  cmd->add_option("--epochs", args->epochs, "epochs (default: the study's, MNIST 10, brain MRI 20; 0 = evaluate only)");
+  cmd->add_option("--batch", args->batch, "batch size (default: the study's, MNIST 64, brain MRI 32)");
+  cmd->add_option("--lr", args->lr, "Adam learning rate")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed for initialization, shuffling, noise and the split")->capture_default_str();
+  cmd->add_flag("--noise-sim", args->noise_sim, "simulate encryption noise on the training inputs");
+  cmd->add_option("--noise-factor", args->noise_factor, "quantization factor of the noise simulation")->capture_default_str();
+  cmd->add_option("--channels", args->channels, "gray or rgb (default: the architecture's)");
+  cmd->add_option("--size", args->size, "input size HxW (default: the architecture's)");
+  cmd->add_option("--mean", args->mean, "normalization mean, one value or one per channel (default 0.5)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--std", args->stddev, "normalization std, one value or one per channel (default 0.5)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--split", args->split, "training fraction of image-folder data sets")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "threads (0 = every core; 1 = deterministic)")->capture_default_str();
+  cmd->add_option("--limit", args->limit, "at most this many images per split (0 = all)")->capture_default_str();
+  cmd->add_option("-o,--output", args->output, "model file to write")->required();
+  cmd->add_flag("--float32", args->float32, "store weights as float32 (default float64)");
+  cmd->add_flag("--json", args->json, "print one JSON object (progress goes to stderr)");
+  cmd->callback([args] { run_train(*args); });
+}
+
+void setup_model(CLI::App& root) {
+  auto* cmd = root.add_subcommand("model", "Inspect model files");
+  cmd->require_subcommand(1);
+  auto path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto* info = cmd->add_subcommand("info", "Print a model's input, layers, shapes, parameters and depth");
+  info->add_option("MODEL", *path, "model file")->required();
+  info->add_flag("--json", *json, "print one JSON object");
+  info->callback([path, json] {
+    nn::Model m = nn::load_model(*path);
+    if (!*json) {
+      std::printf("%s", m.describe().c_str());
+      return;
+    }
+    nlohmann::json j;
+    j["architecture"] = m.architecture();
+    j["input"] = {{"color", nn::to_string(m.input().color)},
+                  {"height", m.input().height},
+                  {"width", m.input().width},
+                  {"mean", m.input().mean},
+                  {"std", m.input().std}};
+    j["classes"] = m.class_names();
+    nlohmann::json layers = nlohmann::json::array();
+    for (std::size_t i = 0; i < m.layers().size(); ++i)
+      layers.push_back({{"kind", nn::layer_kind(m.layers()[i])},
+                        {"output", m.shapes()[i].to_string()},
+                        {"parameters", nn::parameter_count(m.layers()[i])},
+                        {"depth", nn::layer_depth(m.layers()[i])}});
+    j["layers"] = layers;
+    j["parameters"] = m.parameter_count();
+    j["depth"] = m.multiplicative_depth();
+    std::printf("%s\n", j.dump().c_str());
+  });
+}
+
+}  // namespace
+
+HEMI_REGISTER_COMMAND("train", 40, setup_train);
+HEMI_REGISTER_COMMAND("model", 41, setup_model);
+
+}  // namespace hemi::app
