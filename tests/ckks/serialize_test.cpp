@@ -68,8 +68,15 @@ TEST(Serialize, RoundTripEveryType) {
 
 TEST(Serialize, PackedSizesMatchTheParamsEstimate) {
   auto& b = bundle();
-  auto ct = b.encrypt(b.random_values(4, 1.0, 2), b.params.max_level());
-  EXPECT_EQ(serialize(ct, b.params).size(), b.params.ciphertext_bytes(b.params.max_level()) - 32 + 16);
+  const Params& p = b.params;
+  auto ct = b.encrypt(b.random_values(4, 1.0, 2), p.max_level());
+  EXPECT_EQ(serialize(ct, p).size(), p.ciphertext_bytes(p.max_level()));
+  SymmetricEncryptor sym(p, b.sk, Seed{9});
+  auto seeded = sym.encrypt_seeded(b.encoder.encode(std::vector<double>{1.0}, 1));
+  EXPECT_EQ(serialize(seeded, p).size(), p.seeded_ciphertext_bytes(1));
+  EXPECT_EQ(serialize(b.rk, p).size(), p.relin_key_bytes());
+  // a set of two keys: header + count + 2 * (element + key)
+  EXPECT_EQ(serialize(b.gk, p).size(), 24 + 4 + b.gk.keys.size() * p.galois_key_bytes());
 }
 
 template <typename F>

@@ -248,17 +248,23 @@ namespace {
 std::size_t packed_limb_bytes(std::size_t n, const math::Modulus& m) { return (n * m.bits + 7) / 8; }
 }  // namespace
 
+// Exact serialized sizes (see serialize.cpp): header 24 bytes, then the payload.
 std::size_t Params::ciphertext_bytes(std::size_t level) const {
   std::size_t b = 0;
   for (std::size_t i = 0; i <= level; ++i) b += packed_limb_bytes(n(), ctx_->q[i]);
-  return 24 + 32 + 2 * b;
+  return 24 + 4 + 4 + 8 + 2 * b;  // level, parts, scale, (c0, c1)
+}
+std::size_t Params::seeded_ciphertext_bytes(std::size_t level) const {
+  std::size_t b = 0;
+  for (std::size_t i = 0; i <= level; ++i) b += packed_limb_bytes(n(), ctx_->q[i]);
+  return 24 + 4 + 8 + 32 + b;  // level, scale, seed, c0
 }
 std::size_t Params::relin_key_bytes() const {
   std::size_t limb = 0;
   for (auto& m : ctx_->qp) limb += packed_limb_bytes(n(), m);
-  return 24 + 48 + digit_count() * limb;  // the b parts; the a parts expand from a seed
+  return 24 + 32 + 4 + digit_count() * limb;  // seed, digit count, the b parts (a from the seed)
 }
-std::size_t Params::galois_key_bytes() const { return relin_key_bytes(); }
+std::size_t Params::galois_key_bytes() const { return relin_key_bytes() - 24 + 4; }  // in a set: element + key
 
 const std::vector<std::uint32_t>& detail::Context::galois_permutation(std::uint32_t g) const {
   std::lock_guard lock(galois_mutex);

@@ -66,8 +66,9 @@ class Params {
   std::string id_hex() const;
   // Sizes in bytes of serialized objects at the top level (what a user ships).
   std::size_t ciphertext_bytes(std::size_t level) const;
+  std::size_t seeded_ciphertext_bytes(std::size_t level) const;
   std::size_t relin_key_bytes() const;
-  std::size_t galois_key_bytes() const;  // one Galois key
+  std::size_t galois_key_bytes() const;  // what one step adds to a Galois key set
 
   const detail::Context& ctx() const { return *ctx_; }
   bool operator==(const Params& o) const { return id() == o.id(); }
