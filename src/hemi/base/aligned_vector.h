@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace hemi {
@@ -23,6 +25,16 @@ struct AlignedAllocator {
   }
   void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t(Align)); }
   bool operator==(const AlignedAllocator&) const noexcept { return true; }
+  // Value-less construction leaves trivial types uninitialised: big buffers that are about to be
+  // overwritten are not zeroed first.
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
 };
 
 using U64Vec = std::vector<std::uint64_t, AlignedAllocator<std::uint64_t>>;

@@ -6,6 +6,7 @@
 
 #include "hemi/ckks/encoder.h"
 #include "hemi/ckks/sampling.h"
+#include "hemi/math/eltwise.h"
 
 namespace hemi::ckks {
 
@@ -76,14 +77,10 @@ void Evaluator::add_inplace(Ciphertext& a, const Ciphertext& b) const {
   check_pair(a, b, "add");
   const auto& ctx = params_.ctx();
   const std::size_t parts = std::max(a.size(), b.size());
-  if (a.size() < parts) a.polys.resize(parts, RnsPoly(ctx.n, a.level + 1));
+  if (a.size() < parts) a.polys.resize(parts, RnsPoly::zeros(ctx.n, a.level + 1));
   for (std::size_t k = 0; k < b.size(); ++k)
-    for (std::size_t i = 0; i <= a.level; ++i) {
-      const u64 q = ctx.q[i].value;
-      u64* x = a.polys[k].limb(i);
-      const u64* y = b.polys[k].limb(i);
-      for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::add_mod(x[c], y[c], q);
-    }
+    for (std::size_t i = 0; i <= a.level; ++i)
+      math::add_mod_vec(a.polys[k].limb(i), b.polys[k].limb(i), ctx.n, ctx.q[i].value);
 }
 
 Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
@@ -97,14 +94,10 @@ void Evaluator::sub_inplace(Ciphertext& a, const Ciphertext& b) const {
   check_pair(a, b, "sub");
   const auto& ctx = params_.ctx();
   const std::size_t parts = std::max(a.size(), b.size());
-  if (a.size() < parts) a.polys.resize(parts, RnsPoly(ctx.n, a.level + 1));
+  if (a.size() < parts) a.polys.resize(parts, RnsPoly::zeros(ctx.n, a.level + 1));
   for (std::size_t k = 0; k < b.size(); ++k)
-    for (std::size_t i = 0; i <= a.level; ++i) {
-      const u64 q = ctx.q[i].value;
-      u64* x = a.polys[k].limb(i);
-      const u64* y = b.polys[k].limb(i);
-      for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::sub_mod(x[c], y[c], q);
-    }
+    for (std::size_t i = 0; i <= a.level; ++i)
+      math::sub_mod_vec(a.polys[k].limb(i), b.polys[k].limb(i), ctx.n, ctx.q[i].value);
 }
 
 Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const {
@@ -127,21 +120,13 @@ void Evaluator::negate_inplace(Ciphertext& a) const {
 void Evaluator::add_plain_inplace(Ciphertext& a, const Plaintext& p) const {
   check_plain(a, p, "add_plain", true);
   const auto& ctx = params_.ctx();
-  for (std::size_t i = 0; i <= a.level; ++i) {
-    u64* x = a.polys[0].limb(i);
-    const u64* y = p.poly.limb(i);
-    for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::add_mod(x[c], y[c], ctx.q[i].value);
-  }
+  for (std::size_t i = 0; i <= a.level; ++i) math::add_mod_vec(a.polys[0].limb(i), p.poly.limb(i), ctx.n, ctx.q[i].value);
 }
 
 void Evaluator::sub_plain_inplace(Ciphertext& a, const Plaintext& p) const {
   check_plain(a, p, "sub_plain", true);
   const auto& ctx = params_.ctx();
-  for (std::size_t i = 0; i <= a.level; ++i) {
-    u64* x = a.polys[0].limb(i);
-    const u64* y = p.poly.limb(i);
-    for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::sub_mod(x[c], y[c], ctx.q[i].value);
-  }
+  for (std::size_t i = 0; i <= a.level; ++i) math::sub_mod_vec(a.polys[0].limb(i), p.poly.limb(i), ctx.n, ctx.q[i].value);
 }
 
 void Evaluator::multiply_plain_inplace(Ciphertext& a, const Plaintext& p) const {
@@ -149,11 +134,7 @@ void Evaluator::multiply_plain_inplace(Ciphertext& a, const Plaintext& p) const 
   check_product_scale(a.scale * p.scale, a.level, "multiply_plain");
   const auto& ctx = params_.ctx();
   for (auto& poly : a.polys)
-    for (std::size_t i = 0; i <= a.level; ++i) {
-      u64* x = poly.limb(i);
-      const u64* y = p.poly.limb(i);
-      for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::mul_mod(x[c], y[c], ctx.q[i]);
-    }
+    for (std::size_t i = 0; i <= a.level; ++i) math::mul_mod_vec(poly.limb(i), poly.limb(i), p.poly.limb(i), ctx.n, ctx.q[i]);
   a.scale *= p.scale;
 }
 
@@ -183,9 +164,8 @@ void Evaluator::multiply_integer_inplace(Ciphertext& a, std::int64_t k) const {
   const auto& ctx = params_.ctx();
   for (auto& poly : a.polys)
     for (std::size_t i = 0; i <= a.level; ++i) {
-      const u64 q = ctx.q[i].value, w = math::from_signed(k, q), ws = math::shoup(w, q);
-      u64* x = poly.limb(i);
-      for (std::size_t j = 0; j < ctx.n; ++j) x[j] = math::mul_shoup(x[j], w, ws, q);
+      const u64 q = ctx.q[i].value, w = math::from_signed(k, q);
+      math::mul_scalar_vec(poly.limb(i), ctx.n, w, math::shoup(w, q), q);
     }
 }
 
@@ -220,11 +200,12 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
     const u64 *a0 = a.polys[0].limb(i), *a1 = a.polys[1].limb(i);
     const u64 *b0 = b.polys[0].limb(i), *b1 = b.polys[1].limb(i);
     u64 *d0 = r.polys[0].limb(i), *d1 = r.polys[1].limb(i), *d2 = r.polys[2].limb(i);
-    for (std::size_t c = 0; c < ctx.n; ++c) {
-      d0[c] = math::mul_mod(a0[c], b0[c], m);
-      d1[c] = math::reduce_128(static_cast<u128>(a0[c]) * b1[c] + static_cast<u128>(a1[c]) * b0[c], m);
-      d2[c] = math::mul_mod(a1[c], b1[c], m);
-    }
+    math::mul_mod_vec(d0, a0, b0, ctx.n, m);
+    math::mul_mod_vec(d2, a1, b1, ctx.n, m);
+    math::mul_mod_vec(d1, a0, b1, ctx.n, m);
+    std::vector<u64, AlignedAllocator<u64>> t(ctx.n);
+    math::mul_mod_vec(t.data(), a1, b0, ctx.n, m);
+    math::add_mod_vec(d1, t.data(), ctx.n, m.value);
   }
   return r;
 }
@@ -251,21 +232,16 @@ Evaluator::Decomposed Evaluator::decompose(const RnsPoly& d, std::size_t level) 
     const std::size_t begin = j * ctx.alpha, end = std::min(begin + ctx.alpha, L1);
     const math::BaseConverter& conv = *ctx.modup[level][j];
     RnsPoly ext(n, L1 + k);
-    RnsPoly tmp(n, conv.to().size());
-    conv.convert(coef.limb(begin), tmp.data(), n);
-    std::size_t t = 0;
-    for (std::size_t i = 0; i < L1; ++i) {
-      if (i >= begin && i < end) {
+    // The digit's own limbs are d's (already NTT form); the others are converted in place.
+    std::vector<math::u64*> outs;
+    for (std::size_t i = 0; i < L1 + k; ++i)
+      if (i < begin || i >= end) outs.push_back(ext.limb(i));
+    conv.convert(coef.limb(begin), outs.data(), n);
+    for (std::size_t i = 0; i < L1 + k; ++i) {
+      if (i >= begin && i < end)
         std::copy(d.limb(i), d.limb(i) + n, ext.limb(i));
-      } else {
-        std::copy(tmp.limb(t), tmp.limb(t) + n, ext.limb(i));
-        ++t;
-        math::ntt_forward(ext.limb(i), *ctx.ntt[i]);
-      }
-    }
-    for (std::size_t pj = 0; pj < k; ++pj, ++t) {
-      std::copy(tmp.limb(t), tmp.limb(t) + n, ext.limb(L1 + pj));
-      math::ntt_forward(ext.limb(L1 + pj), *ctx.ntt[ctx.q.size() + pj]);
+      else
+        math::ntt_forward(ext.limb(i), *ctx.ntt[detail::qp_index(ctx, i, L1)]);
     }
     dec.digits.push_back(std::move(ext));
   }
@@ -277,24 +253,22 @@ void Evaluator::key_switch(const Decomposed& dec, const KeySwitchKey& key, const
   const auto& ctx = params_.ctx();
   const std::size_t L1 = dec.level + 1, k = ctx.p.size(), n = ctx.n;
   const std::size_t dnum = dec.digits.size();
-  RnsPoly acc0(n, L1 + k), acc1(n, L1 + k);
+  RnsPoly acc0 = RnsPoly::zeros(n, L1 + k), acc1 = RnsPoly::zeros(n, L1 + k);
+  std::vector<u64, AlignedAllocator<u64>> permuted(perm ? n : 0);
   for (std::size_t i = 0; i < L1 + k; ++i) {
     const std::size_t ki = detail::qp_index(ctx, i, L1);
-    const math::Modulus& m = ctx.qp[ki];
-    u64* r0 = acc0.limb(i);
-    u64* r1 = acc1.limb(i);
-    // dnum products below 2^122 each: the 128-bit sums cannot overflow for dnum <= 64.
-    for (std::size_t c = 0; c < n; ++c) {
-      u128 s0 = 0, s1 = 0;
-      const std::size_t src = perm ? perm[c] : c;
-      for (std::size_t j = 0; j < dnum; ++j) {
-        const u64 x = dec.digits[j].limb(i)[src];
-        s0 += static_cast<u128>(x) * key.b[j].limb(ki)[c];
-        s1 += static_cast<u128>(x) * key.a[j].limb(ki)[c];
+    const u64 q = ctx.qp[ki].value;
+    for (std::size_t j = 0; j < dnum; ++j) {
+      const u64* x = dec.digits[j].limb(i);
+      if (perm) {  // the automorphism of the digit, applied once for both products
+        math::permute(permuted.data(), x, perm, n);
+        x = permuted.data();
       }
-      r0[c] = math::reduce_128(s0, m);
-      r1[c] = math::reduce_128(s1, m);
+      math::mac_shoup_lazy(acc0.limb(i), x, nullptr, key.b[j].limb(ki), key.b_shoup[j].limb(ki), n, q);
+      math::mac_shoup_lazy(acc1.limb(i), x, nullptr, key.a[j].limb(ki), key.a_shoup[j].limb(ki), n, q);
     }
+    math::reduce_from_2q(acc0.limb(i), n, q);
+    math::reduce_from_2q(acc1.limb(i), n, q);
   }
   // ModDown: (acc - Conv_{P->Q}(acc mod P)) * P^-1.
   auto mod_down = [&](RnsPoly& acc, RnsPoly& out) {
@@ -306,9 +280,10 @@ void Evaluator::key_switch(const Decomposed& dec, const KeySwitchKey& key, const
       const u64 q = ctx.q[i].value, w = ctx.p_inv_mod_q[i], ws = ctx.p_inv_mod_q_shoup[i];
       u64* cv = conv.limb(i);
       math::ntt_forward(cv, *ctx.ntt[i]);
-      const u64* x = acc.limb(i);
       u64* o = out.limb(i);
-      for (std::size_t c = 0; c < n; ++c) o[c] = math::mul_shoup(x[c] + q - cv[c], w, ws, q);
+      std::copy(acc.limb(i), acc.limb(i) + n, o);
+      math::sub_mod_vec(o, cv, n, q);
+      math::mul_scalar_vec(o, n, w, ws, q);
     }
   };
   mod_down(acc0, out0);
@@ -326,11 +301,8 @@ void Evaluator::relinearize_inplace(Ciphertext& a, const RelinKey& rk) const {
   a.polys.pop_back();
   const auto& ctx = params_.ctx();
   for (std::size_t i = 0; i <= a.level; ++i) {
-    const u64 q = ctx.q[i].value;
-    for (std::size_t c = 0; c < ctx.n; ++c) {
-      a.polys[0].limb(i)[c] = math::add_mod(a.polys[0].limb(i)[c], r0.limb(i)[c], q);
-      a.polys[1].limb(i)[c] = math::add_mod(a.polys[1].limb(i)[c], r1.limb(i)[c], q);
-    }
+    math::add_mod_vec(a.polys[0].limb(i), r0.limb(i), ctx.n, ctx.q[i].value);
+    math::add_mod_vec(a.polys[1].limb(i), r1.limb(i), ctx.n, ctx.q[i].value);
   }
 }
 
@@ -431,9 +403,8 @@ void Evaluator::rescale_inplace(Ciphertext& a) const {
       const u64 h = ctx.half_last[l][i];
       for (std::size_t c = 0; c < n; ++c) tmp[c] = math::sub_mod(math::reduce_64(last[c], qi), h, qi.value);
       math::ntt_forward(tmp.data(), *ctx.ntt[i]);
-      const u64 w = ctx.inv_last[l][i], ws = ctx.inv_last_shoup[l][i];
-      u64* x = poly.limb(i);
-      for (std::size_t c = 0; c < n; ++c) x[c] = math::mul_shoup(x[c] + qi.value - tmp[c], w, ws, qi.value);
+      math::sub_mod_vec(poly.limb(i), tmp.data(), n, qi.value);
+      math::mul_scalar_vec(poly.limb(i), n, ctx.inv_last[l][i], ctx.inv_last_shoup[l][i], qi.value);
     }
     poly.truncate(l);
   }
@@ -477,28 +448,14 @@ Ciphertext Evaluator::dot_product(std::span<const Ciphertext* const> cts, std::s
   r.scale = first.scale * weight_scale;
   r.params_id = first.params_id;
   r.polys.assign(2, RnsPoly(n, limbs));
-  std::vector<u128> acc(n);
   std::vector<u64> wr(cts.size());
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& m = ctx.q[i];
-    // How many products below (q-1)^2 fit in 128 bits before a reduction is needed.
-    const u128 max_prod = static_cast<u128>(m.value - 1) * (m.value - 1);
-    const std::size_t chunk = static_cast<std::size_t>(std::min<u128>(~u128{0} / max_prod - 1, 1u << 30));
     for (std::size_t t = 0; t < cts.size(); ++t) wr[t] = math::from_signed(w[t], m.value);
+    math::DotAccumulator acc(n, m);
     for (std::size_t part = 0; part < 2; ++part) {
-      std::fill(acc.begin(), acc.end(), 0);
-      std::size_t pending = 0;
-      for (std::size_t t = 0; t < cts.size(); ++t) {
-        const u64* x = cts[t]->polys[part].limb(i);
-        const u64 wt = wr[t];
-        for (std::size_t c = 0; c < n; ++c) acc[c] += static_cast<u128>(x[c]) * wt;
-        if (++pending == chunk) {
-          for (std::size_t c = 0; c < n; ++c) acc[c] = math::reduce_128(acc[c], m);
-          pending = 1;
-        }
-      }
-      u64* out = r.polys[part].limb(i);
-      for (std::size_t c = 0; c < n; ++c) out[c] = math::reduce_128(acc[c], m);
+      for (std::size_t t = 0; t < cts.size(); ++t) acc.add(cts[t]->polys[part].limb(i), wr[t]);
+      acc.finish(r.polys[part].limb(i));
     }
   }
   return r;

@@ -59,6 +59,22 @@ void expand_key_uniform(const Params& params, KeySwitchKey& key) {
     key.a.push_back(detail::sample_uniform(prng, ctx, ctx.q.size(), true));
 }
 
+void precompute_key(const Params& params, KeySwitchKey& key) {
+  const auto& ctx = params.ctx();
+  auto factors = [&](const RnsPoly& p) {
+    RnsPoly s(p.n(), p.limbs());
+    for (std::size_t i = 0; i < p.limbs(); ++i) {
+      const u64 q = ctx.qp[i].value;
+      for (std::size_t c = 0; c < p.n(); ++c) s.limb(i)[c] = math::shoup(p.limb(i)[c], q);
+    }
+    return s;
+  };
+  key.b_shoup.clear();
+  key.a_shoup.clear();
+  for (auto& b : key.b) key.b_shoup.push_back(factors(b));
+  for (auto& a : key.a) key.a_shoup.push_back(factors(a));
+}
+
 KeySwitchKey KeyGenerator::switch_key(const SecretKey& sk, const RnsPoly& s_prime) {
   check_secret(params_, sk, "key generation");
   const auto& ctx = params_.ctx();
@@ -91,6 +107,7 @@ KeySwitchKey KeyGenerator::switch_key(const SecretKey& sk, const RnsPoly& s_prim
     e.wipe();
     key.b[j] = std::move(b);
   }
+  precompute_key(params_, key);
   return key;
 }
 

@@ -39,6 +39,7 @@ struct PublicKey {
 // Q and P, with b_j = -a_j s + e_j + P [j-th gadget] s'.
 struct KeySwitchKey {
   std::vector<RnsPoly> b, a;
+  std::vector<RnsPoly> b_shoup, a_shoup;  // Shoup factors of b and a (derived, never stored)
   Seed seed{};  // a_j expands from it
   std::uint64_t params_id = 0;
 };
@@ -74,5 +75,7 @@ class KeyGenerator {
 
 // Expands the uniform parts a_j of a key-switching key from its seed (used on load too).
 void expand_key_uniform(const Params& params, KeySwitchKey& key);
+// Computes the Shoup factors of b and a; a key is usable once this has run.
+void precompute_key(const Params& params, KeySwitchKey& key);
 
 }  // namespace hemi::ckks

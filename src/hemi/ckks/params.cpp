@@ -1,5 +1,6 @@
 #include "hemi/ckks/params.h"
 
+#include <malloc.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -137,7 +138,22 @@ Result<ParamsLiteral> literal_for_depth(int depth, int log_scale, int security, 
       std::to_string(log_scale) + " with " + std::to_string(security) + "-bit security");
 }
 
+namespace {
+// Polynomial buffers are large (N x limbs words) and made per operation. glibc maps such blocks
+// afresh and unmaps them on free, so every operation paid for page faults and zeroing; a fixed
+// high mmap threshold lets the heap reuse them instead.
+void tune_allocator() {
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace
+
 Result<Params> Params::create(const ParamsLiteral& literal_in) {
+  tune_allocator();
   ParamsLiteral literal = literal_in;
   if (literal.log_scale == 0 && !literal.q_bits.empty())
     literal.log_scale = literal.q_bits.size() > 1 ? literal.q_bits[1] : std::max(1, literal.q_bits[0] - 20);

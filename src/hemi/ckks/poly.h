@@ -3,6 +3,7 @@
 // for key-switching intermediates and keys.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "hemi/base/aligned_vector.h"
@@ -14,7 +15,13 @@ namespace hemi::ckks {
 class RnsPoly {
  public:
   RnsPoly() = default;
-  RnsPoly(std::size_t n, std::size_t limbs) : n_(n), limbs_(limbs), data_(n * limbs, 0) {}
+  // Uninitialised coefficients: for results that are written in full.
+  RnsPoly(std::size_t n, std::size_t limbs) : n_(n), limbs_(limbs), data_(n * limbs) {}
+  static RnsPoly zeros(std::size_t n, std::size_t limbs) {
+    RnsPoly p(n, limbs);
+    std::fill(p.data_.begin(), p.data_.end(), 0);
+    return p;
+  }
 
   std::size_t n() const { return n_; }
   std::size_t limbs() const { return limbs_; }

@@ -126,6 +126,7 @@ KeySwitchKey get_switch_key(ByteReader& r, const Params& params) {
   for (std::uint32_t j = 0; j < dnum; ++j) k.b.push_back(get_poly(r, params, params.max_level() + 1, true, "key part"));
   k.params_id = params.id();
   expand_key_uniform(params, k);
+  precompute_key(params, k);
   return k;
 }
 

@@ -29,8 +29,30 @@ BaseConverter::BaseConverter(std::vector<Modulus> from, std::vector<Modulus> to)
 }
 
 void BaseConverter::convert(const u64* in, u64* out, std::size_t n, std::size_t to_count) const {
-  const std::size_t k = from_.size();
   to_count = std::min(to_count, to_.size());
+  std::vector<u64*> outs(to_count);
+  for (std::size_t j = 0; j < to_count; ++j) outs[j] = out + j * n;
+  convert_into(in, outs.data(), to_count, n);
+}
+
+void BaseConverter::convert(const u64* in, u64* const* outs, std::size_t n) const {
+  convert_into(in, outs, to_.size(), n);
+}
+
+void BaseConverter::convert_into(const u64* in, u64* const* outs, std::size_t to_count, std::size_t n) const {
+  const std::size_t k = from_.size();
+  if (k == 1) {  // one source prime: x itself, reduced into each target
+    for (std::size_t j = 0; j < to_count; ++j) {
+      const Modulus& b = to_[j];
+      u64* dst = outs[j];
+      if (b.value > from_[0].value) {
+        std::copy(in, in + n, dst);
+      } else {
+        for (std::size_t c = 0; c < n; ++c) dst[c] = reduce_64(in[c], b);
+      }
+    }
+    return;
+  }
   U64Vec y(k * n);
   for (std::size_t i = 0; i < k; ++i) {
     const u64 q = from_[i].value, w = hat_inv_[i], ws = hat_inv_shoup_[i];
@@ -41,7 +63,7 @@ void BaseConverter::convert(const u64* in, u64* out, std::size_t n, std::size_t 
   for (std::size_t j = 0; j < to_count; ++j) {
     const Modulus& b = to_[j];
     const u64* hats = hat_mod_to_.data() + j * k;
-    u64* dst = out + j * n;
+    u64* dst = outs[j];
     // k products below 2^122 each: the sum fits in 128 bits for k <= 64.
     for (std::size_t c = 0; c < n; ++c) {
       u128 acc = 0;

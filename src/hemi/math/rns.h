@@ -20,10 +20,13 @@ class BaseConverter {
   BaseConverter(std::vector<Modulus> from, std::vector<Modulus> to);
   // in: from().size() limbs, each < a_i; out: the first to_count (default all) target limbs.
   void convert(const u64* in, u64* out, std::size_t n, std::size_t to_count = SIZE_MAX) const;
+  // The same, writing target limb j to outs[j] (j < to().size()).
+  void convert(const u64* in, u64* const* outs, std::size_t n) const;
   const std::vector<Modulus>& from() const { return from_; }
   const std::vector<Modulus>& to() const { return to_; }
 
  private:
+  void convert_into(const u64* in, u64* const* outs, std::size_t to_count, std::size_t n) const;
   std::vector<Modulus> from_, to_;
   std::vector<u64> hat_inv_, hat_inv_shoup_;  // (A/a_i)^-1 mod a_i
   std::vector<u64> hat_mod_to_;               // (A/a_i) mod b_j at [j*k + i]
