@@ -32,10 +32,17 @@ bool exists_dir(const fs::path& p) {
   return fs::is_directory(p, ec);
 }
 
-// <dir>/<stem> or <dir>/<stem>.gz; empty if neither.
+// Absolute and without "." / ".." parts, for messages that say where data was found.
+std::string absolute_path(const fs::path& p) {
+  std::error_code ec;
+  fs::path a = fs::absolute(p, ec);
+  return (ec ? p : a).lexically_normal().string();
+}
+
+// <dir>/<stem>.gz or <dir>/<stem>; empty if neither.
 std::string find_idx_file(const fs::path& dir, const std::string& stem) {
   for (const auto& name : {stem + ".gz", stem}) {
-    if (exists_file(dir / name)) return (dir / name).string();
+    if (exists_file(dir / name)) return absolute_path(dir / name);
   }
   return {};
 }
@@ -47,7 +54,7 @@ bool try_idx_folder(const fs::path& dir, DatasetLocation& loc) {
   auto vl = find_idx_file(dir, "t10k-labels-idx1-ubyte");
   if (ti.empty() || tl.empty() || vi.empty() || vl.empty()) return false;
   loc.kind = DatasetKind::kIdx;
-  loc.path = dir.string();
+  loc.path = absolute_path(dir);
   loc.train_images = ti;
   loc.train_labels = tl;
   loc.test_images = vi;
@@ -131,7 +138,7 @@ DatasetLocation locate_dataset(const std::string& name_or_path) {
         looked.push_back(dir.string() + " (class subfolders)");
         if (exists_dir(dir) && has_subfolder(dir)) {
           loc.kind = DatasetKind::kImageFolder;
-          loc.path = dir.string();
+          loc.path = absolute_path(dir);
           return loc;
         }
       } else {
@@ -152,7 +159,7 @@ DatasetLocation locate_dataset(const std::string& name_or_path) {
   if (try_idx_folder(dir, loc)) return loc;
   if (exists_dir(dir) && has_subfolder(dir)) {
     loc.kind = DatasetKind::kImageFolder;
-    loc.path = dir.string();
+    loc.path = absolute_path(dir);
     return loc;
   }
   throw Error("data set '" + name_or_path +

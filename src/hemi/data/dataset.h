@@ -26,7 +26,7 @@ enum class DatasetKind { kIdx, kImageFolder };
 struct DatasetLocation {
   std::string name;  // "mnist", "fashion-mnist", "brain-mri", or the path as given
   DatasetKind kind = DatasetKind::kIdx;
-  std::string path;  // the folder that was found
+  std::string path;  // the folder that was found (absolute)
   // kIdx only: the four files.
   std::string train_images, train_labels, test_images, test_labels;
   std::vector<std::string> class_names;  // kIdx: known names (empty = "0".."max label")
