@@ -300,3 +300,27 @@ TEST_F(Rejections, DotProductShapes) {
 
 }  // namespace
 }  // namespace hemi::ckks
+
+namespace hemi::ckks {
+namespace {
+
+TEST(ThreadPoolEvaluator, GivesBitwiseIdenticalResults) {
+  testing::Bundle b(testing::param_cases()[1].literal, {1, 2});
+  ThreadPool pool(2);
+  Evaluator parallel(b.params, &pool);
+  auto x = b.random_values(64, 1.0, 1);
+  auto c = b.encrypt(x, b.params.max_level());
+  auto same = [](const Ciphertext& u, const Ciphertext& v) {
+    if (u.size() != v.size()) return false;
+    for (std::size_t k = 0; k < u.size(); ++k)
+      if (!std::equal(u.polys[k].data(), u.polys[k].data() + u.polys[k].size(), v.polys[k].data())) return false;
+    return true;
+  };
+  EXPECT_TRUE(same(b.evaluator.multiply_relin(c, c, b.rk), parallel.multiply_relin(c, c, b.rk)));
+  std::vector<int> steps = {1, 2};
+  auto r1 = b.evaluator.rotate_hoisted(c, steps, b.gk), r2 = parallel.rotate_hoisted(c, steps, b.gk);
+  EXPECT_TRUE(same(r1[0], r2[0]) && same(r1[1], r2[1]));
+}
+
+}  // namespace
+}  // namespace hemi::ckks

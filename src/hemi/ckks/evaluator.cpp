@@ -220,15 +220,21 @@ Ciphertext Evaluator::multiply_relin(const Ciphertext& a, const Ciphertext& b, c
 
 // ---- key switching ----
 
+void Evaluator::parallel(std::size_t count, const std::function<void(std::size_t)>& f) const {
+  if (pool_) return pool_->parallel_for(0, count, f);
+  for (std::size_t i = 0; i < count; ++i) f(i);
+}
+
 Evaluator::Decomposed Evaluator::decompose(const RnsPoly& d, std::size_t level) const {
   const auto& ctx = params_.ctx();
   const std::size_t L1 = level + 1, k = ctx.p.size(), n = ctx.n;
   RnsPoly coef = d;
-  for (std::size_t i = 0; i < L1; ++i) math::ntt_inverse(coef.limb(i), *ctx.ntt[i]);
+  parallel(L1, [&](std::size_t i) { math::ntt_inverse(coef.limb(i), *ctx.ntt[i]); });
   Decomposed dec;
   dec.level = level;
   const std::size_t dnum = ctx.digits_at(level);
-  for (std::size_t j = 0; j < dnum; ++j) {
+  dec.digits.resize(dnum);
+  parallel(dnum, [&](std::size_t j) {
     const std::size_t begin = j * ctx.alpha, end = std::min(begin + ctx.alpha, L1);
     const math::BaseConverter& conv = *ctx.modup[level][j];
     RnsPoly ext(n, L1 + k);
@@ -243,8 +249,8 @@ Evaluator::Decomposed Evaluator::decompose(const RnsPoly& d, std::size_t level) 
       else
         math::ntt_forward(ext.limb(i), *ctx.ntt[detail::qp_index(ctx, i, L1)]);
     }
-    dec.digits.push_back(std::move(ext));
-  }
+    dec.digits[j] = std::move(ext);
+  });
   return dec;
 }
 
@@ -254,8 +260,8 @@ void Evaluator::key_switch(const Decomposed& dec, const KeySwitchKey& key, const
   const std::size_t L1 = dec.level + 1, k = ctx.p.size(), n = ctx.n;
   const std::size_t dnum = dec.digits.size();
   RnsPoly acc0 = RnsPoly::zeros(n, L1 + k), acc1 = RnsPoly::zeros(n, L1 + k);
-  std::vector<u64, AlignedAllocator<u64>> permuted(perm ? n : 0);
-  for (std::size_t i = 0; i < L1 + k; ++i) {
+  parallel(L1 + k, [&](std::size_t i) {
+    std::vector<u64, AlignedAllocator<u64>> permuted(perm ? n : 0);
     const std::size_t ki = detail::qp_index(ctx, i, L1);
     const u64 q = ctx.qp[ki].value;
     for (std::size_t j = 0; j < dnum; ++j) {
@@ -269,14 +275,14 @@ void Evaluator::key_switch(const Decomposed& dec, const KeySwitchKey& key, const
     }
     math::reduce_from_2q(acc0.limb(i), n, q);
     math::reduce_from_2q(acc1.limb(i), n, q);
-  }
+  });
   // ModDown: (acc - Conv_{P->Q}(acc mod P)) * P^-1.
   auto mod_down = [&](RnsPoly& acc, RnsPoly& out) {
     for (std::size_t pj = 0; pj < k; ++pj) math::ntt_inverse(acc.limb(L1 + pj), *ctx.ntt[ctx.q.size() + pj]);
     RnsPoly conv(n, ctx.q.size());
     ctx.p_to_q->convert(acc.limb(L1), conv.data(), n, L1);
     out = RnsPoly(n, L1);
-    for (std::size_t i = 0; i < L1; ++i) {
+    parallel(L1, [&](std::size_t i) {
       const u64 q = ctx.q[i].value, w = ctx.p_inv_mod_q[i], ws = ctx.p_inv_mod_q_shoup[i];
       u64* cv = conv.limb(i);
       math::ntt_forward(cv, *ctx.ntt[i]);
@@ -284,7 +290,7 @@ void Evaluator::key_switch(const Decomposed& dec, const KeySwitchKey& key, const
       std::copy(acc.limb(i), acc.limb(i) + n, o);
       math::sub_mod_vec(o, cv, n, q);
       math::mul_scalar_vec(o, n, w, ws, q);
-    }
+    });
   };
   mod_down(acc0, out0);
   mod_down(acc1, out1);

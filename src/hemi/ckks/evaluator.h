@@ -5,19 +5,24 @@
 // Cost notes: key switching (relinearize, rotate) dominates; rotate_hoisted shares one
 // decomposition (INTT + ModUp) across many rotations of one ciphertext; dot_product reduces
 // once per output coefficient. Immutable; one Evaluator may be shared by threads.
+// With a ThreadPool, key switching spreads its digits and limbs over the pool (the pool is
+// not owned and must outlive the Evaluator); without one everything runs on the caller.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include <functional>
+
+#include "hemi/base/thread_pool.h"
 #include "hemi/ckks/keys.h"
 
 namespace hemi::ckks {
 
 class Evaluator {
  public:
-  explicit Evaluator(Params params) : params_(std::move(params)) {}
+  explicit Evaluator(Params params, ThreadPool* pool = nullptr) : params_(std::move(params)), pool_(pool) {}
   const Params& params() const { return params_; }
 
   Ciphertext add(const Ciphertext& a, const Ciphertext& b) const;
@@ -77,7 +82,9 @@ class Evaluator {
   void check_plain(const Ciphertext& a, const Plaintext& p, const char* op, bool same_scale) const;
   void check_product_scale(double scale, std::size_t level, const char* op) const;
 
+  void parallel(std::size_t count, const std::function<void(std::size_t)>& f) const;
   Params params_;
+  ThreadPool* pool_ = nullptr;
 };
 
 // "2^26" or "2^26.03": how scales appear in messages.
