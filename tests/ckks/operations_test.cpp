@@ -324,3 +324,45 @@ TEST(ThreadPoolEvaluator, GivesBitwiseIdenticalResults) {
 
 }  // namespace
 }  // namespace hemi::ckks
+
+namespace hemi::ckks {
+namespace {
+
+TEST(DotProducts, ManyRowsMatchSingleDotProducts) {
+  testing::Bundle b(testing::param_cases()[0].literal, {1});
+  ThreadPool pool(2);
+  Evaluator par(b.params, &pool);
+  std::vector<Ciphertext> in;
+  std::vector<std::vector<double>> xs;
+  for (int i = 0; i < 12; ++i) {
+    xs.push_back(b.random_values(b.params.slots(), 1.0, 200 + i));
+    in.push_back(b.encrypt(xs.back(), 2));
+  }
+  std::vector<const Ciphertext*> ptrs;
+  for (auto& c : in) ptrs.push_back(&c);
+  std::vector<Evaluator::SparseRow> rows(3);
+  rows[0] = {{0, 5, 11}, {0.5, -0.25, 0.125}};
+  rows[1] = {{3}, {-1.5}};
+  rows[2] = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {0.1, 0.2, 0.3, 0.4, 0.5, -0.1, -0.2, -0.3, -0.4, -0.5}};
+  auto out = par.dot_products(ptrs, rows);
+  ASSERT_EQ(out.size(), 3u);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::vector<const Ciphertext*> sel;
+    for (auto i : rows[r].index) sel.push_back(&in[i]);
+    auto single = b.evaluator.dot_product(sel, rows[r].weight);
+    ASSERT_TRUE(std::equal(single.polys[0].data(), single.polys[0].data() + single.polys[0].size(), out[r].polys[0].data()));
+    ASSERT_TRUE(std::equal(single.polys[1].data(), single.polys[1].data() + single.polys[1].size(), out[r].polys[1].data()));
+    b.evaluator.rescale_inplace(out[r]);
+    std::vector<double> want(b.params.slots(), 0.0);
+    for (std::size_t t = 0; t < rows[r].index.size(); ++t)
+      for (std::size_t s = 0; s < want.size(); ++s) want[s] += rows[r].weight[t] * xs[rows[r].index[t]][s];
+    EXPECT_LT(testing::log2_error(b.decrypt(out[r]), want), -20);
+  }
+  std::vector<Evaluator::SparseRow> bad = {{{12}, {1.0}}};
+  EXPECT_THROW(par.dot_products(ptrs, bad), Error);
+  std::vector<Evaluator::SparseRow> empty = {{{}, {}}};
+  EXPECT_THROW(par.dot_products(ptrs, empty), Error);
+}
+
+}  // namespace
+}  // namespace hemi::ckks

@@ -467,4 +467,55 @@ Ciphertext Evaluator::dot_product(std::span<const Ciphertext* const> cts, std::s
   return r;
 }
 
+std::vector<Ciphertext> Evaluator::dot_products(std::span<const Ciphertext* const> inputs,
+                                                std::span<const SparseRow> rows, double weight_scale) const {
+  if (inputs.empty()) throw Error("dot_products: no inputs");
+  const Ciphertext& first = *inputs[0];
+  check(first, "dot_products");
+  for (const Ciphertext* c : inputs) {
+    if (c->size() != 2) throw Error("dot_products: ciphertext has 3 parts; relinearize first");
+    check_pair(first, *c, "dot_products");
+  }
+  const auto& ctx = params_.ctx();
+  const std::size_t limbs = first.level + 1, n = ctx.n;
+  if (weight_scale <= 0) weight_scale = static_cast<double>(ctx.q[first.level].value);
+  check_product_scale(first.scale * weight_scale, first.level, "dot_products");
+  std::vector<std::vector<std::int64_t>> w(rows.size());
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (rows[r].index.size() != rows[r].weight.size())
+      throw Error("dot_products: row " + std::to_string(r) + " has " + std::to_string(rows[r].index.size()) +
+                  " indices but " + std::to_string(rows[r].weight.size()) + " weights");
+    if (rows[r].index.empty()) throw Error("dot_products: row " + std::to_string(r) + " is empty");
+    for (std::size_t t = 0; t < rows[r].index.size(); ++t) {
+      if (rows[r].index[t] >= inputs.size())
+        throw Error("dot_products: row " + std::to_string(r) + " names input " + std::to_string(rows[r].index[t]) +
+                    " of " + std::to_string(inputs.size()));
+      w[r].push_back(scaled_integer(rows[r].weight[t], weight_scale, "dot_products"));
+    }
+  }
+  std::vector<Ciphertext> out(rows.size());
+  for (auto& o : out) {
+    o.level = first.level;
+    o.scale = first.scale * weight_scale;
+    o.params_id = first.params_id;
+    o.polys.assign(2, RnsPoly(n, limbs));
+  }
+  constexpr std::size_t kBlock = 512;  // coefficients per block: inputs of a block stay in cache
+  const std::size_t block = std::min(kBlock, n), blocks = n / block;
+  parallel(limbs * blocks, [&](std::size_t task) {
+    const std::size_t i = task / blocks, c0 = (task % blocks) * block;
+    const math::Modulus& m = ctx.q[i];
+    math::DotAccumulator acc(block, m);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const auto& idx = rows[r].index;
+      for (std::size_t part = 0; part < 2; ++part) {
+        for (std::size_t t = 0; t < idx.size(); ++t)
+          acc.add(inputs[idx[t]]->polys[part].limb(i) + c0, math::from_signed(w[r][t], m.value));
+        acc.finish(out[r].polys[part].limb(i) + c0);
+      }
+    }
+  });
+  return out;
+}
+
 }  // namespace hemi::ckks

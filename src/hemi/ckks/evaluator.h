@@ -66,6 +66,17 @@ class Evaluator {
   Ciphertext dot_product(std::span<const Ciphertext* const> cts, std::span<const double> weights,
                          double weight_scale = 0) const;
 
+  // Many dot products over one set of inputs: output r = sum_t rows[r].weight[t] *
+  // inputs[rows[r].index[t]]. Blocked over coefficient ranges so that the inputs stay in cache
+  // across rows, and spread over the thread pool by (limb, block). The kernel of a
+  // throughput-packed convolution or dense layer.
+  struct SparseRow {
+    std::vector<std::uint32_t> index;
+    std::vector<double> weight;
+  };
+  std::vector<Ciphertext> dot_products(std::span<const Ciphertext* const> inputs,
+                                       std::span<const SparseRow> rows, double weight_scale = 0) const;
+
  private:
   struct Decomposed {
     std::vector<RnsPoly> digits;  // ModUp of each digit, NTT form over Q_level and P
