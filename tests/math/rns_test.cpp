@@ -95,3 +95,24 @@ TEST(CrtReconstructor, CentredValueMatchesBigInteger) {
 
 }  // namespace
 }  // namespace hemi::math
+
+namespace hemi::math {
+namespace {
+
+TEST(BaseConverter, SinglePrimeIsTheCentredRepresentative) {
+  auto primes = generate_ntt_primes({31, 26, 50}, 64);
+  BaseConverter conv({Modulus(primes[0])}, {Modulus(primes[1]), Modulus(primes[2])});
+  const u64 a = primes[0];
+  std::vector<u64> in = {0, 1, a / 2, a / 2 + 1, a - 1, 12345};
+  std::vector<u64> out(2 * in.size());
+  conv.convert(in.data(), out.data(), in.size());
+  for (std::size_t c = 0; c < in.size(); ++c) {
+    const std::int64_t centred = in[c] > a / 2 ? static_cast<std::int64_t>(in[c]) - static_cast<std::int64_t>(a)
+                                               : static_cast<std::int64_t>(in[c]);
+    EXPECT_EQ(out[c], from_signed(centred, primes[1])) << c;
+    EXPECT_EQ(out[in.size() + c], from_signed(centred, primes[2])) << c;
+  }
+}
+
+}  // namespace
+}  // namespace hemi::math

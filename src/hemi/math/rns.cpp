@@ -41,14 +41,15 @@ void BaseConverter::convert(const u64* in, u64* const* outs, std::size_t n) cons
 
 void BaseConverter::convert_into(const u64* in, u64* const* outs, std::size_t to_count, std::size_t n) const {
   const std::size_t k = from_.size();
-  if (k == 1) {  // one source prime: x itself, reduced into each target
+  if (k == 1) {  // one source prime: the centred representative of x, exact in each target
+    const u64 a = from_[0].value, half = a >> 1;
     for (std::size_t j = 0; j < to_count; ++j) {
       const Modulus& b = to_[j];
+      const u64 a_mod_b = reduce_64(a, b);
       u64* dst = outs[j];
-      if (b.value > from_[0].value) {
-        std::copy(in, in + n, dst);
-      } else {
-        for (std::size_t c = 0; c < n; ++c) dst[c] = reduce_64(in[c], b);
+      for (std::size_t c = 0; c < n; ++c) {
+        const u64 x = in[c], r = reduce_64(x, b);
+        dst[c] = x > half ? sub_mod(r, a_mod_b, b.value) : r;  // x - a when x > a/2
       }
     }
     return;

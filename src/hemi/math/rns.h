@@ -13,7 +13,9 @@
 namespace hemi::math {
 
 // Converts x given by residues in base A = {a_0..a_{k-1}} to base B: the result is
-// x + u*A mod b_j for some integer 0 <= u < k (Halevi-Polyakov-Shoup / Bajard fast conversion).
+// x + u*A mod b_j for some integer 0 <= u < k (Halevi-Polyakov-Shoup / Bajard fast conversion);
+// with a single source prime it is exact on the centred representative (u = -1 when x > A/2),
+// which halves key-switching noise and makes ModDown round instead of floor.
 // Immutable after construction; thread-safe.
 class BaseConverter {
  public:
