@@ -1,0 +1,71 @@
+#include "hemi/he/activations.h"
+
+#include <bit>
+#include <map>
+
+namespace hemi::he {
+
+using ckks::Ciphertext;
+
+Ciphertext square(const ckks::Evaluator& eval, const Ciphertext& x, const ckks::RelinKey& rk) {
+  Ciphertext y = eval.multiply_relin(x, x, rk);
+  eval.rescale_inplace(y);
+  return y;
+}
+
+Ciphertext polynomial(const ckks::Evaluator& eval, const Ciphertext& x, const std::vector<double>& c,
+                      const ckks::RelinKey& rk) {
+  const int d = static_cast<int>(c.size()) - 1;
+  if (d < 0) throw Error("polynomial: no coefficients");
+  const double target = x.scale;
+  if (d == 0) {  // a constant: zero the ciphertext, then add c0 (no level used)
+    Ciphertext y = x;
+    eval.multiply_integer_inplace(y, 0);
+    eval.add_const_inplace(y, c[0]);
+    return y;
+  }
+  // powers[k] = x^k for every k <= d that has a nonzero coefficient, built from x^(2^j).
+  std::map<int, Ciphertext> pow2;
+  pow2.emplace(1, x);
+  for (int p = 2; p <= d; p *= 2) pow2.emplace(p, square(eval, pow2.at(p / 2), rk));
+  auto bring_to = [&](Ciphertext a, std::size_t level) {
+    if (a.level > level) eval.drop_level_inplace(a, level);
+    return a;
+  };
+  std::map<int, Ciphertext> powers;
+  for (int k = 1; k <= d; ++k) {
+    if (c[k] == 0) continue;
+    // x^k = product of x^(2^j) over the set bits of k, lowest level operands matched.
+    std::optional<Ciphertext> acc;
+    for (int bit = 0; (1 << bit) <= k; ++bit) {
+      if (!(k & (1 << bit))) continue;
+      const Ciphertext& f = pow2.at(1 << bit);
+      if (!acc) {
+        acc = f;
+        continue;
+      }
+      const std::size_t level = std::min(acc->level, f.level);
+      Ciphertext a = bring_to(*acc, level), b = bring_to(f, level);
+      acc = eval.multiply_relin(a, b, rk);
+      eval.rescale_inplace(*acc);
+    }
+    powers.emplace(k, std::move(*acc));
+  }
+  std::size_t low = SIZE_MAX;
+  for (auto& [k, p] : powers) low = std::min(low, p.level);
+  if (low == 0) throw Error("polynomial: no level left for the coefficients");
+  const double q_low = static_cast<double>(eval.params().q()[low].value);
+  std::optional<Ciphertext> sum;
+  for (auto& [k, p] : powers) {
+    Ciphertext t = bring_to(p, low);
+    // after the rescale by q_low the term's scale is t.scale * s / q_low = target
+    eval.multiply_const_inplace(t, c[k], target * q_low / t.scale);
+    eval.rescale_inplace(t);
+    if (!sum) sum = std::move(t);
+    else eval.add_inplace(*sum, t);
+  }
+  if (c[0] != 0) eval.add_const_inplace(*sum, c[0]);
+  return std::move(*sum);
+}
+
+}  // namespace hemi::he

@@ -1,0 +1,218 @@
+#include "hemi/he/compiler.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <variant>
+
+#include "hemi/ckks/params.h"
+#include "hemi/nn/model_file.h"
+
+namespace hemi::he {
+
+namespace {
+
+// Single-thread costs in microseconds measured at N = 8192 with 7 primes (BENCHMARKS.md);
+// scaled linearly in N and in the number of primes. Estimates, not promises.
+constexpr double kRotateUs = 4000, kHoistedRotateUs = 3100, kRelinUs = 3300, kRescaleUs = 400,
+                 kPlainMulUs = 40, kDotTermUs = 25, kAddUs = 20;
+
+double predict_seconds(const OpCounts& o, std::size_t n, std::size_t limbs) {
+  const double f = (static_cast<double>(n) / 8192.0) * (static_cast<double>(limbs) / 7.0);
+  const double hoisted = static_cast<double>(o.rotations) - static_cast<double>(o.hoisted_groups);
+  double us = static_cast<double>(o.hoisted_groups) * kRotateUs + std::max(0.0, hoisted) * kHoistedRotateUs +
+              static_cast<double>(o.relinearizations) * kRelinUs + static_cast<double>(o.rescales) * kRescaleUs +
+              static_cast<double>(o.plain_multiplies) * kPlainMulUs + static_cast<double>(o.dot_terms) * kDotTermUs +
+              static_cast<double>(o.additions) * kAddUs;
+  return us * f * 1e-6;
+}
+
+std::size_t next_pow2(std::size_t x) {
+  std::size_t p = 1;
+  while (p < x) p <<= 1;
+  return p;
+}
+
+// The largest period any layer of the network needs (latency packing).
+std::size_t network_period(const nn::Model& model) {
+  std::size_t d = model.input_shape().size();
+  for (auto& s : model.shapes()) d = std::max(d, s.size());
+  return next_pow2(d);
+}
+
+// Automatic parameters: the smallest ring that holds the depth (and the period for latency),
+// with the largest scale in [25, 40] bits that fits it at the security level.
+ckks::ParamsLiteral choose_params(int depth, int security, int scale_bits, std::size_t min_slots) {
+  const int integer_bits = 10;  // q_0 / scale: logits up to +-512
+  std::optional<ckks::ParamsLiteral> best;
+  for (int s = scale_bits ? scale_bits : 40; s >= (scale_bits ? scale_bits : 25); --s) {
+    auto lit = ckks::literal_for_depth(depth, s, security, integer_bits);
+    if (!lit) continue;
+    ckks::ParamsLiteral l = lit.value();
+    while ((std::size_t{1} << (l.log_n - 1)) < min_slots && l.log_n < 16) ++l.log_n;
+    if ((std::size_t{1} << (l.log_n - 1)) < min_slots) continue;
+    if (!best || l.log_n < best->log_n) best = l;
+  }
+  if (!best)
+    throw Error("compile: no " + std::to_string(security) + "-bit CKKS parameters hold depth " + std::to_string(depth) +
+                (scale_bits ? " at scale 2^" + std::to_string(scale_bits) : std::string()));
+  return *best;
+}
+
+}  // namespace
+
+std::string model_id(const nn::Model& model) {
+  Bytes b = nn::serialize_model(model);
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(b.data(), b.size(), d);
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 16; ++i) {
+    s += hex[d[i] >> 4];
+    s += hex[d[i] & 15];
+  }
+  return s;
+}
+
+DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period) {
+  DiagonalLayout d;
+  d.period = period;
+  std::vector<char> used(period, 0);
+  for (std::size_t r = 0; r < m.rows; ++r)
+    for (auto c : m.index[r]) used[(c + period - r) % period] = 1;
+  for (std::size_t i = 0; i < period; ++i)
+    if (used[i]) d.diagonals.push_back(static_cast<int>(i));
+  // Baby-step giant-step: choose g minimising distinct babies + distinct giants (rotations).
+  std::size_t best_cost = SIZE_MAX;
+  for (std::size_t g = 1; g <= period; g <<= 1) {
+    std::set<int> babies, giants;
+    for (int i : d.diagonals) {
+      babies.insert(static_cast<int>(i % g));
+      giants.insert(static_cast<int>(i / g));
+    }
+    const std::size_t cost = (babies.size() - babies.count(0)) + (giants.size() - giants.count(0));
+    if (cost < best_cost) {
+      best_cost = cost;
+      d.giant_stride = static_cast<int>(g);
+      d.baby.assign(babies.begin(), babies.end());
+      d.giant.assign(giants.begin(), giants.end());
+    }
+  }
+  return d;
+}
+
+Plan compile(const nn::Model& model, const CompileOptions& options) {
+  const int depth = model.multiplicative_depth();
+  if (!options.packing) {
+    // Choose by predicted time for the expected number of images.
+    CompileOptions t = options, l = options;
+    t.packing = Packing::kThroughput;
+    l.packing = Packing::kLatency;
+    Plan pt = compile(model, t);
+    Plan pl;
+    try {
+      pl = compile(model, l);
+    } catch (const Error&) {
+      return pt;  // the network does not fit one ciphertext
+    }
+    const double batches = std::ceil(static_cast<double>(std::max<std::size_t>(options.images, 1)) /
+                                     static_cast<double>(pt.images_per_batch));
+    return batches * pt.predicted_seconds <= static_cast<double>(options.images) * pl.predicted_seconds ? pt : pl;
+  }
+  const Packing packing = *options.packing;
+  const std::size_t period = network_period(model);
+  ckks::ParamsLiteral lit = options.params ? *options.params
+                                           : choose_params(depth, options.security, options.scale_bits,
+                                                           packing == Packing::kLatency ? period : 1);
+  auto created = ckks::Params::create(lit);
+  if (!created) throw Error("compile: CKKS parameters refused: " + created.error());
+  const ckks::Params params = created.value();
+  if (static_cast<int>(params.max_level()) < depth)
+    throw Error("compile: the network needs depth " + std::to_string(depth) + " but the parameters have " +
+                std::to_string(params.max_level()) + " levels");
+  if (packing == Packing::kLatency && period > params.slots())
+    throw Error("compile: latency packing needs " + std::to_string(period) + " slots, the ring has " +
+                std::to_string(params.slots()));
+
+  Plan plan;
+  plan.packing = packing;
+  plan.params = lit;
+  plan.model_id = model_id(model);
+  plan.architecture = model.architecture();
+  plan.input_channels = model.input_shape().channels;
+  plan.input_height = model.input_shape().height;
+  plan.input_width = model.input_shape().width;
+  plan.classes = model.classes();
+  plan.depth = depth;
+  plan.input_level = depth;
+  const bool thr = packing == Packing::kThroughput;
+  plan.images_per_batch = thr ? params.slots() : 1;
+  plan.ciphertexts_per_batch = thr ? model.input_shape().size() : 1;
+  plan.period = thr ? 0 : period;
+
+  int level = depth;
+  double log2_scale = std::log2(params.default_scale());
+  nn::TensorShape shape = model.input_shape();
+  std::set<int> steps;
+  for (std::size_t li = 0; li < model.layers().size(); ++li) {
+    const nn::Layer& layer = model.layers()[li];
+    LayerPlan lp;
+    lp.kind = nn::layer_kind(layer);
+    lp.level_in = level;
+    const nn::TensorShape out = model.shapes()[li];
+    const std::size_t count = thr ? shape.size() : 1;  // ciphertexts entering the layer
+    if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
+      SparseMatrix m = linear_matrix(layer, shape);
+      if (thr) {
+        lp.ops.dot_terms = m.nonzeros();
+        lp.ops.rescales = m.rows;
+        lp.ops.additions = m.rows;
+      } else {
+        DiagonalLayout d = diagonal_layout(m, period);
+        lp.diagonals = static_cast<int>(d.diagonals.size());
+        for (int b : d.baby)
+          if (b) steps.insert(b);
+        for (int a : d.giant)
+          if (a) steps.insert(a * d.giant_stride);
+        lp.baby_steps = static_cast<int>(d.baby.size() - std::count(d.baby.begin(), d.baby.end(), 0));
+        lp.giant_steps = static_cast<int>(d.giant.size() - std::count(d.giant.begin(), d.giant.end(), 0));
+        lp.ops.rotations = static_cast<std::uint64_t>(lp.baby_steps + lp.giant_steps);
+        lp.ops.hoisted_groups = lp.baby_steps ? 1 : 0;
+        lp.ops.plain_multiplies = d.diagonals.size();
+        lp.ops.additions = d.diagonals.size() + 1;
+        lp.ops.rescales = 1;
+      }
+      level -= 1;  // scale unchanged: weights are encoded at the prime that is divided away
+    } else if (std::holds_alternative<nn::Square>(layer)) {
+      lp.ops.relinearizations = count;
+      lp.ops.rescales = count;
+      log2_scale = 2 * log2_scale - std::log2(static_cast<double>(params.q()[level].value));
+      level -= 1;
+    } else if (auto* p = std::get_if<nn::Polynomial>(&layer)) {
+      const int d = p->degree();
+      const int ld = nn::layer_depth(layer);
+      lp.ops.relinearizations = count * static_cast<std::uint64_t>(std::max(0, d - 1));
+      lp.ops.rescales = count * static_cast<std::uint64_t>(std::max(0, d - 1) + (d > 0 ? d : 0));
+      lp.ops.additions = count * static_cast<std::uint64_t>(d + 1);
+      level -= ld;  // the result is brought back to the incoming scale
+    }
+    // flatten: nothing happens to ciphertexts
+    lp.level_out = level;
+    lp.log2_scale_out = log2_scale;
+    lp.shape_out = out.to_string();
+    plan.total += lp.ops;
+    plan.layers.push_back(lp);
+    shape = out;
+  }
+  if (level < 0) throw Error("compile: internal: the simulation ran out of levels");
+  plan.rotation_steps.assign(steps.begin(), steps.end());
+  plan.predicted_seconds = predict_seconds(plan.total, params.n(), static_cast<std::size_t>(depth) + 1);
+  plan.upload_bytes_per_batch = plan.ciphertexts_per_batch * params.seeded_ciphertext_bytes(depth);
+  plan.download_bytes_per_batch = (thr ? static_cast<std::size_t>(plan.classes) : 1) * params.ciphertext_bytes(static_cast<std::size_t>(level));
+  plan.eval_key_bytes = params.relin_key_bytes() + plan.rotation_steps.size() * params.galois_key_bytes();
+  return plan;
+}
+
+}  // namespace hemi::he

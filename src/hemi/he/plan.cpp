@@ -1,0 +1,232 @@
+#include "hemi/he/plan.h"
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "hemi/base/bytes.h"
+
+namespace hemi::he {
+
+using nlohmann::json;
+
+const char* to_string(Packing p) { return p == Packing::kThroughput ? "throughput" : "latency"; }
+
+OpCounts& OpCounts::operator+=(const OpCounts& o) {
+  rotations += o.rotations;
+  hoisted_groups += o.hoisted_groups;
+  relinearizations += o.relinearizations;
+  rescales += o.rescales;
+  plain_multiplies += o.plain_multiplies;
+  dot_terms += o.dot_terms;
+  additions += o.additions;
+  return *this;
+}
+
+namespace {
+
+json ops_json(const OpCounts& o) {
+  return {{"rotations", o.rotations},          {"hoisted_groups", o.hoisted_groups},
+          {"relinearizations", o.relinearizations}, {"rescales", o.rescales},
+          {"plain_multiplies", o.plain_multiplies}, {"dot_terms", o.dot_terms},
+          {"additions", o.additions}};
+}
+OpCounts ops_from(const json& j) {
+  OpCounts o;
+  o.rotations = j.at("rotations").get<std::uint64_t>();
+  o.hoisted_groups = j.at("hoisted_groups").get<std::uint64_t>();
+  o.relinearizations = j.at("relinearizations").get<std::uint64_t>();
+  o.rescales = j.at("rescales").get<std::uint64_t>();
+  o.plain_multiplies = j.at("plain_multiplies").get<std::uint64_t>();
+  o.dot_terms = j.at("dot_terms").get<std::uint64_t>();
+  o.additions = j.at("additions").get<std::uint64_t>();
+  return o;
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  int u = 0;
+  while (b >= 1024 && u < 3) {
+    b /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u ? "%.1f %s" : "%.0f %s", b, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+std::string Plan::to_json() const {
+  json layers_j = json::array();
+  for (auto& l : layers)
+    layers_j.push_back({{"kind", l.kind},           {"shape_out", l.shape_out},
+                        {"level_in", l.level_in},   {"level_out", l.level_out},
+                        {"log2_scale_out", l.log2_scale_out}, {"diagonals", l.diagonals},
+                        {"baby_steps", l.baby_steps}, {"giant_steps", l.giant_steps},
+                        {"ops", ops_json(l.ops)}});
+  json j = {
+      {"format", "hemi-plan"},
+      {"version", version},
+      {"packing", to_string(packing)},
+      {"params",
+       {{"log_n", params.log_n},
+        {"q_bits", params.q_bits},
+        {"p_bits", params.p_bits},
+        {"log_scale", params.log_scale},
+        {"security", params.security},
+        {"allow_insecure", params.allow_insecure}}},
+      {"model_id", model_id},
+      {"architecture", architecture},
+      {"input", {{"channels", input_channels}, {"height", input_height}, {"width", input_width}}},
+      {"classes", classes},
+      {"depth", depth},
+      {"input_level", input_level},
+      {"images_per_batch", images_per_batch},
+      {"ciphertexts_per_batch", ciphertexts_per_batch},
+      {"period", period},
+      {"rotation_steps", rotation_steps},
+      {"layers", layers_j},
+      {"total", ops_json(total)},
+      {"predicted_seconds", predicted_seconds},
+      {"upload_bytes_per_batch", upload_bytes_per_batch},
+      {"download_bytes_per_batch", download_bytes_per_batch},
+      {"eval_key_bytes", eval_key_bytes},
+  };
+  return j.dump(2);
+}
+
+Plan Plan::from_json(const std::string& text) {
+  try {
+    json j = json::parse(text);
+    if (j.at("format").get<std::string>() != "hemi-plan") throw Error("plan: not a hemi plan");
+    Plan p;
+    p.version = j.at("version").get<int>();
+    if (p.version > 1) throw Error("plan: format version " + std::to_string(p.version) + " is newer than this hemi reads (1)");
+    if (p.version < 1) throw Error("plan: format version " + std::to_string(p.version) + " is invalid");
+    const std::string packing = j.at("packing").get<std::string>();
+    if (packing == "throughput") p.packing = Packing::kThroughput;
+    else if (packing == "latency") p.packing = Packing::kLatency;
+    else throw Error("plan: unknown packing '" + packing + "'");
+    const json& pj = j.at("params");
+    p.params.log_n = pj.at("log_n").get<int>();
+    p.params.q_bits = pj.at("q_bits").get<std::vector<int>>();
+    p.params.p_bits = pj.at("p_bits").get<std::vector<int>>();
+    p.params.log_scale = pj.at("log_scale").get<int>();
+    p.params.security = pj.at("security").get<int>();
+    p.params.allow_insecure = pj.at("allow_insecure").get<bool>();
+    p.model_id = j.at("model_id").get<std::string>();
+    p.architecture = j.at("architecture").get<std::string>();
+    p.input_channels = j.at("input").at("channels").get<int>();
+    p.input_height = j.at("input").at("height").get<int>();
+    p.input_width = j.at("input").at("width").get<int>();
+    p.classes = j.at("classes").get<int>();
+    p.depth = j.at("depth").get<int>();
+    p.input_level = j.at("input_level").get<int>();
+    p.images_per_batch = j.at("images_per_batch").get<std::size_t>();
+    p.ciphertexts_per_batch = j.at("ciphertexts_per_batch").get<std::size_t>();
+    p.period = j.at("period").get<std::size_t>();
+    p.rotation_steps = j.at("rotation_steps").get<std::vector<int>>();
+    for (const json& l : j.at("layers")) {
+      LayerPlan lp;
+      lp.kind = l.at("kind").get<std::string>();
+      lp.shape_out = l.at("shape_out").get<std::string>();
+      lp.level_in = l.at("level_in").get<int>();
+      lp.level_out = l.at("level_out").get<int>();
+      lp.log2_scale_out = l.at("log2_scale_out").get<double>();
+      lp.diagonals = l.at("diagonals").get<int>();
+      lp.baby_steps = l.at("baby_steps").get<int>();
+      lp.giant_steps = l.at("giant_steps").get<int>();
+      lp.ops = ops_from(l.at("ops"));
+      p.layers.push_back(lp);
+    }
+    p.total = ops_from(j.at("total"));
+    p.predicted_seconds = j.at("predicted_seconds").get<double>();
+    p.upload_bytes_per_batch = j.at("upload_bytes_per_batch").get<std::size_t>();
+    p.download_bytes_per_batch = j.at("download_bytes_per_batch").get<std::size_t>();
+    p.eval_key_bytes = j.at("eval_key_bytes").get<std::size_t>();
+    // The parameters must be valid and the shape sane; the rest is checked against the model
+    // when a plan is used (Server/Client compare model_id and shapes).
+    auto created = ckks::Params::create(p.params);
+    if (!created) throw Error("plan: its CKKS parameters are refused: " + created.error());
+    if (p.classes < 1 || p.input_channels < 1 || p.input_height < 1 || p.input_width < 1)
+      throw Error("plan: invalid input shape or class count");
+    if (p.input_level < 0 || p.input_level > static_cast<int>(p.params.q_bits.size()) - 1)
+      throw Error("plan: input level " + std::to_string(p.input_level) + " is outside the chain");
+    return p;
+  } catch (const json::exception& e) {
+    throw Error(std::string("plan: malformed JSON: ") + e.what());
+  }
+}
+
+Plan load_plan(const std::string& path) {
+  Bytes b = read_file(path, 64 << 20);
+  try {
+    return Plan::from_json(std::string(b.begin(), b.end()));
+  } catch (const Error& e) {
+    throw Error("'" + path + "': " + e.what());
+  }
+}
+
+void save_plan(const Plan& plan, const std::string& path) {
+  std::string s = plan.to_json();
+  write_file(path, Bytes(s.begin(), s.end()));
+}
+
+std::string Plan::describe() const {
+  std::ostringstream o;
+  auto params_obj = ckks::Params::create(params).value();
+  char line[512];
+  std::snprintf(line, sizeof(line), "Plan for %s (model %s): %s packing, %d classes\n", architecture.c_str(),
+                model_id.substr(0, 16).c_str(), to_string(packing), classes);
+  o << line;
+  std::snprintf(line, sizeof(line),
+                "  CKKS: N = %zu, %zu ciphertext primes (q_0 %d bits, scale 2^%d), %zu special, log2(Q*P) = %d, %s\n",
+                params_obj.n(), params.q_bits.size(), params.q_bits[0], params.log_scale, params.p_bits.size(),
+                params_obj.total_bits(),
+                params_obj.insecure() ? "INSECURE (test parameters)"
+                                      : (std::to_string(params_obj.security_bits()) + "-bit secure").c_str());
+  o << line;
+  if (packing == Packing::kThroughput)
+    std::snprintf(line, sizeof(line), "  input: %d x %d x %d, one ciphertext per value (%zu), %zu images per batch, level %d\n",
+                  input_channels, input_height, input_width, ciphertexts_per_batch, images_per_batch, input_level);
+  else
+    std::snprintf(line, sizeof(line), "  input: %d x %d x %d in one ciphertext, repeating every %zu slots, level %d\n",
+                  input_channels, input_height, input_width, period, input_level);
+  o << line;
+  o << "  layers:\n";
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    std::snprintf(line, sizeof(line), "    %2zu %-10s -> %-8s level %d -> %d, scale 2^%.2f", i, l.kind.c_str(),
+                  l.shape_out.c_str(), l.level_in, l.level_out, l.log2_scale_out);
+    o << line;
+    if (l.diagonals)
+      o << ", " << l.diagonals << " diagonals (" << l.baby_steps << " baby + " << l.giant_steps << " giant rotations)";
+    if (l.ops.relinearizations) o << ", " << l.ops.relinearizations << " relinearizations";
+    if (l.ops.dot_terms) o << ", " << l.ops.dot_terms << " dot-product terms";
+    o << "\n";
+  }
+  std::snprintf(line, sizeof(line), "  depth %d; per %s: %llu rotations, %llu relinearizations, %llu rescales, %llu plaintext multiplies, %llu dot terms\n",
+                depth, packing == Packing::kThroughput ? "batch" : "image",
+                static_cast<unsigned long long>(total.rotations), static_cast<unsigned long long>(total.relinearizations),
+                static_cast<unsigned long long>(total.rescales), static_cast<unsigned long long>(total.plain_multiplies),
+                static_cast<unsigned long long>(total.dot_terms));
+  o << line;
+  o << "  Galois keys: " << rotation_steps.size() << " rotation steps";
+  if (!rotation_steps.empty()) {
+    o << " {";
+    for (std::size_t i = 0; i < rotation_steps.size(); ++i) o << (i ? ", " : "") << rotation_steps[i];
+    o << "}";
+  }
+  o << "; evaluation keys " << human_bytes(static_cast<double>(eval_key_bytes)) << "\n";
+  std::snprintf(line, sizeof(line), "  upload %s and download %s per %s; predicted %.3f s per %s on one thread\n",
+                human_bytes(static_cast<double>(upload_bytes_per_batch)).c_str(),
+                human_bytes(static_cast<double>(download_bytes_per_batch)).c_str(),
+                packing == Packing::kThroughput ? "batch" : "image", predicted_seconds,
+                packing == Packing::kThroughput ? "batch" : "image");
+  o << line;
+  return o.str();
+}
+
+}  // namespace hemi::he

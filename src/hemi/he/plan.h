@@ -1,0 +1,69 @@
+// An encrypted-inference plan: everything a client and a server must agree on to evaluate one
+// model under CKKS, made by the compiler (compiler.h) from a simulator run that needs no keys.
+// Immutable once made; serializable (JSON text) so that both sides load the same plan.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hemi/base/error.h"
+#include "hemi/ckks/params.h"
+
+namespace hemi::he {
+
+enum class Packing { kThroughput, kLatency };
+const char* to_string(Packing p);  // "throughput", "latency"
+
+// Counts of the operations one batch (throughput) or one image (latency) costs.
+struct OpCounts {
+  std::uint64_t rotations = 0;        // key switches for rotations (hoisted ones included)
+  std::uint64_t hoisted_groups = 0;   // decompositions shared by hoisted rotations
+  std::uint64_t relinearizations = 0;
+  std::uint64_t rescales = 0;
+  std::uint64_t plain_multiplies = 0;  // ciphertext x plaintext vector
+  std::uint64_t dot_terms = 0;         // ciphertext x constant terms of fused dot products
+  std::uint64_t additions = 0;
+  OpCounts& operator+=(const OpCounts& o);
+};
+
+struct LayerPlan {
+  std::string kind;  // conv2d, avgpool2d, dense, flatten, square, polynomial
+  std::string shape_out;
+  int level_in = 0, level_out = 0;
+  double log2_scale_out = 0;
+  // latency packing, linear layers: the diagonal method
+  int diagonals = 0, baby_steps = 0, giant_steps = 0;
+  OpCounts ops;
+};
+
+struct Plan {
+  int version = 1;
+  Packing packing = Packing::kThroughput;
+  ckks::ParamsLiteral params;
+  std::string model_id;          // hex of SHA-256 over the model file bytes (first 16 bytes)
+  std::string architecture;
+  int input_channels = 1, input_height = 28, input_width = 28;
+  int classes = 0;
+  int depth = 0;                 // levels the network consumes
+  int input_level = 0;           // level at which inputs are encrypted
+  std::size_t images_per_batch = 1;   // throughput: N/2 images share each ciphertext
+  std::size_t ciphertexts_per_batch = 1;  // throughput: one per input value; latency: 1
+  std::size_t period = 0;        // latency: activations repeat every `period` slots
+  std::vector<int> rotation_steps;  // latency: exactly the steps that need Galois keys
+  std::vector<LayerPlan> layers;
+  OpCounts total;
+  double predicted_seconds = 0;  // per batch (throughput) or per image (latency), one thread
+  std::size_t upload_bytes_per_batch = 0;    // seeded input ciphertexts
+  std::size_t download_bytes_per_batch = 0;  // logits ciphertexts
+  std::size_t eval_key_bytes = 0;            // relinearization + Galois keys
+
+  std::string to_json() const;
+  static Plan from_json(const std::string& text);  // throws hemi::Error on malformed input
+  std::string describe() const;                    // the plan in words (hemi plan)
+};
+
+Plan load_plan(const std::string& path);
+void save_plan(const Plan& plan, const std::string& path);
+
+}  // namespace hemi::he

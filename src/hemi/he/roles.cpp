@@ -1,0 +1,376 @@
+#include "hemi/he/roles.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <variant>
+
+#include "hemi/he/activations.h"
+#include "hemi/he/compiler.h"
+#include "hemi/nn/interpreter.h"
+
+namespace hemi::he {
+
+using ckks::Ciphertext;
+
+namespace {
+ckks::Params params_of(const Plan& plan) {
+  auto p = ckks::Params::create(plan.params);
+  if (!p) throw Error("plan: CKKS parameters refused: " + p.error());
+  return std::move(p).value();
+}
+}  // namespace
+
+// ---------------- client ----------------
+
+Client::Client(Plan plan)
+    : plan_(std::move(plan)), params_(params_of(plan_)), keygen_(params_), sk_(keygen_.secret_key()), encoder_(params_) {
+  encryptor_ = std::make_unique<ckks::SymmetricEncryptor>(params_, sk_);
+}
+
+Client::Client(Plan plan, const Seed& test_seed)
+    : plan_(std::move(plan)),
+      params_(params_of(plan_)),
+      keygen_(params_, test_seed),
+      sk_(keygen_.secret_key()),
+      encoder_(params_) {
+  Seed s = test_seed;
+  s[31] ^= 0x5a;
+  encryptor_ = std::make_unique<ckks::SymmetricEncryptor>(params_, sk_, s);
+}
+
+EvalKeys Client::eval_keys() {
+  return {keygen_.relin_key(sk_), keygen_.galois_keys(sk_, plan_.rotation_steps)};
+}
+
+ckks::SeededCiphertext Client::encrypt_value(const std::vector<const float*>& images, std::size_t k) {
+  if (plan_.packing != Packing::kThroughput) throw Error("encrypt: the plan uses latency packing (one image per ciphertext)");
+  if (images.size() > plan_.images_per_batch)
+    throw Error("encrypt: " + std::to_string(images.size()) + " images exceed the batch of " +
+                std::to_string(plan_.images_per_batch));
+  if (k >= plan_.ciphertexts_per_batch) throw Error("encrypt: value index " + std::to_string(k) + " out of range");
+  std::vector<double> slots(images.size());
+  for (std::size_t i = 0; i < images.size(); ++i) slots[i] = images[i][k];
+  return encryptor_->encrypt_seeded(encoder_.encode(slots, static_cast<std::size_t>(plan_.input_level)));
+}
+
+ckks::SeededCiphertext Client::encrypt_image(const float* image) {
+  if (plan_.packing != Packing::kLatency) throw Error("encrypt: the plan uses throughput packing (one value per ciphertext)");
+  const std::size_t d = static_cast<std::size_t>(plan_.input_channels) * plan_.input_height * plan_.input_width;
+  std::vector<double> slots(params_.slots(), 0.0);
+  for (std::size_t j = 0; j < slots.size(); ++j) {
+    const std::size_t r = j % plan_.period;
+    if (r < d) slots[j] = image[r];
+  }
+  return encryptor_->encrypt_seeded(encoder_.encode(slots, static_cast<std::size_t>(plan_.input_level)));
+}
+
+std::vector<std::vector<double>> Client::decrypt_logits(const std::vector<Ciphertext>& out, std::size_t count) const {
+  ckks::Decryptor dec(params_, sk_);
+  const std::size_t classes = static_cast<std::size_t>(plan_.classes);
+  std::vector<std::vector<double>> logits(count, std::vector<double>(classes));
+  if (plan_.packing == Packing::kThroughput) {
+    if (out.size() != classes) throw Error("decrypt: expected " + std::to_string(classes) + " ciphertexts, got " + std::to_string(out.size()));
+    if (count > plan_.images_per_batch) throw Error("decrypt: more images than a batch holds");
+    for (std::size_t c = 0; c < classes; ++c) {
+      auto v = encoder_.decode(dec.decrypt(out[c]));
+      for (std::size_t i = 0; i < count; ++i) logits[i][c] = v[i];
+    }
+  } else {
+    if (out.size() != 1 || count != 1) throw Error("decrypt: latency packing returns one ciphertext for one image");
+    auto v = encoder_.decode(dec.decrypt(out[0]));
+    for (std::size_t c = 0; c < classes; ++c) logits[0][c] = v[c];
+  }
+  return logits;
+}
+
+// ---------------- server ----------------
+
+struct Server::Layer {
+  enum Kind { kLinear, kSquare, kPolynomial, kFlatten } kind;
+  SparseMatrix matrix;                 // linear
+  std::vector<double> coefficients;    // polynomial
+  // latency: pre-rotated diagonal plaintexts by giant step, and the bias
+  DiagonalLayout layout;
+  std::map<int, std::vector<std::pair<int, ckks::Plaintext>>> diag;  // a -> [(b, plaintext)]
+  std::vector<double> bias_slots;
+  int level_in = 0;
+};
+
+Server::Server(Plan plan, const nn::Model& model, EvalKeys keys, ThreadPool* pool)
+    : plan_(std::move(plan)),
+      params_(params_of(plan_)),
+      keys_(std::move(keys)),
+      pool_(pool),
+      encoder_(params_),
+      eval_(params_),
+      eval_pool_(params_, pool) {
+  if (plan_.model_id != model_id(model))
+    throw Error("server: the plan was made for another model (" + plan_.model_id + ", this model is " + model_id(model) + ")");
+  if (keys_.relin.key.params_id != params_.id()) throw Error("server: relinearization key made for other parameters");
+  if (!keys_.galois.keys.empty() && keys_.galois.params_id != params_.id())
+    throw Error("server: Galois keys made for other parameters");
+  for (int s : plan_.rotation_steps)
+    if (!keys_.galois.has(ckks::galois_element_for_step(s, params_.n())))
+      throw Error("server: no Galois key for rotation step " + std::to_string(s) + " that the plan needs");
+  nn::TensorShape shape = model.input_shape();
+  int level = plan_.input_level;
+  for (std::size_t li = 0; li < model.layers().size(); ++li) {
+    const nn::Layer& layer = model.layers()[li];
+    auto l = std::make_unique<Layer>();
+    l->level_in = level;
+    if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
+      l->kind = Layer::kLinear;
+      l->matrix = linear_matrix(layer, shape);
+      if (plan_.packing == Packing::kLatency) {
+        // Diagonal i of the period-P matrix: slot j holds M[j mod P][(j + i) mod P]; stored
+        // rotated right by a*g so that the giant-step rotation puts it in place.
+        const std::size_t P = plan_.period, slots = params_.slots();
+        l->layout = diagonal_layout(l->matrix, P);
+        const int g = l->layout.giant_stride;
+        std::map<int, std::vector<double>> dense;  // diagonal index -> values over one period
+        for (std::size_t r = 0; r < l->matrix.rows; ++r)
+          for (std::size_t t = 0; t < l->matrix.index[r].size(); ++t) {
+            const std::size_t c = l->matrix.index[r][t];
+            const int i = static_cast<int>((c + P - r) % P);
+            auto& v = dense[i];
+            if (v.empty()) v.assign(P, 0.0);
+            v[r] = l->matrix.weight[r][t];
+          }
+        const double q_level = static_cast<double>(params_.q()[static_cast<std::size_t>(level)].value);
+        for (auto& [i, v] : dense) {
+          const int a = i / g, b = i % g;
+          std::vector<double> slot_vals(slots);
+          for (std::size_t j = 0; j < slots; ++j)
+            slot_vals[j] = v[(j + P - static_cast<std::size_t>(a * g) % P) % P];
+          l->diag[a].emplace_back(b, encoder_.encode(slot_vals, static_cast<std::size_t>(level), q_level));
+        }
+        l->bias_slots.assign(slots, 0.0);
+        for (std::size_t j = 0; j < slots; ++j)
+          if (j % P < l->matrix.rows) l->bias_slots[j] = l->matrix.bias[j % P];
+      }
+      level -= 1;
+    } else if (std::holds_alternative<nn::Square>(layer)) {
+      l->kind = Layer::kSquare;
+      level -= 1;
+    } else if (auto* p = std::get_if<nn::Polynomial>(&layer)) {
+      l->kind = Layer::kPolynomial;
+      l->coefficients = p->coefficients;
+      level -= nn::layer_depth(layer);
+    } else {
+      l->kind = Layer::kFlatten;
+    }
+    layers_.push_back(std::move(l));
+    shape = model.shapes()[li];
+  }
+}
+
+Server::~Server() = default;
+
+void Server::check_input(const Ciphertext& ct, const char* what) const {
+  if (ct.params_id != params_.id()) throw Error(std::string(what) + ": ciphertext made for other parameters");
+  if (static_cast<int>(ct.level) != plan_.input_level)
+    throw Error(std::string(what) + ": input at level " + std::to_string(ct.level) + ", the plan expects " +
+                std::to_string(plan_.input_level));
+  if (ct.size() != 2) throw Error(std::string(what) + ": input ciphertext has " + std::to_string(ct.size()) + " parts");
+}
+
+namespace {
+// Adds the bias (a constant per output ciphertext) after the rescale.
+void add_bias(const ckks::Evaluator& eval, Ciphertext& ct, double bias) {
+  if (bias != 0) eval.add_const_inplace(ct, bias);
+}
+}  // namespace
+
+std::vector<Ciphertext> Server::linear_throughput(const Layer& l, const std::vector<Ciphertext>& in) const {
+  std::vector<const Ciphertext*> ptrs;
+  for (auto& c : in) ptrs.push_back(&c);
+  std::vector<ckks::Evaluator::SparseRow> rows;
+  std::vector<std::size_t> row_of;  // output index of each non-empty row
+  for (std::size_t r = 0; r < l.matrix.rows; ++r) {
+    if (l.matrix.index[r].empty()) continue;
+    rows.push_back({l.matrix.index[r], l.matrix.weight[r]});
+    row_of.push_back(r);
+  }
+  std::vector<Ciphertext> out(l.matrix.rows);
+  if (!rows.empty()) {
+    auto res = eval_pool_.dot_products(ptrs, rows);
+    for (std::size_t t = 0; t < res.size(); ++t) out[row_of[t]] = std::move(res[t]);
+  }
+  auto finish = [&](std::size_t r) {
+    if (l.matrix.index[r].empty()) {  // an all-zero row: a zero ciphertext at the right level
+      out[r] = in[0];
+      eval_.multiply_integer_inplace(out[r], 0);
+      eval_.drop_level_inplace(out[r], in[0].level - 1);
+    } else {
+      eval_.rescale_inplace(out[r]);
+    }
+    add_bias(eval_, out[r], l.matrix.bias[r]);
+  };
+  if (pool_) pool_->parallel_for(0, out.size(), finish);
+  else for (std::size_t r = 0; r < out.size(); ++r) finish(r);
+  return out;
+}
+
+std::vector<Ciphertext> Server::first_linear_streamed(const Layer& l, const InputSource& src) const {
+  // Rows in order of the last input they read; inputs fetched when first needed and dropped
+  // after their last use, so only a band of the image is alive at a time.
+  const SparseMatrix& m = l.matrix;
+  std::vector<std::size_t> order(m.rows);
+  std::iota(order.begin(), order.end(), 0);
+  auto last_input = [&](std::size_t r) { return m.index[r].empty() ? std::size_t{0} : static_cast<std::size_t>(m.index[r].back()); };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return last_input(a) < last_input(b); });
+  std::vector<std::size_t> last_use(m.cols, 0);  // position in `order` of the last row using each input
+  for (std::size_t pos = 0; pos < order.size(); ++pos)
+    for (auto c : m.index[order[pos]]) last_use[c] = std::max(last_use[c], pos);
+  std::map<std::size_t, Ciphertext> live;
+  std::size_t fetched = 0;
+  std::vector<Ciphertext> out(m.rows);
+  constexpr std::size_t kRowsPerChunk = 32;
+  for (std::size_t start = 0; start < order.size(); start += kRowsPerChunk) {
+    const std::size_t end = std::min(order.size(), start + kRowsPerChunk);
+    const std::size_t need = last_input(order[end - 1]);
+    while (fetched <= need && fetched < m.cols) {
+      Ciphertext ct = src(fetched);
+      check_input(ct, "evaluate");
+      live.emplace(fetched, std::move(ct));
+      ++fetched;
+    }
+    std::vector<const Ciphertext*> ptrs;
+    std::map<std::size_t, std::uint32_t> slot;
+    for (auto& [k, ct] : live) {
+      slot[k] = static_cast<std::uint32_t>(ptrs.size());
+      ptrs.push_back(&ct);
+    }
+    std::vector<ckks::Evaluator::SparseRow> rows;
+    std::vector<std::size_t> row_of;
+    for (std::size_t pos = start; pos < end; ++pos) {
+      const std::size_t r = order[pos];
+      if (m.index[r].empty()) continue;
+      ckks::Evaluator::SparseRow row;
+      for (auto c : m.index[r]) row.index.push_back(slot.at(c));
+      row.weight = m.weight[r];
+      rows.push_back(std::move(row));
+      row_of.push_back(r);
+    }
+    if (!rows.empty()) {
+      auto res = eval_pool_.dot_products(ptrs, rows);
+      for (std::size_t t = 0; t < res.size(); ++t) out[row_of[t]] = std::move(res[t]);
+    }
+    for (std::size_t pos = start; pos < end; ++pos) {
+      const std::size_t r = order[pos];
+      if (m.index[r].empty()) {
+        out[r] = live.begin()->second;
+        eval_.multiply_integer_inplace(out[r], 0);
+        eval_.drop_level_inplace(out[r], out[r].level - 1);
+      }
+    }
+    for (auto it = live.begin(); it != live.end();)
+      it = last_use[it->first] < end ? live.erase(it) : std::next(it);
+  }
+  // Inputs no row reads are still fetched, so that a source sees every index once.
+  while (fetched < m.cols) src(fetched++);
+  auto finish = [&](std::size_t r) {
+    if (!m.index[r].empty()) eval_.rescale_inplace(out[r]);
+    add_bias(eval_, out[r], m.bias[r]);
+  };
+  if (pool_) pool_->parallel_for(0, out.size(), finish);
+  else for (std::size_t r = 0; r < out.size(); ++r) finish(r);
+  return out;
+}
+
+std::vector<Ciphertext> Server::evaluate_batch(const InputSource& src) const {
+  if (plan_.packing != Packing::kThroughput) throw Error("evaluate: the plan uses latency packing");
+  std::vector<Ciphertext> acts;
+  bool first = true;
+  for (const auto& lp : layers_) {
+    const Layer& l = *lp;
+    if (first && l.kind != Layer::kLinear && l.kind != Layer::kFlatten) {
+      // A network that starts with an activation: fetch everything first.
+      for (std::size_t k = 0; k < plan_.ciphertexts_per_batch; ++k) {
+        acts.push_back(src(k));
+        check_input(acts.back(), "evaluate");
+      }
+      first = false;
+    }
+    switch (l.kind) {
+      case Layer::kFlatten:
+        break;
+      case Layer::kLinear:
+        acts = first ? first_linear_streamed(l, src) : linear_throughput(l, acts);
+        first = false;
+        break;
+      case Layer::kSquare:
+      case Layer::kPolynomial: {
+        auto act = [&](std::size_t i) {
+          acts[i] = l.kind == Layer::kSquare ? square(eval_, acts[i], keys_.relin)
+                                             : polynomial(eval_, acts[i], l.coefficients, keys_.relin);
+        };
+        if (pool_) pool_->parallel_for(0, acts.size(), act);
+        else for (std::size_t i = 0; i < acts.size(); ++i) act(i);
+        break;
+      }
+    }
+  }
+  if (first)  // only flatten layers: the inputs are the outputs
+    for (std::size_t k = 0; k < plan_.ciphertexts_per_batch; ++k) acts.push_back(src(k));
+  return acts;
+}
+
+Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& in) const {
+  const DiagonalLayout& d = l.layout;
+  const int g = d.giant_stride;
+  std::vector<int> babies;
+  for (int b : d.baby) babies.push_back(b);
+  auto rots = eval_pool_.rotate_hoisted(in, babies, keys_.galois);
+  std::map<int, const Ciphertext*> by_baby;
+  for (std::size_t t = 0; t < babies.size(); ++t) by_baby[babies[t]] = &rots[t];
+  std::vector<int> giants;
+  for (auto& [a, v] : l.diag) giants.push_back(a);
+  std::vector<Ciphertext> partial(giants.size());
+  auto giant = [&](std::size_t t) {
+    const int a = giants[t];
+    std::optional<Ciphertext> inner;
+    for (auto& [b, pt] : l.diag.at(a)) {
+      Ciphertext term = *by_baby.at(b);
+      eval_.multiply_plain_inplace(term, pt);
+      if (!inner) inner = std::move(term);
+      else eval_.add_inplace(*inner, term);
+    }
+    partial[t] = a ? eval_.rotate(*inner, a * g, keys_.galois) : std::move(*inner);
+  };
+  if (pool_) pool_->parallel_for(0, giants.size(), giant);
+  else for (std::size_t t = 0; t < giants.size(); ++t) giant(t);
+  Ciphertext acc = std::move(partial[0]);
+  for (std::size_t t = 1; t < partial.size(); ++t) eval_.add_inplace(acc, partial[t]);
+  eval_.rescale_inplace(acc);
+  bool any_bias = std::any_of(l.bias_slots.begin(), l.bias_slots.end(), [](double v) { return v != 0; });
+  if (any_bias) eval_.add_plain_inplace(acc, encoder_.encode(l.bias_slots, acc.level, acc.scale));
+  return acc;
+}
+
+Ciphertext Server::evaluate_image(const Ciphertext& input) const {
+  if (plan_.packing != Packing::kLatency) throw Error("evaluate: the plan uses throughput packing");
+  check_input(input, "evaluate");
+  Ciphertext x = input;
+  for (const auto& lp : layers_) {
+    const Layer& l = *lp;
+    switch (l.kind) {
+      case Layer::kFlatten:
+        break;
+      case Layer::kLinear:
+        x = linear_latency(l, x);
+        break;
+      case Layer::kSquare:
+        x = square(eval_pool_, x, keys_.relin);
+        break;
+      case Layer::kPolynomial:
+        x = polynomial(eval_pool_, x, l.coefficients, keys_.relin);
+        break;
+    }
+  }
+  return x;
+}
+
+}  // namespace hemi::he

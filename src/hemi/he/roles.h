@@ -1,0 +1,93 @@
+// The two roles of encrypted inference.
+//
+// Client (holds the secret key): makes the keys for a plan, encodes and encrypts images
+// (seeded, half-size ciphertexts), decrypts logits and turns them into probabilities.
+// Server (holds no secret key, by construction: it is built from the plan, the model and the
+// public evaluation keys only): evaluates the network on ciphertexts.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "hemi/base/thread_pool.h"
+#include "hemi/ckks/encoder.h"
+#include "hemi/ckks/encryptor.h"
+#include "hemi/ckks/evaluator.h"
+#include "hemi/he/linear.h"
+#include "hemi/he/plan.h"
+#include "hemi/nn/model.h"
+
+namespace hemi::he {
+
+// What the server needs: public evaluation keys only.
+struct EvalKeys {
+  ckks::RelinKey relin;
+  ckks::GaloisKeys galois;
+};
+
+// Throughput packing: value index k (of C*H*W) of a batch -> its ciphertext. The server asks for
+// each input when it first needs it and drops it after its last use, so a batch's inputs need
+// not all be alive at once.
+using InputSource = std::function<ckks::Ciphertext(std::size_t value_index)>;
+
+class Client {
+ public:
+  explicit Client(Plan plan);                       // keys from the OS CSPRNG
+  Client(Plan plan, const Seed& test_seed);         // deterministic keys: tests only
+  const Plan& plan() const { return plan_; }
+  const ckks::Params& params() const { return params_; }
+  const ckks::SecretKey& secret_key() const { return sk_; }
+  EvalKeys eval_keys();
+
+  // Throughput: the seeded encryption of value `k` of every image in the batch (slot i = image i).
+  // images: count pointers to C*H*W normalized floats; count <= images_per_batch.
+  ckks::SeededCiphertext encrypt_value(const std::vector<const float*>& images, std::size_t k);
+  // Latency: one image in one ciphertext, repeated every `period` slots.
+  ckks::SeededCiphertext encrypt_image(const float* image);
+
+  // Logits of each image: throughput takes `classes` ciphertexts (one per class) and returns
+  // logits for `count` images; latency takes one ciphertext and returns one image's logits.
+  std::vector<std::vector<double>> decrypt_logits(const std::vector<ckks::Ciphertext>& out, std::size_t count) const;
+
+ private:
+  Plan plan_;
+  ckks::Params params_;
+  ckks::KeyGenerator keygen_;
+  ckks::SecretKey sk_;
+  ckks::Encoder encoder_;
+  std::unique_ptr<ckks::SymmetricEncryptor> encryptor_;
+};
+
+class Server {
+ public:
+  // Checks that the plan belongs to the model (model id, shapes) and the keys to the plan.
+  // The pool (may be null) is not owned.
+  Server(Plan plan, const nn::Model& model, EvalKeys keys, ThreadPool* pool = nullptr);
+  ~Server();
+  const Plan& plan() const { return plan_; }
+  const ckks::Params& params() const { return params_; }
+
+  // Throughput: one batch; returns `classes` ciphertexts (slot i = logit of image i).
+  std::vector<ckks::Ciphertext> evaluate_batch(const InputSource& inputs) const;
+  // Latency: one image; returns one ciphertext with the logits in slots [0, classes).
+  ckks::Ciphertext evaluate_image(const ckks::Ciphertext& input) const;
+
+ private:
+  struct Layer;
+  std::vector<ckks::Ciphertext> linear_throughput(const Layer& l, const std::vector<ckks::Ciphertext>& in) const;
+  std::vector<ckks::Ciphertext> first_linear_streamed(const Layer& l, const InputSource& src) const;
+  ckks::Ciphertext linear_latency(const Layer& l, const ckks::Ciphertext& in) const;
+  void check_input(const ckks::Ciphertext& ct, const char* what) const;
+
+  Plan plan_;
+  ckks::Params params_;
+  EvalKeys keys_;
+  ThreadPool* pool_;
+  ckks::Encoder encoder_;
+  ckks::Evaluator eval_;       // per-ciphertext work (called from pool tasks)
+  ckks::Evaluator eval_pool_;  // work that spreads itself over the pool
+  std::vector<std::unique_ptr<Layer>> layers_;
+};
+
+}  // namespace hemi::he

@@ -1,0 +1,103 @@
+#include "hemi/he/compiler.h"
+
+#include <gtest/gtest.h>
+
+#include "hemi/ckks/params.h"
+#include "hemi/nn/architectures.h"
+#include "hemi/nn/interpreter.h"
+#include "small_models.h"
+
+namespace hemi::he {
+namespace {
+
+nn::Model seed_cnn() {
+  nn::ArchitectureOptions o;
+  o.input = nn::default_input("seed-cnn");
+  for (int c = 0; c < 10; ++c) o.class_names.push_back(std::to_string(c));
+  return nn::build_architecture("seed-cnn", o).value();
+}
+
+TEST(Compiler, SeedCnnThroughputAt128Bits) {
+  CompileOptions o;
+  o.packing = Packing::kThroughput;
+  Plan p = compile(seed_cnn(), o);
+  auto params = ckks::Params::create(p.params).value();
+  EXPECT_GE(params.security_bits(), 128);
+  EXPECT_EQ(p.depth, 5);
+  EXPECT_EQ(params.max_level(), 5u);
+  EXPECT_EQ(p.input_level, 5);
+  EXPECT_EQ(p.layers.back().level_out, 0);
+  EXPECT_TRUE(p.rotation_steps.empty());  // no Galois keys at all
+  EXPECT_EQ(p.ciphertexts_per_batch, 784u);
+  EXPECT_EQ(p.images_per_batch, params.slots());
+  EXPECT_EQ(p.total.relinearizations, 256u + 64u);
+  EXPECT_EQ(p.total.dot_terms, 256u * 49 + 64u * 256 + 10u * 64);
+  EXPECT_EQ(params.n(), 8192u);  // the smallest ring that holds depth 5
+  EXPECT_GT(p.predicted_seconds, 0);
+}
+
+TEST(Compiler, SeedCnnLatencyListsExactlyTheRotationsItUses) {
+  CompileOptions o;
+  o.packing = Packing::kLatency;
+  Plan p = compile(seed_cnn(), o);
+  EXPECT_EQ(p.period, 1024u);
+  EXPECT_FALSE(p.rotation_steps.empty());
+  std::size_t from_layers = 0;
+  for (auto& l : p.layers) from_layers += static_cast<std::size_t>(l.baby_steps + l.giant_steps);
+  EXPECT_LE(p.rotation_steps.size(), from_layers);  // shared steps appear once
+  for (int s : p.rotation_steps) {
+    EXPECT_GT(s, 0);
+    EXPECT_LT(s, 1024);
+  }
+}
+
+TEST(Compiler, AutoPackingFollowsTheNumberOfImages) {
+  CompileOptions o;
+  o.images = 10000;
+  EXPECT_EQ(compile(seed_cnn(), o).packing, Packing::kThroughput);
+  o.images = 1;
+  EXPECT_EQ(compile(seed_cnn(), o).packing, Packing::kLatency);
+}
+
+TEST(Compiler, RefusesParametersWithoutEnoughLevels) {
+  CompileOptions o;
+  o.packing = Packing::kThroughput;
+  o.params = testing::insecure_params(3);
+  EXPECT_THROW(compile(seed_cnn(), o), Error);
+}
+
+TEST(Plan, JsonRoundTripAndRejections) {
+  CompileOptions o;
+  o.packing = Packing::kLatency;
+  Plan p = compile(seed_cnn(), o);
+  Plan q = Plan::from_json(p.to_json());
+  EXPECT_EQ(q.to_json(), p.to_json());
+  EXPECT_NE(p.describe().find("latency packing"), std::string::npos);
+  EXPECT_THROW(Plan::from_json("{"), Error);
+  EXPECT_THROW(Plan::from_json("{\"format\": \"other\"}"), Error);
+  std::string later = p.to_json();
+  later.replace(later.find("\"version\": 1"), 12, "\"version\": 2");
+  EXPECT_THROW(Plan::from_json(later), Error);
+  std::string insecure = p.to_json();
+  insecure.replace(insecure.find("\"log_n\": 13"), 11, "\"log_n\": 11");
+  EXPECT_THROW(Plan::from_json(insecure), Error);  // refused parameters
+}
+
+TEST(Linear, ConvMatrixMatchesTheInterpreter) {
+  std::mt19937_64 rng(9);
+  auto c = testing::conv(3, 3, 3, 2, 1, rng);
+  auto m = testing::make_model(3, 5, 5, {c, nn::Flatten{}}, 27);
+  SparseMatrix sm = linear_matrix(m.layers()[0], m.input_shape());
+  std::vector<double> x(75);
+  for (auto& v : x) v = std::uniform_real_distribution<double>(-1, 1)(rng);
+  auto want = nn::forward_trace(m, x.data())[0];
+  ASSERT_EQ(sm.rows, want.size());
+  for (std::size_t r = 0; r < sm.rows; ++r) {
+    double y = sm.bias[r];
+    for (std::size_t t = 0; t < sm.index[r].size(); ++t) y += sm.weight[r][t] * x[sm.index[r][t]];
+    EXPECT_NEAR(y, want[r], 1e-12) << r;
+  }
+}
+
+}  // namespace
+}  // namespace hemi::he
