@@ -2,6 +2,7 @@
 
 #include "hemi/ckks/encoder.h"
 #include "hemi/ckks/sampling.h"
+#include "hemi/math/eltwise.h"
 
 namespace hemi::ckks {
 
@@ -119,21 +120,22 @@ Plaintext Decryptor::decrypt(const Ciphertext& ct) const {
   pt.scale = ct.scale;
   pt.params_id = params_.id();
   pt.poly = RnsPoly(ctx.n, limbs);
+  std::vector<u64, AlignedAllocator<u64>> t(ctx.n), s2;
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& m = ctx.q[i];
     const u64* s = sk_.poly.limb(i);
     u64* out = pt.poly.limb(i);
-    for (std::size_t c = 0; c < ctx.n; ++c) {
-      u64 v = ct.polys[0].limb(i)[c];
-      u64 s1 = s[c];
-      v = math::add_mod(v, math::mul_mod(ct.polys[1].limb(i)[c], s1, m), m.value);
-      if (ct.size() == 3) {
-        u64 s2 = math::mul_mod(s1, s1, m);
-        v = math::add_mod(v, math::mul_mod(ct.polys[2].limb(i)[c], s2, m), m.value);
-      }
-      out[c] = v;
+    // m = c0 + c1 s (+ c2 s^2)
+    math::mul_mod_vec(out, ct.polys[1].limb(i), s, ctx.n, m);
+    math::add_mod_vec(out, ct.polys[0].limb(i), ctx.n, m.value);
+    if (ct.size() == 3) {
+      s2.resize(ctx.n);
+      math::mul_mod_vec(s2.data(), s, s, ctx.n, m);
+      math::mul_mod_vec(t.data(), ct.polys[2].limb(i), s2.data(), ctx.n, m);
+      math::add_mod_vec(out, t.data(), ctx.n, m.value);
     }
   }
+  secure_wipe(s2.data(), s2.size() * sizeof(u64));
   return pt;
 }
 

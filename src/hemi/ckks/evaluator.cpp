@@ -320,13 +320,16 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint32_t g, const G
   if (it == gk.keys.end()) throw Error(op_str(op) + "no Galois key for Galois element " + std::to_string(g));
   const auto& ctx = params_.ctx();
   const auto& perm = ctx.galois_permutation(g);
-  Decomposed dec = decompose(a.polys[1], a.level);
+  // One rotation: permute c1's limbs before decomposing (the digits then need no permutation).
+  RnsPoly c1(ctx.n, a.level + 1);
+  for (std::size_t i = 0; i <= a.level; ++i) math::permute(c1.limb(i), a.polys[1].limb(i), perm.data(), ctx.n);
+  Decomposed dec = decompose(c1, a.level);
   Ciphertext r;
   r.level = a.level;
   r.scale = a.scale;
   r.params_id = a.params_id;
   r.polys.resize(2);
-  key_switch(dec, it->second, perm.data(), r.polys[0], r.polys[1]);
+  key_switch(dec, it->second, nullptr, r.polys[0], r.polys[1]);
   for (std::size_t i = 0; i <= a.level; ++i) {
     const u64 q = ctx.q[i].value;
     const u64* c0 = a.polys[0].limb(i);
