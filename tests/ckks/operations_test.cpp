@@ -364,3 +364,37 @@ TEST(DotProducts, ManyRowsMatchSingleDotProducts) {
 
 }  // namespace
 }  // namespace hemi::ckks
+
+namespace hemi::ckks {
+namespace {
+
+TEST(MultiplyPlainSum, EqualsMultiplyPlainThenAdd) {
+  testing::Bundle b(testing::param_cases()[0].literal, {1});
+  std::vector<Ciphertext> cts;
+  std::vector<Plaintext> pts;
+  for (int i = 0; i < 5; ++i) {
+    cts.push_back(b.encrypt(b.random_values(b.params.slots(), 1.0, 300 + i), 2));
+    pts.push_back(b.encoder.encode(b.random_values(b.params.slots(), 1.0, 400 + i), 2));
+  }
+  std::vector<const Ciphertext*> cp;
+  std::vector<const Plaintext*> pp;
+  for (int i = 0; i < 5; ++i) {
+    cp.push_back(&cts[i]);
+    pp.push_back(&pts[i]);
+  }
+  Ciphertext fused = b.evaluator.multiply_plain_sum(cp, pp);
+  Ciphertext sum = cts[0];
+  b.evaluator.multiply_plain_inplace(sum, pts[0]);
+  for (int i = 1; i < 5; ++i) {
+    Ciphertext t = cts[i];
+    b.evaluator.multiply_plain_inplace(t, pts[i]);
+    b.evaluator.add_inplace(sum, t);
+  }
+  for (std::size_t k = 0; k < 2; ++k)
+    ASSERT_TRUE(std::equal(sum.polys[k].data(), sum.polys[k].data() + sum.polys[k].size(), fused.polys[k].data()));
+  std::vector<const Plaintext*> wrong = {pp[0], pp[1]};
+  EXPECT_THROW(b.evaluator.multiply_plain_sum(cp, wrong), Error);
+}
+
+}  // namespace
+}  // namespace hemi::ckks

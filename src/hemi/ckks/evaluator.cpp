@@ -470,6 +470,39 @@ Ciphertext Evaluator::dot_product(std::span<const Ciphertext* const> cts, std::s
   return r;
 }
 
+Ciphertext Evaluator::multiply_plain_sum(std::span<const Ciphertext* const> cts,
+                                         std::span<const Plaintext* const> pts) const {
+  if (cts.empty()) throw Error("multiply_plain_sum: no ciphertexts");
+  if (cts.size() != pts.size())
+    throw Error("multiply_plain_sum: " + std::to_string(cts.size()) + " ciphertexts but " +
+                std::to_string(pts.size()) + " plaintexts");
+  const Ciphertext& first = *cts[0];
+  for (std::size_t t = 0; t < cts.size(); ++t) {
+    if (cts[t]->size() != 2) throw Error("multiply_plain_sum: ciphertext has 3 parts; relinearize first");
+    check_pair(first, *cts[t], "multiply_plain_sum");
+    check_plain(*cts[t], *pts[t], "multiply_plain_sum", false);
+    if (!same_scale(pts[t]->scale, pts[0]->scale))
+      throw Error("multiply_plain_sum: plaintext scale mismatch " + scale_str(pts[0]->scale) + " vs " +
+                  scale_str(pts[t]->scale));
+  }
+  check_product_scale(first.scale * pts[0]->scale, first.level, "multiply_plain_sum");
+  const auto& ctx = params_.ctx();
+  const std::size_t limbs = first.level + 1, n = ctx.n;
+  Ciphertext r;
+  r.level = first.level;
+  r.scale = first.scale * pts[0]->scale;
+  r.params_id = first.params_id;
+  r.polys.assign(2, RnsPoly(n, limbs));
+  parallel(limbs, [&](std::size_t i) {
+    math::DotAccumulator acc(n, ctx.q[i]);
+    for (std::size_t part = 0; part < 2; ++part) {
+      for (std::size_t t = 0; t < cts.size(); ++t) acc.add_product(cts[t]->polys[part].limb(i), pts[t]->poly.limb(i));
+      acc.finish(r.polys[part].limb(i));
+    }
+  });
+  return r;
+}
+
 std::vector<Ciphertext> Evaluator::dot_products(std::span<const Ciphertext* const> inputs,
                                                 std::span<const SparseRow> rows, double weight_scale) const {
   if (inputs.empty()) throw Error("dot_products: no inputs");

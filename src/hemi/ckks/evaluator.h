@@ -66,6 +66,12 @@ class Evaluator {
   Ciphertext dot_product(std::span<const Ciphertext* const> cts, std::span<const double> weights,
                          double weight_scale = 0) const;
 
+  // sum_i cts[i] (x) pts[i], slot-wise products accumulated unreduced and reduced once per
+  // coefficient: the inner sums of the diagonal method. Plaintexts at the ciphertexts' level,
+  // all with one scale; the result has scale ct.scale * pt.scale.
+  Ciphertext multiply_plain_sum(std::span<const Ciphertext* const> cts,
+                                std::span<const Plaintext* const> pts) const;
+
   // Many dot products over one set of inputs: output r = sum_t rows[r].weight[t] *
   // inputs[rows[r].index[t]]. Blocked over coefficient ranges so that the inputs stay in cache
   // across rows, and spread over the thread pool by (limb, block). The kernel of a

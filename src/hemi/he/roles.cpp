@@ -40,6 +40,12 @@ Client::Client(Plan plan, const Seed& test_seed)
   encryptor_ = std::make_unique<ckks::SymmetricEncryptor>(params_, sk_, s);
 }
 
+Client::Client(Plan plan, ckks::SecretKey sk)
+    : plan_(std::move(plan)), params_(params_of(plan_)), keygen_(params_), sk_(std::move(sk)), encoder_(params_) {
+  if (sk_.params_id != params_.id()) throw Error("client: the secret key was made for other parameters than the plan's");
+  encryptor_ = std::make_unique<ckks::SymmetricEncryptor>(params_, sk_);
+}
+
 EvalKeys Client::eval_keys() {
   return {keygen_.relin_key(sk_), keygen_.galois_keys(sk_, plan_.rotation_steps)};
 }
@@ -331,14 +337,14 @@ Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& in) const {
   std::vector<Ciphertext> partial(giants.size());
   auto giant = [&](std::size_t t) {
     const int a = giants[t];
-    std::optional<Ciphertext> inner;
+    std::vector<const Ciphertext*> cts;
+    std::vector<const ckks::Plaintext*> pts;
     for (auto& [b, pt] : l.diag.at(a)) {
-      Ciphertext term = *by_baby.at(b);
-      eval_.multiply_plain_inplace(term, pt);
-      if (!inner) inner = std::move(term);
-      else eval_.add_inplace(*inner, term);
+      cts.push_back(by_baby.at(b));
+      pts.push_back(&pt);
     }
-    partial[t] = a ? eval_.rotate(*inner, a * g, keys_.galois) : std::move(*inner);
+    Ciphertext inner = eval_.multiply_plain_sum(cts, pts);
+    partial[t] = a ? eval_.rotate(inner, a * g, keys_.galois) : std::move(inner);
   };
   if (pool_) pool_->parallel_for(0, giants.size(), giant);
   else for (std::size_t t = 0; t < giants.size(); ++t) giant(t);

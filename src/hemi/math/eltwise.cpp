@@ -102,6 +102,13 @@ void DotAccumulator::add(const u64* x, u64 w) {
   for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[i]) * w;
 }
 
+void DotAccumulator::add_product(const u64* x, const u64* y) {
+  if (pending_ + 1 >= max_terms_) fold();
+  ++pending_;
+  if (ifma_) return simd::product_accumulate_ifma(lo_.data(), hi_.data(), x, y, n_);
+  for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[i]) * y[i];
+}
+
 void DotAccumulator::finish(u64* out) {
   if (ifma_) {
     for (std::size_t i = 0; i < n_; ++i) {

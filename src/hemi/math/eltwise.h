@@ -35,6 +35,8 @@ class DotAccumulator {
  public:
   DotAccumulator(std::size_t n, const Modulus& m);
   void add(const u64* x, u64 w);
+  // A term with a different factor per coefficient: x[i] * y[i] (x, y < q).
+  void add_product(const u64* x, const u64* y);
   void finish(u64* out);  // out[i] = sum mod q; resets the accumulator
   std::size_t max_terms() const { return max_terms_; }
 
@@ -69,6 +71,8 @@ void mac_shoup_lazy_ifma(u64* acc, const u64* x, const std::uint32_t* perm, cons
 void reduce_from_2q_ifma(u64* x, std::size_t n, u64 q);
 // lo[i] += low 52 bits of x[i] * w, hi[i] += high 52 bits (x, w < 2^52)
 void dot_accumulate_ifma(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n);
+// lo[i] += low 52 bits of x[i] * y[i], hi[i] += high 52 bits
+void product_accumulate_ifma(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n);
 }  // namespace simd
 
 }  // namespace hemi::math

@@ -100,4 +100,12 @@ void dot_accumulate_ifma(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n) {
   }
 }
 
+void product_accumulate_ifma(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += 8) {
+    __m512i a = _mm512_loadu_si512(x + i), b = _mm512_loadu_si512(y + i);
+    _mm512_storeu_si512(lo + i, _mm512_madd52lo_epu64(_mm512_loadu_si512(lo + i), a, b));
+    _mm512_storeu_si512(hi + i, _mm512_madd52hi_epu64(_mm512_loadu_si512(hi + i), a, b));
+  }
+}
+
 }  // namespace hemi::math::simd
