@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "hemi/ckks/params.h"
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/interpreter.h"
@@ -40,14 +42,19 @@ TEST(Compiler, SeedCnnLatencyListsExactlyTheRotationsItUses) {
   CompileOptions o;
   o.packing = Packing::kLatency;
   Plan p = compile(seed_cnn(), o);
-  EXPECT_EQ(p.period, 1024u);
+  // The client sends the first convolution's im2col (49 offsets x 64 positions = 3136 values),
+  // so activations repeat every 4096 slots and the convolution has 49 + 4 - 1 diagonals.
+  EXPECT_TRUE(p.input_im2col);
+  EXPECT_EQ(p.input_values, 3136u);
+  EXPECT_EQ(p.period, 4096u);
+  EXPECT_EQ(p.layers[0].diagonals, 52);
   EXPECT_FALSE(p.rotation_steps.empty());
   std::size_t from_layers = 0;
   for (auto& l : p.layers) from_layers += static_cast<std::size_t>(l.baby_steps + l.giant_steps);
   EXPECT_LE(p.rotation_steps.size(), from_layers);  // shared steps appear once
   for (int s : p.rotation_steps) {
     EXPECT_GT(s, 0);
-    EXPECT_LT(s, 1024);
+    EXPECT_LT(s, 4096);
   }
 }
 
@@ -97,6 +104,31 @@ TEST(Linear, ConvMatrixMatchesTheInterpreter) {
     for (std::size_t t = 0; t < sm.index[r].size(); ++t) y += sm.weight[r][t] * x[sm.index[r][t]];
     EXPECT_NEAR(y, want[r], 1e-12) << r;
   }
+}
+
+TEST(Linear, Im2colMatrixOnTheGatheredInputEqualsTheConvolution) {
+  std::mt19937_64 rng(10);
+  auto c = testing::conv(3, 2, 3, 2, 1, rng);
+  auto m = testing::make_model(3, 7, 6, {c, nn::Flatten{}}, 2 * 4 * 3);
+  auto ic = im2col_first_layer(m, 1 << 20);
+  ASSERT_TRUE(ic.has_value());
+  EXPECT_FALSE(im2col_first_layer(m, 10).has_value());  // too large for 10 values
+  std::vector<double> x(m.input_shape().size());
+  for (auto& v : x) v = std::uniform_real_distribution<double>(-1, 1)(rng);
+  auto want = nn::forward_trace(m, x.data())[0];
+  ASSERT_EQ(ic->matrix.rows, want.size());
+  std::set<std::size_t> diagonals;
+  for (std::size_t r = 0; r < ic->matrix.rows; ++r) {
+    double y = ic->matrix.bias[r];
+    for (std::size_t t = 0; t < ic->matrix.index[r].size(); ++t) {
+      const std::int64_t g = ic->gather[ic->matrix.index[r][t]];
+      ASSERT_GE(g, 0);
+      y += ic->matrix.weight[r][t] * x[static_cast<std::size_t>(g)];
+      diagonals.insert((ic->matrix.index[r][t] + 4096 - r) % 4096);
+    }
+    EXPECT_NEAR(y, want[r], 1e-12) << r;
+  }
+  EXPECT_LE(diagonals.size(), 27u + 2u - 1u);  // K + out_channels - 1
 }
 
 }  // namespace

@@ -122,7 +122,15 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     return batches * pt.predicted_seconds <= static_cast<double>(options.images) * pl.predicted_seconds ? pt : pl;
   }
   const Packing packing = *options.packing;
-  const std::size_t period = network_period(model);
+  // Latency: expand the first convolution's input on the client when it fits a ring of the
+  // size the network needs anyway (the expanded conv has far fewer diagonals).
+  std::size_t period = network_period(model);
+  std::optional<Im2col> im2col;
+  if (packing == Packing::kLatency) {
+    const std::size_t max_slots = options.params ? (std::size_t{1} << (options.params->log_n - 1)) : std::size_t{1} << 15;
+    im2col = im2col_first_layer(model, std::min(max_slots, std::max<std::size_t>(period, 4096)));
+    if (im2col) period = std::max(period, next_pow2(im2col->matrix.cols));
+  }
   ckks::ParamsLiteral lit = options.params ? *options.params
                                            : choose_params(depth, options.security, options.scale_bits,
                                                            packing == Packing::kLatency ? period : 1);
@@ -151,6 +159,9 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
   plan.images_per_batch = thr ? params.slots() : 1;
   plan.ciphertexts_per_batch = thr ? model.input_shape().size() : 1;
   plan.period = thr ? 0 : period;
+  plan.input_im2col = im2col.has_value();
+  if (im2col) plan.im2col_conv = geometry_of(std::get<nn::Conv2d>(model.layers()[0]));
+  plan.input_values = im2col ? im2col->matrix.cols : model.input_shape().size();
 
   int level = depth;
   double log2_scale = std::log2(params.default_scale());
@@ -164,7 +175,7 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     const nn::TensorShape out = model.shapes()[li];
     const std::size_t count = thr ? shape.size() : 1;  // ciphertexts entering the layer
     if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
-      SparseMatrix m = linear_matrix(layer, shape);
+      SparseMatrix m = (li == 0 && im2col) ? im2col->matrix : linear_matrix(layer, shape);
       if (thr) {
         lp.ops.dot_terms = m.nonzeros();
         lp.ops.rescales = m.rows;

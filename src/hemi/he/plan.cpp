@@ -86,6 +86,10 @@ std::string Plan::to_json() const {
       {"images_per_batch", images_per_batch},
       {"ciphertexts_per_batch", ciphertexts_per_batch},
       {"period", period},
+      {"input_im2col", input_im2col},
+      {"im2col_conv", {im2col_conv.in_channels, im2col_conv.out_channels, im2col_conv.kernel_h, im2col_conv.kernel_w,
+                       im2col_conv.stride_h, im2col_conv.stride_w, im2col_conv.pad_h, im2col_conv.pad_w}},
+      {"input_values", input_values},
       {"rotation_steps", rotation_steps},
       {"layers", layers_j},
       {"total", ops_json(total)},
@@ -127,6 +131,15 @@ Plan Plan::from_json(const std::string& text) {
     p.images_per_batch = j.at("images_per_batch").get<std::size_t>();
     p.ciphertexts_per_batch = j.at("ciphertexts_per_batch").get<std::size_t>();
     p.period = j.at("period").get<std::size_t>();
+    p.input_im2col = j.at("input_im2col").get<bool>();
+    {
+      auto g = j.at("im2col_conv").get<std::vector<int>>();
+      if (g.size() != 8) throw Error("plan: im2col_conv needs 8 numbers");
+      p.im2col_conv = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]};
+      for (int v : g)
+        if (v < 0 || v > 4096) throw Error("plan: im2col_conv value " + std::to_string(v) + " is out of range");
+    }
+    p.input_values = j.at("input_values").get<std::size_t>();
     p.rotation_steps = j.at("rotation_steps").get<std::vector<int>>();
     for (const json& l : j.at("layers")) {
       LayerPlan lp;
@@ -192,8 +205,9 @@ std::string Plan::describe() const {
     std::snprintf(line, sizeof(line), "  input: %d x %d x %d, one ciphertext per value (%zu), %zu images per batch, level %d\n",
                   input_channels, input_height, input_width, ciphertexts_per_batch, images_per_batch, input_level);
   else
-    std::snprintf(line, sizeof(line), "  input: %d x %d x %d in one ciphertext, repeating every %zu slots, level %d\n",
-                  input_channels, input_height, input_width, period, input_level);
+    std::snprintf(line, sizeof(line), "  input: %d x %d x %d in one ciphertext%s (%zu values), repeating every %zu slots, level %d\n",
+                  input_channels, input_height, input_width, input_im2col ? ", im2col-expanded for the first convolution" : "",
+                  input_values, period, input_level);
   o << line;
   o << "  layers:\n";
   for (std::size_t i = 0; i < layers.size(); ++i) {

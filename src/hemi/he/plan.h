@@ -9,6 +9,7 @@
 
 #include "hemi/base/error.h"
 #include "hemi/ckks/params.h"
+#include "hemi/he/linear.h"
 
 namespace hemi::he {
 
@@ -50,6 +51,9 @@ struct Plan {
   std::size_t images_per_batch = 1;   // throughput: N/2 images share each ciphertext
   std::size_t ciphertexts_per_batch = 1;  // throughput: one per input value; latency: 1
   std::size_t period = 0;        // latency: activations repeat every `period` slots
+  bool input_im2col = false;     // latency: the client sends the first convolution's im2col
+  ConvGeometry im2col_conv;      // ... of this convolution (shape only, no weights)
+  std::size_t input_values = 0;  // values the client encodes per image (expanded or not)
   std::vector<int> rotation_steps;  // latency: exactly the steps that need Galois keys
   std::vector<LayerPlan> layers;
   OpCounts total;

@@ -63,11 +63,18 @@ ckks::SeededCiphertext Client::encrypt_value(const std::vector<const float*>& im
 
 ckks::SeededCiphertext Client::encrypt_image(const float* image) {
   if (plan_.packing != Packing::kLatency) throw Error("encrypt: the plan uses throughput packing (one value per ciphertext)");
-  const std::size_t d = static_cast<std::size_t>(plan_.input_channels) * plan_.input_height * plan_.input_width;
+  std::vector<double> values;
+  if (plan_.input_im2col) {
+    const nn::TensorShape in{plan_.input_channels, plan_.input_height, plan_.input_width, false};
+    for (std::int64_t g : im2col_gather(plan_.im2col_conv, in)) values.push_back(g < 0 ? 0.0 : image[g]);
+  } else {
+    const std::size_t d = static_cast<std::size_t>(plan_.input_channels) * plan_.input_height * plan_.input_width;
+    values.assign(image, image + d);
+  }
   std::vector<double> slots(params_.slots(), 0.0);
   for (std::size_t j = 0; j < slots.size(); ++j) {
     const std::size_t r = j % plan_.period;
-    if (r < d) slots[j] = image[r];
+    if (r < values.size()) slots[j] = values[r];
   }
   return encryptor_->encrypt_seeded(encoder_.encode(slots, static_cast<std::size_t>(plan_.input_level)));
 }
@@ -128,7 +135,13 @@ Server::Server(Plan plan, const nn::Model& model, EvalKeys keys, ThreadPool* poo
     l->level_in = level;
     if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
       l->kind = Layer::kLinear;
-      l->matrix = linear_matrix(layer, shape);
+      if (li == 0 && plan_.input_im2col) {
+        auto ic = im2col_first_layer(model, plan_.input_values);
+        if (!ic || ic->matrix.cols != plan_.input_values) throw Error("server: the plan's im2col input does not fit this model");
+        l->matrix = std::move(ic->matrix);
+      } else {
+        l->matrix = linear_matrix(layer, shape);
+      }
       if (plan_.packing == Packing::kLatency) {
         // Diagonal i of the period-P matrix: slot j holds M[j mod P][(j + i) mod P]; stored
         // rotated right by a*g so that the giant-step rotation puts it in place.

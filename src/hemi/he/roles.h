@@ -35,6 +35,9 @@ class Client {
  public:
   explicit Client(Plan plan);                       // keys from the OS CSPRNG
   Client(Plan plan, const Seed& test_seed);         // deterministic keys: tests only
+  // A client for a secret key made earlier (loaded from its file); throws hemi::Error if the
+  // key was made for other parameters than the plan's.
+  Client(Plan plan, ckks::SecretKey sk);
   const Plan& plan() const { return plan_; }
   const ckks::Params& params() const { return params_; }
   const ckks::SecretKey& secret_key() const { return sk_; }
