@@ -1,0 +1,81 @@
+// An experiment specification (SPEC.toml, docs/experiments.md): what `hemi run` trains and
+// evaluates. A spec is parsed and fully validated in one step (parse_spec): every table
+// accepts only its documented keys, every value is range-checked, and a refusal is a
+// hemi::Error naming the file, the experiment and the key. No half-valid Spec exists.
+// Locating the data sets (which touches the file system) is a separate step, done by the
+// runner before any training starts (check_datasets).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hemi/ckks/params.h"
+#include "hemi/he/plan.h"
+
+namespace hemi::report {
+
+enum class Mode { kPlain, kEncrypted };
+const char* to_string(Mode mode);  // "plain", "encrypted"
+
+// One way to evaluate an experiment's trained weights on its test images.
+struct VariantSpec {
+  std::string name;  // unique within the experiment; default: the mode's name
+  Mode mode = Mode::kPlain;
+  std::optional<he::Packing> packing;  // encrypted only; nullopt = automatic
+  int scale_bits = 0;                  // encrypted only; 0 = automatic
+  std::optional<ckks::ParamsLiteral> params;  // encrypted only; nullopt = automatic
+  std::size_t limit = 0;  // evaluate only the first `limit` test images (0 = all)
+};
+
+struct TrainSpec {
+  int epochs = 10;
+  int batch_size = 64;
+  double learning_rate = 0.001;
+  bool noise = false;  // the study's encryption-noise simulation (docs/training.md)
+  double noise_factor = 1000.0;
+  int threads = 1;  // libtorch threads; 1 is deterministic and fastest for these networks
+};
+
+struct ExperimentSpec {
+  std::string name;
+  std::string dataset;  // mnist, fashion-mnist, brain-mri or a path (data layer)
+  std::string model;    // a built-in architecture (seed-cnn, mri-cnn) or a model file
+  bool model_is_file = false;
+  // Preprocessing. channels/size default to the architecture's (or the model file's) input.
+  std::optional<std::string> channels;  // "gray" or "rgb"
+  std::optional<int> height, width;
+  std::vector<float> mean = {0.5f}, stddev = {0.5f};
+  double train_fraction = 0.8;  // image folders: stratified split
+  std::size_t train_limit = 0;  // 0 = all training images (first ones of IDX; seeded subset else)
+  std::size_t test_limit = 0;   // 0 = all test images
+  int folds = 0;                // >= 2: stratified k-fold cross-validation instead of the split
+  std::uint64_t seed = 0;       // initialization, shuffling, noise, split
+  std::optional<TrainSpec> train;  // nullopt: no training (a model file evaluated as is)
+  std::vector<VariantSpec> variants;
+};
+
+struct Spec {
+  std::string path;  // where it was read from ("<string>" for parse_spec)
+  std::string name;
+  std::string description;
+  std::uint64_t seed = 0;                  // default seed of every experiment
+  std::size_t bootstrap_resamples = 1000;  // 0 disables the bootstrap intervals
+  double confidence = 0.95;
+  std::vector<ExperimentSpec> experiments;
+};
+
+// Parses and validates TOML text; `origin` names it in error messages. Relative model-file
+// paths are resolved against `base_dir` (the spec's folder) when it is not empty.
+Spec parse_spec(const std::string& text, const std::string& origin = "<string>",
+                const std::string& base_dir = "");
+// Reads and parses a spec file. Throws hemi::Error (unreadable file, TOML syntax, validation).
+Spec load_spec(const std::string& path);
+
+// Locates every experiment's data set (data::locate_dataset) and checks that model files
+// exist; throws hemi::Error naming the experiment on the first failure.
+void check_datasets(const Spec& spec);
+
+}  // namespace hemi::report
