@@ -1,0 +1,343 @@
+// The client and server programs of encrypted inference (docs/service.md):
+//   client: hemi keygen, hemi encrypt, hemi decrypt, hemi query (over HTTP)
+//   server: hemi infer (files), hemi serve (HTTP)
+// The server commands never open a secret key: they take the model, the plan, the public
+// evaluation keys and requests only.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "hemi/app/command.h"
+#include "hemi/base/bytes.h"
+#include "hemi/he/compiler.h"
+#include "hemi/nn/model_file.h"
+#include "hemi/service/client.h"
+#include "hemi/service/formats.h"
+#include "hemi/service/server.h"
+
+namespace hemi::app {
+namespace {
+
+namespace fs = std::filesystem;
+using service::PlanContext;
+
+// ---- printing predictions (client side) ----
+
+struct PrintOptions {
+  bool json = false, csv = false;
+};
+
+void print_predictions(const std::vector<std::string>& names, const std::vector<std::vector<double>>& logits,
+                       const std::vector<std::string>& class_names, const PrintOptions& o) {
+  auto label = [&](int c) { return c < static_cast<int>(class_names.size()) ? class_names[c] : std::to_string(c); };
+  if (o.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (std::size_t i = 0; i < logits.size(); ++i) {
+      const auto p = service::softmax(logits[i]);
+      const int c = service::argmax(logits[i]);
+      arr.push_back({{"image", names[i]}, {"class", c}, {"label", label(c)}, {"probabilities", p}, {"logits", logits[i]}});
+    }
+    std::printf("%s\n", arr.dump(2).c_str());
+    return;
+  }
+  if (o.csv || logits.size() > 1) {
+    std::printf("image,class,label");
+    const std::size_t k = logits.empty() ? 0 : logits[0].size();
+    for (std::size_t c = 0; c < k; ++c) std::printf(",p_%s", label(static_cast<int>(c)).c_str());
+    std::printf("\n");
+    for (std::size_t i = 0; i < logits.size(); ++i) {
+      const auto p = service::softmax(logits[i]);
+      const int c = service::argmax(logits[i]);
+      std::printf("%s,%d,%s", names[i].c_str(), c, label(c).c_str());
+      for (double x : p) std::printf(",%.6f", x);
+      std::printf("\n");
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    const auto p = service::softmax(logits[i]);
+    const int c = service::argmax(logits[i]);
+    std::printf("%s: class %d (%s), probability %.4f\n  probabilities:", names[i].c_str(), c, label(c).c_str(), p[c]);
+    for (double x : p) std::printf(" %.4f", x);
+    std::printf("\n");
+  }
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw Error("cannot read '" + path + "'");
+  std::vector<std::string> lines;
+  for (std::string s; std::getline(f, s);)
+    if (!s.empty()) lines.push_back(s);
+  return lines;
+}
+
+nn::InputSpec input_spec_for(const std::string& model, const std::string& spec) {
+  if (!model.empty()) return nn::load_model(model).input();
+  if (!spec.empty()) {
+    const Bytes b = read_file(spec, 1 << 20);
+    return service::input_spec_from_json(std::string(b.begin(), b.end()));
+  }
+  throw Error("encrypt: give --model (the model file) or --input (its input spec as JSON, from GET /v1/model)");
+}
+
+// ---- hemi keygen ----
+
+struct KeygenArgs {
+  std::string plan, dir = ".";
+};
+
+void run_keygen(const KeygenArgs& a) {
+  PlanContext ctx(he::load_plan(a.plan));
+  fs::create_directories(a.dir);
+  he::Client client(ctx.plan());
+  const std::string sk_path = (fs::path(a.dir) / "secret.key").string();
+  const std::string ek_path = (fs::path(a.dir) / "eval.keys").string();
+  Bytes sk = service::write_secret_key(client.secret_key(), ctx);
+  write_file(sk_path, sk, /*private_mode=*/true);
+  secure_wipe(sk.data(), sk.size());
+  const Bytes ek = service::write_eval_keys(client.eval_keys(), ctx);
+  write_file(ek_path, ek);
+  std::printf("secret key      %s (mode 0600; keep it on this machine)\nevaluation keys %s (%.1f MiB; for the server)\nplan id %s\n",
+              sk_path.c_str(), ek_path.c_str(), static_cast<double>(ek.size()) / 1048576.0, ctx.id().c_str());
+}
+
+// ---- hemi encrypt ----
+
+struct EncryptArgs {
+  std::string keys, plan, model, input, output;
+  std::vector<std::string> images;
+};
+
+void run_encrypt(const EncryptArgs& a) {
+  PlanContext ctx(he::load_plan(a.plan));
+  const nn::InputSpec spec = input_spec_for(a.model, a.input);
+  if (spec.channels() != ctx.plan().input_channels || spec.height != ctx.plan().input_height ||
+      spec.width != ctx.plan().input_width)
+    throw Error("encrypt: the input spec does not match the plan's input shape");
+  he::Client client(ctx.plan(), service::read_secret_key(read_file(a.keys, 1 << 28), ctx));
+  std::vector<std::string> names;
+  const std::vector<float> images = service::prepare_images(a.images, spec, &names);
+  const std::size_t count = names.size();
+  if (ctx.plan().packing == he::Packing::kThroughput && count > ctx.plan().images_per_batch)
+    throw Error("encrypt: " + std::to_string(count) + " images exceed the plan's batch of " +
+                std::to_string(ctx.plan().images_per_batch) + "; encrypt them in several requests");
+  auto requests = service::encrypt_images(client, images.data(), count, count);
+  const Bytes out = service::write_request(requests.at(0), ctx);
+  write_file(a.output, out);
+  std::ofstream nf(a.output + ".names");
+  for (const auto& n : names) nf << n << '\n';
+  std::printf("request %s: %zu images, %zu ciphertexts, %.1f KiB (image names in %s.names)\n", a.output.c_str(), count,
+              requests[0].inputs.size(), static_cast<double>(out.size()) / 1024.0, a.output.c_str());
+}
+
+// ---- hemi infer (server; never opens a secret key) ----
+
+struct InferArgs {
+  std::string model, plan, eval_keys, request, output;
+  std::size_t max_images = 1 << 20;
+};
+
+void run_infer(const InferArgs& a) {
+  nn::Model model = nn::load_model(a.model);
+  PlanContext ctx(he::load_plan(a.plan));
+  he::EvalKeys keys = service::read_eval_keys(read_file(a.eval_keys, std::size_t{1} << 32), ctx);
+  const service::Request req = service::read_request(read_file(a.request, std::size_t{1} << 33), ctx, a.max_images);
+  ThreadPool pool(0);
+  he::Server server(ctx.plan(), model, std::move(keys), &pool);
+  const service::Result res = service::evaluate(server, req);
+  const Bytes out = service::write_result(res, ctx);
+  write_file(a.output, out);
+  std::printf("result %s: %u images, %zu ciphertexts, %.1f KiB\n", a.output.c_str(), res.images, res.outputs.size(),
+              static_cast<double>(out.size()) / 1024.0);
+}
+
+// ---- hemi decrypt ----
+
+struct DecryptArgs {
+  std::string keys, plan, result, names;
+  double flood = 0;
+  PrintOptions print;
+};
+
+void run_decrypt(const DecryptArgs& a) {
+  PlanContext ctx(he::load_plan(a.plan));
+  he::Client client(ctx.plan(), service::read_secret_key(read_file(a.keys, 1 << 28), ctx));
+  const service::Result res = service::read_result(read_file(a.result, std::size_t{1} << 33), ctx);
+  auto logits = service::decrypt_result(client, res);
+  if (a.flood > 0) {
+    Prng prng;
+    service::flood_logits(logits, a.flood, prng);
+  }
+  std::vector<std::string> names;
+  if (!a.names.empty()) names = read_lines(a.names);
+  if (names.size() != logits.size()) {
+    if (!a.names.empty()) throw Error("decrypt: " + a.names + " names " + std::to_string(names.size()) + " images, the result has " +
+                                      std::to_string(logits.size()));
+    names.clear();
+    for (std::size_t i = 0; i < logits.size(); ++i) names.push_back(std::to_string(i));
+  }
+  print_predictions(names, logits, {}, a.print);
+}
+
+// ---- hemi serve ----
+
+struct ServeArgs {
+  std::string model, plan, packing = "auto", host = "127.0.0.1";
+  int port = 8080;
+  std::size_t max_request_mib = 256, max_key_mib = 256, max_images = 64, max_concurrent = 0, max_keys = 16;
+  double queue_wait = 30;
+};
+
+bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
+
+void run_serve(const ServeArgs& a) {
+  nn::Model model = nn::load_model(a.model);
+  he::Plan plan;
+  if (!a.plan.empty()) {
+    plan = he::load_plan(a.plan);
+  } else {
+    he::CompileOptions o;
+    if (a.packing == "throughput") o.packing = he::Packing::kThroughput;
+    else if (a.packing == "latency") o.packing = he::Packing::kLatency;
+    else if (a.packing != "auto") throw Error("--packing must be auto, throughput or latency, not '" + a.packing + "'");
+    plan = he::compile(model, o);
+  }
+  service::Limits lim;
+  lim.max_request_bytes = a.max_request_mib << 20;
+  lim.max_key_bytes = a.max_key_mib << 20;
+  lim.max_images_per_request = a.max_images;
+  lim.max_concurrent_evaluations = a.max_concurrent;
+  lim.max_stored_keys = a.max_keys;
+  lim.queue_wait_seconds = a.queue_wait;
+  service::Service svc(std::move(plan), std::move(model), lim);
+  if (!is_loopback(a.host))
+    std::fprintf(stderr, "hemi serve: listening on %s, not loopback: this server speaks plain HTTP; put a TLS proxy in front "
+                 "(docs/service.md)\n", a.host.c_str());
+  // SIGINT/SIGTERM are taken by one thread (sigwait) so that the server stops cleanly.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const int port = svc.bind(a.host, a.port);
+  std::printf("hemi serve: %s packing, plan %s, on http://%s:%d (limits: %zu MiB request, %zu MiB keys, %zu evaluations "
+              "at once, %zu key sets)\n",
+              he::to_string(svc.plan().plan().packing), svc.plan().id().c_str(), a.host.c_str(), port,
+              a.max_request_mib, a.max_key_mib, svc.limits().max_concurrent_evaluations, svc.limits().max_stored_keys);
+  std::fflush(stdout);
+  svc.start();
+  int sig = 0;
+  sigwait(&set, &sig);
+  std::printf("hemi serve: signal %d, stopping\n", sig);
+  svc.stop();
+}
+
+// ---- hemi query ----
+
+struct QueryArgs {
+  std::string server;
+  std::vector<std::string> images;
+  double flood = 0;
+  PrintOptions print;
+};
+
+void run_query(const QueryArgs& a) {
+  service::HttpClient http(a.server);
+  const service::ModelInfo info = http.model_info();
+  PlanContext ctx(info.plan);
+  std::vector<std::string> names;
+  const std::vector<float> images = service::prepare_images(a.images, info.input, &names);
+  he::Client client(ctx.plan());  // a fresh secret key, kept in this process only
+  const std::string key_id = http.register_keys(service::write_eval_keys(client.eval_keys(), ctx));
+  std::vector<std::vector<double>> logits;
+  try {
+    for (const auto& req : service::encrypt_images(client, images.data(), names.size(), info.max_images_per_request)) {
+      const Bytes out = http.infer(key_id, service::write_request(req, ctx));
+      auto l = service::decrypt_result(client, service::read_result(out, ctx));
+      logits.insert(logits.end(), l.begin(), l.end());
+    }
+  } catch (...) {
+    try { http.delete_keys(key_id); } catch (...) {}
+    throw;
+  }
+  http.delete_keys(key_id);
+  if (a.flood > 0) {
+    Prng prng;
+    service::flood_logits(logits, a.flood, prng);
+  }
+  print_predictions(names, logits, info.class_names, a.print);
+}
+
+void setup(CLI::App& root) {
+  auto ka = std::make_shared<KeygenArgs>();
+  auto* kg = root.add_subcommand("keygen", "client: make a secret key (mode 0600) and the evaluation keys for a plan");
+  kg->add_option("--plan", ka->plan, "plan file (hemi plan -o)")->required();
+  kg->add_option("-o,--output", ka->dir, "directory for secret.key and eval.keys (default: .)");
+  kg->callback([ka] { run_keygen(*ka); });
+
+  auto ea = std::make_shared<EncryptArgs>();
+  auto* en = root.add_subcommand("encrypt", "client: encrypt images into a request file (seeded ciphertexts)");
+  en->add_option("--keys", ea->keys, "secret key file (hemi keygen)")->required();
+  en->add_option("--plan", ea->plan, "plan file")->required();
+  en->add_option("--model", ea->model, "model file, for its input spec (size, channels, normalization)");
+  en->add_option("--input", ea->input, "the input spec as JSON instead of --model (\"input\" of GET /v1/model)");
+  en->add_option("images", ea->images, "image files (PNG, JPEG) or directories of them")->required();
+  en->add_option("-o,--output", ea->output, "request file to write")->required();
+  en->callback([ea] { run_encrypt(*ea); });
+
+  auto ia = std::make_shared<InferArgs>();
+  auto* in = root.add_subcommand("infer", "server: evaluate a request file with evaluation keys (no secret key)");
+  in->add_option("--model", ia->model, "model file")->required();
+  in->add_option("--plan", ia->plan, "plan file")->required();
+  in->add_option("--eval-keys", ia->eval_keys, "evaluation-key file (hemi keygen)")->required();
+  in->add_option("request", ia->request, "request file (hemi encrypt)")->required();
+  in->add_option("-o,--output", ia->output, "result file to write")->required();
+  in->add_option("--max-images", ia->max_images, "refuse latency requests with more images");
+  in->callback([ia] { run_infer(*ia); });
+
+  auto da = std::make_shared<DecryptArgs>();
+  auto* de = root.add_subcommand("decrypt", "client: decrypt a result file: class and probabilities (CSV for several images)");
+  de->add_option("--keys", da->keys, "secret key file")->required();
+  de->add_option("--plan", da->plan, "plan file")->required();
+  de->add_option("result", da->result, "result file (hemi infer)")->required();
+  de->add_option("--names", da->names, "image names, one a line (REQUEST.names from hemi encrypt)");
+  de->add_option("--flood", da->flood, "add Gaussian noise of this standard deviation to each logit before printing "
+                                        "(for results shared with others; docs/service.md)");
+  de->add_flag("--csv", da->print.csv, "CSV even for one image");
+  de->add_flag("--json", da->print.json, "print JSON");
+  de->callback([da] { run_decrypt(*da); });
+
+  auto sa = std::make_shared<ServeArgs>();
+  auto* sv = root.add_subcommand("serve", "server: encrypted inference over HTTP (bound to loopback by default)");
+  sv->add_option("--model", sa->model, "model file")->required();
+  sv->add_option("--plan", sa->plan, "plan file (default: compiled from the model with --packing)");
+  sv->add_option("--packing", sa->packing, "auto (default), throughput or latency, when no --plan is given");
+  sv->add_option("--host", sa->host, "address to listen on (default 127.0.0.1)");
+  sv->add_option("--port", sa->port, "port (default 8080; 0: any free port)");
+  sv->add_option("--max-request-mib", sa->max_request_mib, "largest inference request (default 256)");
+  sv->add_option("--max-key-mib", sa->max_key_mib, "largest evaluation-key upload (default 256)");
+  sv->add_option("--max-images", sa->max_images, "images per latency request (default 64)");
+  sv->add_option("--max-concurrent", sa->max_concurrent, "evaluations at once (default: one per core)");
+  sv->add_option("--max-keys", sa->max_keys, "key sets kept, least recently used evicted (default 16)");
+  sv->add_option("--queue-wait", sa->queue_wait, "seconds a request waits for a free slot before 503 (default 30)");
+  sv->callback([sa] { run_serve(*sa); });
+
+  auto qa = std::make_shared<QueryArgs>();
+  auto* qu = root.add_subcommand("query", "client: keygen, register keys, encrypt, send, decrypt and print, over HTTP");
+  qu->add_option("--server", qa->server, "server URL, e.g. http://127.0.0.1:8080")->required();
+  qu->add_option("images", qa->images, "image files (PNG, JPEG) or directories of them")->required();
+  qu->add_option("--flood", qa->flood, "Gaussian noise of this standard deviation on each decrypted logit");
+  qu->add_flag("--csv", qa->print.csv, "CSV even for one image");
+  qu->add_flag("--json", qa->print.json, "print JSON");
+  qu->callback([qa] { run_query(*qa); });
+}
+
+HEMI_REGISTER_COMMAND("keygen", 60, setup);
+
+}  // namespace
+}  // namespace hemi::app
