@@ -1,6 +1,8 @@
 // hemi params: explains a CKKS parameter set, or says why it is refused.
 #include <cmath>
 #include <cstdio>
+
+#include "hemi/base/format.h"
 #include <nlohmann/json.hpp>
 
 #include "hemi/app/command.h"
@@ -15,17 +17,6 @@ struct Options {
   bool json = false;
 };
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB"};
-  int u = 0;
-  while (b >= 1024 && u < 3) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u ? "%.1f %s" : "%.0f %s", b, units[u]);
-  return buf;
-}
 
 int run(const Options& o) {
   auto literal = o.params.literal();

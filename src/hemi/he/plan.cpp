@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
+
+#include "hemi/base/format.h"
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -44,17 +46,6 @@ OpCounts ops_from(const json& j) {
   return o;
 }
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB"};
-  int u = 0;
-  while (b >= 1024 && u < 3) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u ? "%.1f %s" : "%.0f %s", b, units[u]);
-  return buf;
-}
 
 }  // namespace
 

@@ -54,6 +54,41 @@ Perm perm_for(std::size_t t) {
   return p;
 }
 
+// One stage with butterfly distance t >= 8: whole vectors, one twiddle per group.
+template <typename Butterfly>
+void wide_stage(u64* a, std::size_t m, std::size_t t, const u64* w, const u64* ws, Butterfly&& butterfly) {
+  for (std::size_t i = 0; i < m; ++i) {
+    const __m512i W = _mm512_set1_epi64(static_cast<long long>(w[m + i]));
+    const __m512i Ws = _mm512_set1_epi64(static_cast<long long>(ws[m + i]));
+    u64* x = a + 2 * i * t;
+    u64* y = x + t;
+    for (std::size_t j = 0; j < t; j += 8) {
+      __m512i X = _mm512_loadu_si512(x + j), Y = _mm512_loadu_si512(y + j);
+      butterfly(X, Y, W, Ws);
+      _mm512_storeu_si512(x + j, X);
+      _mm512_storeu_si512(y + j, Y);
+    }
+  }
+}
+
+// One stage with t = 4, 2 or 1: regroup two vectors into X and Y halves and back.
+template <typename Butterfly>
+void narrow_stage(u64* a, std::size_t n, std::size_t m, std::size_t t, const u64* w, const u64* ws,
+                  Butterfly&& butterfly) {
+  const Perm p = perm_for(t);
+  const std::size_t blocks_per_16 = 16 / (2 * t);
+  for (std::size_t k = 0, i = 0; k < n; k += 16, i += blocks_per_16) {
+    __m512i v0 = _mm512_loadu_si512(a + k), v1 = _mm512_loadu_si512(a + k + 8);
+    __m512i X = _mm512_permutex2var_epi64(v0, p.x, v1);
+    __m512i Y = _mm512_permutex2var_epi64(v0, p.y, v1);
+    __m512i W = _mm512_permutexvar_epi64(p.twiddle, _mm512_loadu_si512(w + m + i));
+    __m512i Ws = _mm512_permutexvar_epi64(p.twiddle, _mm512_loadu_si512(ws + m + i));
+    butterfly(X, Y, W, Ws);
+    _mm512_storeu_si512(a + k, _mm512_permutex2var_epi64(X, p.back0, Y));
+    _mm512_storeu_si512(a + k + 8, _mm512_permutex2var_epi64(X, p.back1, Y));
+  }
+}
+
 }  // namespace
 
 void ntt_forward_ifma(u64* a, const NttTables& tb) {
@@ -72,33 +107,11 @@ void ntt_forward_ifma(u64* a, const NttTables& tb) {
   std::size_t m = 1;
   for (; m < n && (t >> 1) >= 8; m <<= 1) {
     t >>= 1;
-    for (std::size_t i = 0; i < m; ++i) {
-      const __m512i W = _mm512_set1_epi64(static_cast<long long>(w[m + i]));
-      const __m512i Ws = _mm512_set1_epi64(static_cast<long long>(ws[m + i]));
-      u64* x = a + 2 * i * t;
-      u64* y = x + t;
-      for (std::size_t j = 0; j < t; j += 8) {
-        __m512i X = _mm512_loadu_si512(x + j), Y = _mm512_loadu_si512(y + j);
-        butterfly(X, Y, W, Ws);
-        _mm512_storeu_si512(x + j, X);
-        _mm512_storeu_si512(y + j, Y);
-      }
-    }
+    wide_stage(a, m, t, w, ws, butterfly);
   }
   for (; m < n; m <<= 1) {
     t >>= 1;  // 4, 2, 1
-    const Perm p = perm_for(t);
-    const std::size_t blocks_per_16 = 16 / (2 * t);
-    for (std::size_t k = 0, i = 0; k < n; k += 16, i += blocks_per_16) {
-      __m512i v0 = _mm512_loadu_si512(a + k), v1 = _mm512_loadu_si512(a + k + 8);
-      __m512i X = _mm512_permutex2var_epi64(v0, p.x, v1);
-      __m512i Y = _mm512_permutex2var_epi64(v0, p.y, v1);
-      __m512i W = _mm512_permutexvar_epi64(p.twiddle, _mm512_loadu_si512(w + m + i));
-      __m512i Ws = _mm512_permutexvar_epi64(p.twiddle, _mm512_loadu_si512(ws + m + i));
-      butterfly(X, Y, W, Ws);
-      _mm512_storeu_si512(a + k, _mm512_permutex2var_epi64(X, p.back0, Y));
-      _mm512_storeu_si512(a + k + 8, _mm512_permutex2var_epi64(X, p.back1, Y));
-    }
+    narrow_stage(a, n, m, t, w, ws, butterfly);
   }
   for (std::size_t i = 0; i < n; i += 8) {
     __m512i v = _mm512_loadu_si512(a + i);
@@ -121,34 +134,8 @@ void ntt_inverse_ifma(u64* a, const NttTables& tb) {
   };
   std::size_t t = 1;
   std::size_t m = n >> 1;
-  for (; t < 8; m >>= 1, t <<= 1) {
-    const Perm p = perm_for(t);
-    const std::size_t blocks_per_16 = 16 / (2 * t);
-    for (std::size_t k = 0, i = 0; k < n; k += 16, i += blocks_per_16) {
-      __m512i v0 = _mm512_loadu_si512(a + k), v1 = _mm512_loadu_si512(a + k + 8);
-      __m512i X = _mm512_permutex2var_epi64(v0, p.x, v1);
-      __m512i Y = _mm512_permutex2var_epi64(v0, p.y, v1);
-      __m512i W = _mm512_permutexvar_epi64(p.twiddle, _mm512_loadu_si512(w + m + i));
-      __m512i Ws = _mm512_permutexvar_epi64(p.twiddle, _mm512_loadu_si512(ws + m + i));
-      butterfly(X, Y, W, Ws);
-      _mm512_storeu_si512(a + k, _mm512_permutex2var_epi64(X, p.back0, Y));
-      _mm512_storeu_si512(a + k + 8, _mm512_permutex2var_epi64(X, p.back1, Y));
-    }
-  }
-  for (; m >= 1; m >>= 1, t <<= 1) {
-    for (std::size_t i = 0; i < m; ++i) {
-      const __m512i W = _mm512_set1_epi64(static_cast<long long>(w[m + i]));
-      const __m512i Ws = _mm512_set1_epi64(static_cast<long long>(ws[m + i]));
-      u64* x = a + 2 * i * t;
-      u64* y = x + t;
-      for (std::size_t j = 0; j < t; j += 8) {
-        __m512i X = _mm512_loadu_si512(x + j), Y = _mm512_loadu_si512(y + j);
-        butterfly(X, Y, W, Ws);
-        _mm512_storeu_si512(x + j, X);
-        _mm512_storeu_si512(y + j, Y);
-      }
-    }
-  }
+  for (; t < 8; m >>= 1, t <<= 1) narrow_stage(a, n, m, t, w, ws, butterfly);
+  for (; m >= 1; m >>= 1, t <<= 1) wide_stage(a, m, t, w, ws, butterfly);
   const __m512i ni = _mm512_set1_epi64(static_cast<long long>(tb.n_inv()));
   const __m512i nis = _mm512_set1_epi64(static_cast<long long>(tb.n_inv_shoup52()));
   for (std::size_t i = 0; i < n; i += 8) {

@@ -88,29 +88,26 @@ CrtReconstructor::CrtReconstructor(std::vector<Modulus> moduli) : moduli_(std::m
     half[i] = q - (q + 1) / 2;  // -(2^-1) mod q, since 2^-1 = (q+1)/2
   }
   half_digits_.resize(k);
-  // Garner on the residues of (A-1)/2.
-  std::vector<u64> d(k);
+  mixed_radix(half.data(), half_digits_.data());
+}
+
+void CrtReconstructor::mixed_radix(const u64* residues, u64* digits) const {
+  // Garner: x = d_0 + d_1 a_0 + d_2 a_0 a_1 + ..., each d_i < a_i.
+  const std::size_t k = moduli_.size();
   for (std::size_t i = 0; i < k; ++i) {
     const Modulus& m = moduli_[i];
-    u64 v = half[i];
+    u64 v = residues[i];
     for (std::size_t j = 0; j < i; ++j)
-      v = mul_mod(sub_mod(v, reduce_64(d[j], m), m.value), inv_[i * k + j], m);
-    d[i] = v;
+      v = mul_mod(sub_mod(v, reduce_64(digits[j], m), m.value), inv_[i * k + j], m);
+    digits[i] = v;
   }
-  half_digits_ = d;
 }
 
 long double CrtReconstructor::centered(const u64* residues) const {
   const std::size_t k = moduli_.size();
   u64 d[64];
   HEMI_ASSERT(k <= 64);
-  for (std::size_t i = 0; i < k; ++i) {
-    const Modulus& m = moduli_[i];
-    u64 v = residues[i];
-    for (std::size_t j = 0; j < i; ++j)
-      v = mul_mod(sub_mod(v, reduce_64(d[j], m), m.value), inv_[i * k + j], m);
-    d[i] = v;
-  }
+  mixed_radix(residues, d);
   // x > (A-1)/2 ?  Compare mixed-radix digits from the most significant.
   bool negative = false;
   for (std::size_t i = k; i-- > 0;) {

@@ -44,6 +44,7 @@ class CrtReconstructor {
   std::size_t size() const { return moduli_.size(); }
 
  private:
+  void mixed_radix(const u64* residues, u64* digits) const;
   std::vector<Modulus> moduli_;
   std::vector<u64> inv_;          // inv_[i*k + j] = a_j^-1 mod a_i, j < i
   std::vector<u64> half_digits_;  // mixed-radix digits of (A-1)/2
