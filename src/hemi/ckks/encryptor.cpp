@@ -53,7 +53,7 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) {
   u.wipe();
   e0.wipe();
   e1.wipe();
-  secure_wipe(u_small.data(), u_small.size());
+  for (auto* v : {&u_small, &e0_small, &e1_small}) secure_wipe(v->data(), v->size());
   return ct;
 }
 
@@ -76,6 +76,7 @@ SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt) {
   RnsPoly a = detail::sample_uniform(expand, ctx, limbs, false);
   auto e_small = detail::sample_gaussian(prng_, ctx.n);
   RnsPoly e = detail::small_to_ntt(e_small.data(), ctx, limbs, false);
+  secure_wipe(e_small.data(), e_small.size());
   sct.c0 = RnsPoly(ctx.n, limbs);
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& m = ctx.q[i];

@@ -33,6 +33,7 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) {
   RnsPoly a = detail::sample_uniform(prng_, ctx, L1, false);
   auto e_small = detail::sample_gaussian(prng_, ctx.n);
   RnsPoly e = detail::small_to_ntt(e_small.data(), ctx, L1, false);
+  secure_wipe(e_small.data(), e_small.size());
   RnsPoly b(ctx.n, L1);
   for (std::size_t i = 0; i < L1; ++i) {
     const math::Modulus& m = ctx.q[i];
@@ -88,6 +89,7 @@ KeySwitchKey KeyGenerator::switch_key(const SecretKey& sk, const RnsPoly& s_prim
   for (std::size_t j = 0; j < dnum; ++j) {
     auto e_small = detail::sample_gaussian(prng_, ctx.n);
     RnsPoly e = detail::small_to_ntt(e_small.data(), ctx, L1, true);
+    secure_wipe(e_small.data(), e_small.size());
     RnsPoly b(ctx.n, limbs);
     const std::size_t begin = j * ctx.alpha, end = std::min(begin + ctx.alpha, L1);
     for (std::size_t i = 0; i < limbs; ++i) {
