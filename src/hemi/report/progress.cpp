@@ -40,7 +40,8 @@ void Progress::update(std::size_t done, const std::string& note) {
     if (done >= total_) std::fprintf(out_, "\n"), finished_ = true;
   } else {
     const std::size_t decile = done * 10 / total_;
-    if (decile > last_decile_ || done >= total_) {
+    // Intermediate lines only for phases that take a while; the last line always.
+    if ((decile > last_decile_ && el >= 2.0) || done >= total_) {
       last_decile_ = decile;
       std::fprintf(out_, "  %s [%s] %zu/%zu %s, %s%s%s\n", label_.c_str(), bar.c_str(), done, total_, unit_.c_str(),
                    format_seconds(el).c_str(), eta.c_str(), extra.c_str());

@@ -1,0 +1,180 @@
+// End to end on the shared data: a small MNIST experiment (1000 training images, 1 epoch,
+// plaintext on 300 test images, encrypted throughput on 100) written to disk and read back,
+// the same spec run twice (determinism), and a 3-fold brain-MRI cross-validation.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "hemi/report/output.h"
+#include "hemi/report/runner.h"
+#include "hemi/report/spec.h"
+
+namespace hemi::report {
+namespace {
+
+const char* kSmallMnist = R"(
+name = "small"
+seed = 5
+bootstrap_resamples = 200
+[[experiment]]
+name = "mnist-small"
+dataset = "mnist"
+model = "seed-cnn"
+train_limit = 1000
+test_limit = 300
+[experiment.train]
+epochs = 1
+batch_size = 32
+noise = true
+[[experiment.variant]]
+mode = "plain"
+[[experiment.variant]]
+mode = "encrypted"
+packing = "throughput"
+limit = 100
+)";
+
+RunOptions quiet() {
+  RunOptions o;
+  o.threads = 2;
+  o.log = nullptr;
+  o.command = "run_test";
+  return o;
+}
+
+const Report& small_report() {
+  static const Report rep = run_spec(parse_spec(kSmallMnist, "small.toml"), quiet());
+  return rep;
+}
+
+TEST(reportRun, SmallMnistPlainAndEncrypted) {
+  const Report& rep = small_report();
+  ASSERT_EQ(rep.runs.size(), 2u);
+  const RunResult& plain = rep.runs[0];
+  const RunResult& enc = rep.runs[1];
+  EXPECT_EQ(plain.label(), "mnist-small/plain");
+  EXPECT_EQ(plain.train_images, 1000u);
+  EXPECT_EQ(plain.test_images, 300u);
+  EXPECT_EQ(plain.metrics.n, 300u);
+  EXPECT_EQ(plain.metrics.num_classes, 10);
+  EXPECT_EQ(plain.metrics.average, "macro");
+  EXPECT_GT(plain.metrics.accuracy, 0.5);  // one short epoch learns something
+  EXPECT_TRUE(plain.metrics.accuracy_ci.defined());
+  EXPECT_TRUE(plain.training.trained);
+  EXPECT_TRUE(plain.training.noise);
+  EXPECT_FALSE(plain.agreement.has_value());
+  EXPECT_EQ(enc.test_images, 100u);
+  ASSERT_TRUE(enc.agreement.has_value());
+  ASSERT_TRUE(enc.ckks.has_value());
+  EXPECT_EQ(enc.ckks->packing, "throughput");
+  EXPECT_GE(enc.ckks->security_bits, 128);
+  EXPECT_FALSE(enc.ckks->insecure);
+  EXPECT_GE(enc.agreement->agreement_rate, 0.99);
+  EXPECT_LT(enc.agreement->max_abs_logit_error, 0.05);
+  EXPECT_GT(enc.seconds.keygen, 0);
+  EXPECT_GT(enc.seconds.encrypt, 0);
+  EXPECT_GT(enc.seconds.evaluate, 0);
+  EXPECT_NEAR(enc.seconds.total, enc.seconds.train + enc.seconds.inference, 1e-9);
+  EXPECT_GT(enc.bytes_up_per_image, 0);
+  EXPECT_GT(enc.eval_key_bytes, 0u);
+  EXPECT_GT(enc.peak_memory_mib, 0);
+  EXPECT_EQ(plain.seconds.train, enc.seconds.train);  // one training, two variants
+}
+
+TEST(reportRun, OutputFilesExistAndParse) {
+  const Report& rep = small_report();
+  const auto dir = std::filesystem::temp_directory_path() / ("hemi-report-run-" + std::to_string(::getpid()));
+  Outputs out = write_outputs(rep, dir.string());
+  for (const char* f : {"results.json", "results.csv", "report.md"})
+    ASSERT_TRUE(std::filesystem::exists(dir / f)) << f;
+  std::ifstream jf(dir / "results.json");
+  const nlohmann::json j = nlohmann::json::parse(jf);
+  ASSERT_EQ(j["runs"].size(), 2u);
+  EXPECT_EQ(j["runs"][1]["mode"], "encrypted");
+  EXPECT_EQ(j["runs"][1]["metrics"]["accuracy"]["value"].get<double>(), rep.runs[1].metrics.accuracy);
+  std::ifstream cf(dir / "results.csv");
+  std::string header, line;
+  std::getline(cf, header);
+  EXPECT_EQ(header, csv_header());
+  int rows = 0;
+  while (std::getline(cf, line)) ++rows;
+  EXPECT_EQ(rows, 2);
+  if (!find_gnuplot().empty()) EXPECT_EQ(out.files.size(), 9u) << (out.warnings.empty() ? "" : out.warnings[0]);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(reportRun, SameSeedSameMetrics) {
+  // Plaintext metrics are bit-identical (one training thread); the encrypted ones agree as long
+  // as the decrypted predictions do (fresh encryption noise each run).
+  const Report& a = small_report();
+  Spec spec = parse_spec(kSmallMnist, "small.toml");
+  spec.experiments[0].variants.pop_back();  // the plaintext variant is enough to compare weights
+  const Report b = run_spec(spec, quiet());
+  const auto& ma = a.runs[0].metrics;
+  const auto& mb = b.runs[0].metrics;
+  EXPECT_EQ(ma.accuracy, mb.accuracy);
+  EXPECT_EQ(ma.f1, mb.f1);
+  EXPECT_EQ(*ma.auroc.value, *mb.auroc.value);
+  EXPECT_EQ(*ma.f1_ci.lower, *mb.f1_ci.lower);
+  EXPECT_EQ(*ma.f1_ci.upper, *mb.f1_ci.upper);
+  EXPECT_EQ(ma.confusion, mb.confusion);
+  EXPECT_EQ(a.runs[0].training.final_loss, b.runs[0].training.final_loss);
+  // A different seed trains different weights.
+  spec.experiments[0].seed = 6;
+  const Report c = run_spec(spec, quiet());
+  EXPECT_NE(a.runs[0].training.final_loss, c.runs[0].training.final_loss);
+}
+
+TEST(reportRun, BrainMriThreeFoldCrossValidation) {
+  const Spec spec = parse_spec(R"(
+seed = 2
+bootstrap_resamples = 50
+[[experiment]]
+name = "mri-cv"
+dataset = "brain-mri"
+model = "seed-cnn"
+folds = 3
+[experiment.train]
+epochs = 2
+)");
+  const Report rep = run_spec(spec, quiet());
+  ASSERT_EQ(rep.runs.size(), 3u);
+  std::size_t tested = 0;
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(rep.runs[static_cast<std::size_t>(k)].fold, k);
+    EXPECT_EQ(rep.runs[static_cast<std::size_t>(k)].metrics.average, "binary");
+    tested += rep.runs[static_cast<std::size_t>(k)].test_images;
+    EXPECT_EQ(rep.runs[static_cast<std::size_t>(k)].train_images + rep.runs[static_cast<std::size_t>(k)].test_images,
+              253u);
+  }
+  EXPECT_EQ(tested, 253u);  // every image is tested exactly once
+  ASSERT_EQ(rep.folds.size(), 1u);
+  const FoldAggregate& f = rep.folds[0];
+  EXPECT_EQ(f.folds, 3);
+  const metrics::FoldSummary& acc = f.metrics.at("accuracy");
+  ASSERT_EQ(acc.values.size(), 3u);
+  EXPECT_EQ(acc.values[1], rep.runs[1].metrics.accuracy);
+  EXPECT_TRUE(acc.std_dev.defined());
+  EXPECT_TRUE(f.metrics.count("auroc"));
+}
+
+TEST(reportRun, AMissingDatasetFailsBeforeAnyTraining) {
+  const Spec spec = parse_spec(std::string(kSmallMnist) + R"(
+[[experiment]]
+name = "ghost"
+dataset = "/nonexistent/data"
+model = "seed-cnn"
+)");
+  try {
+    run_spec(spec, quiet());
+    FAIL() << "ran with a missing data set";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("experiment 'ghost'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace hemi::report
