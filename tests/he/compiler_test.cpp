@@ -66,6 +66,23 @@ TEST(Compiler, AutoPackingFollowsTheNumberOfImages) {
   EXPECT_EQ(compile(seed_cnn(), o).packing, Packing::kLatency);
 }
 
+TEST(Compiler, LatencyPlansOverTheServerMemoryLimitAreRefused) {
+  CompileOptions o;
+  o.packing = Packing::kLatency;
+  const Plan p = compile(seed_cnn(), o);
+  EXPECT_GT(p.server_memory_bytes, std::size_t{100} << 20);
+  o.max_server_memory = std::size_t{100} << 20;
+  try {
+    compile(seed_cnn(), o);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("use throughput packing"), std::string::npos) << e.what();
+  }
+  o.packing.reset();
+  o.images = 1;
+  EXPECT_EQ(compile(seed_cnn(), o).packing, Packing::kThroughput);  // auto falls back
+}
+
 TEST(Compiler, RefusesParametersWithoutEnoughLevels) {
   CompileOptions o;
   o.packing = Packing::kThroughput;

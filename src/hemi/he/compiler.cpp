@@ -167,6 +167,7 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
   double log2_scale = std::log2(params.default_scale());
   nn::TensorShape shape = model.input_shape();
   std::set<int> steps;
+  std::size_t plaintext_words = 0;  // latency: pre-encoded diagonals
   for (std::size_t li = 0; li < model.layers().size(); ++li) {
     const nn::Layer& layer = model.layers()[li];
     LayerPlan lp;
@@ -192,6 +193,7 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
         lp.ops.rotations = static_cast<std::uint64_t>(lp.baby_steps + lp.giant_steps);
         lp.ops.hoisted_groups = lp.baby_steps ? 1 : 0;
         lp.ops.plain_multiplies = d.diagonals.size();
+        plaintext_words += d.diagonals.size() * static_cast<std::size_t>(level + 1) * params.n();
         lp.ops.additions = d.diagonals.size() + 1;
         lp.ops.rescales = 1;
       }
@@ -223,6 +225,15 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
   plan.upload_bytes_per_batch = plan.ciphertexts_per_batch * params.seeded_ciphertext_bytes(depth);
   plan.download_bytes_per_batch = (thr ? static_cast<std::size_t>(plan.classes) : 1) * params.ciphertext_bytes(static_cast<std::size_t>(level));
   plan.eval_key_bytes = params.relin_key_bytes() + plan.rotation_steps.size() * params.galois_key_bytes();
+  // In memory a key-switching key holds b, a and both Shoup tables as full 64-bit words.
+  const std::size_t key_words = params.digit_count() * (params.max_level() + 1 + params.special_count()) * params.n();
+  plan.server_memory_bytes = (1 + plan.rotation_steps.size()) * key_words * 4 * sizeof(std::uint64_t) +
+                             plaintext_words * sizeof(std::uint64_t);
+  if (!thr && plan.server_memory_bytes > options.max_server_memory)
+    throw Error("compile: latency packing would hold about " + std::to_string(plan.server_memory_bytes >> 20) +
+                " MiB on the server (" + std::to_string(plan.rotation_steps.size()) +
+                " Galois keys and the pre-encoded diagonals), over the limit of " +
+                std::to_string(options.max_server_memory >> 20) + " MiB: use throughput packing");
   return plan;
 }
 

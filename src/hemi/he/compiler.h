@@ -20,6 +20,9 @@ struct CompileOptions {
   // Explicit parameters instead of the automatic choice (e.g. the study's, or INSECURE test
   // parameters); they must hold the network's depth.
   std::optional<ckks::ParamsLiteral> params;
+  // A latency plan whose server would hold more than this (pre-encoded diagonals and the
+  // evaluation keys with their precomputations) is refused; --packing auto then picks throughput.
+  std::size_t max_server_memory = std::size_t{8} << 30;
 };
 
 Plan compile(const nn::Model& model, const CompileOptions& options);

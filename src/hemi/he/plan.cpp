@@ -88,6 +88,7 @@ std::string Plan::to_json() const {
       {"upload_bytes_per_batch", upload_bytes_per_batch},
       {"download_bytes_per_batch", download_bytes_per_batch},
       {"eval_key_bytes", eval_key_bytes},
+      {"server_memory_bytes", server_memory_bytes},
   };
   return j.dump(2);
 }
@@ -150,6 +151,7 @@ Plan Plan::from_json(const std::string& text) {
     p.upload_bytes_per_batch = j.at("upload_bytes_per_batch").get<std::size_t>();
     p.download_bytes_per_batch = j.at("download_bytes_per_batch").get<std::size_t>();
     p.eval_key_bytes = j.at("eval_key_bytes").get<std::size_t>();
+    p.server_memory_bytes = j.at("server_memory_bytes").get<std::size_t>();
     // The parameters must be valid and the shape sane; the rest is checked against the model
     // when a plan is used (Server/Client compare model_id and shapes).
     auto created = ckks::Params::create(p.params);
@@ -224,7 +226,8 @@ std::string Plan::describe() const {
     for (std::size_t i = 0; i < rotation_steps.size(); ++i) o << (i ? ", " : "") << rotation_steps[i];
     o << "}";
   }
-  o << "; evaluation keys " << human_bytes(static_cast<double>(eval_key_bytes)) << "\n";
+  o << "; evaluation keys " << human_bytes(static_cast<double>(eval_key_bytes)) << " (server memory about "
+    << human_bytes(static_cast<double>(server_memory_bytes)) << ")\n";
   std::snprintf(line, sizeof(line), "  upload %s and download %s per %s; predicted %.3f s per %s on one thread\n",
                 human_bytes(static_cast<double>(upload_bytes_per_batch)).c_str(),
                 human_bytes(static_cast<double>(download_bytes_per_batch)).c_str(),
