@@ -1,0 +1,233 @@
+// The service's file formats: round trips, plan binding, and a rejection with a clear
+// hemi::Error for every kind of malformed input (truncated, garbled, wrong kind, later
+// version, wrong plan or parameters, too many images, trailing bytes).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "hemi/nn/interpreter.h"
+#include "hemi/service/client.h"
+#include "hemi/service/formats.h"
+#include "service_test_util.h"
+
+namespace hemi::service {
+namespace {
+
+using testing::random_images;
+using testing::tiny_model;
+using testing::tiny_plan;
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+struct Fixture {
+  explicit Fixture(he::Packing packing)
+      : model(tiny_model()), ctx(tiny_plan(model, packing)), client(ctx.plan(), Seed{3}) {
+    images = random_images(3, model.input_shape().size(), 5);
+    request = encrypt_images(client, images.data(), 3, 8).at(0);
+  }
+  nn::Model model;
+  PlanContext ctx;
+  he::Client client;
+  std::vector<float> images;
+  Request request;
+};
+
+class ServiceFormats : public ::testing::TestWithParam<he::Packing> {};
+
+TEST_P(ServiceFormats, RoundTripThroughEvaluationMatchesInterpreter) {
+  Fixture f(GetParam());
+  const Bytes ek = write_eval_keys(f.client.eval_keys(), f.ctx);
+  EXPECT_EQ(peek_kind(ek), FileKind::kEvalKeys);
+  he::Server server(f.ctx.plan(), f.model, read_eval_keys(ek, f.ctx));
+  const Bytes req = write_request(f.request, f.ctx);
+  const Request back = read_request(req, f.ctx);
+  EXPECT_EQ(back.images, 3u);
+  EXPECT_EQ(write_request(back, f.ctx), req);  // byte-exact round trip
+  const Bytes res = write_result(evaluate(server, back), f.ctx);
+  const Result r = read_result(res, f.ctx);
+  EXPECT_EQ(write_result(r, f.ctx), res);
+  const auto logits = decrypt_result(f.client, r);
+  ASSERT_EQ(logits.size(), 3u);
+  const std::size_t values = f.model.input_shape().size();
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto want = nn::forward(f.model, f.images.data() + i * values);
+    for (std::size_t c = 0; c < want.size(); ++c) EXPECT_NEAR(logits[i][c], want[c], 1e-3);
+  }
+}
+
+TEST_P(ServiceFormats, SecretKeyRoundTripAndClientFromLoadedKey) {
+  Fixture f(GetParam());
+  const Bytes skb = write_secret_key(f.client.secret_key(), f.ctx);
+  EXPECT_EQ(peek_kind(skb), FileKind::kSecretKey);
+  he::Client again(f.ctx.plan(), read_secret_key(skb, f.ctx));
+  EXPECT_EQ(again.secret_key().coeffs, f.client.secret_key().coeffs);
+  // The loaded key decrypts what the original client encrypted, through a server.
+  he::Server server(f.ctx.plan(), f.model, f.client.eval_keys());
+  const auto a = decrypt_result(f.client, evaluate(server, f.request));
+  const auto b = decrypt_result(again, evaluate(server, f.request));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (std::size_t c = 0; c < a[i].size(); ++c) EXPECT_NEAR(a[i][c], b[i][c], 1e-3);
+}
+
+TEST_P(ServiceFormats, TruncatedAtAnyLengthIsAnError) {
+  Fixture f(GetParam());
+  const Bytes req = write_request(f.request, f.ctx);
+  const Bytes ek = write_eval_keys(f.client.eval_keys(), f.ctx);
+  const Bytes skb = write_secret_key(f.client.secret_key(), f.ctx);
+  // Every prefix of the header and the first blob headers, then a sparse sweep of the rest.
+  auto lengths = [](std::size_t n) {
+    std::vector<std::size_t> v;
+    for (std::size_t i = 0; i < std::min<std::size_t>(n, 120); ++i) v.push_back(i);
+    for (std::size_t i = 120; i < n; i += 1 + n / 97) v.push_back(i);
+    v.push_back(n - 1);
+    return v;
+  };
+  for (std::size_t n : lengths(req.size()))
+    EXPECT_THROW(read_request(Bytes(req.begin(), req.begin() + static_cast<long>(n)), f.ctx), Error) << n;
+  for (std::size_t n : lengths(ek.size()))
+    EXPECT_THROW(read_eval_keys(Bytes(ek.begin(), ek.begin() + static_cast<long>(n)), f.ctx), Error) << n;
+  for (std::size_t n : lengths(skb.size()))
+    EXPECT_THROW(read_secret_key(Bytes(skb.begin(), skb.begin() + static_cast<long>(n)), f.ctx), Error) << n;
+  EXPECT_NE(error_of([&] { read_request(Bytes(req.begin(), req.end() - 1), f.ctx); }).find("payload size"), std::string::npos);
+}
+
+TEST_P(ServiceFormats, GarbledBytesNeverCrash) {
+  Fixture f(GetParam());
+  const Bytes req = write_request(f.request, f.ctx);
+  std::mt19937_64 rng(9);
+  int rejected = 0;
+  for (int t = 0; t < 300; ++t) {
+    Bytes b = req;
+    const std::size_t pos = t < 100 ? static_cast<std::size_t>(t) : rng() % b.size();
+    b[pos] ^= static_cast<std::uint8_t>(1 + rng() % 255);
+    try {
+      read_request(b, f.ctx);  // a flip in a coefficient may still be a valid request
+    } catch (const Error&) {
+      ++rejected;
+    }
+  }
+  EXPECT_GE(rejected, 95);  // header and plan-id flips are caught (an image count may stay valid)
+}
+
+TEST_P(ServiceFormats, HeaderFieldsAreChecked) {
+  Fixture f(GetParam());
+  const Bytes req = write_request(f.request, f.ctx);
+  auto patched = [&](std::size_t offset, const void* v, std::size_t n) {
+    Bytes b = req;
+    std::memcpy(b.data() + offset, v, n);
+    return error_of([&] { read_request(b, f.ctx); });
+  };
+  const std::uint16_t later = kServiceFormatVersion + 1, result_kind = 3, bad_kind = 99;
+  const std::uint32_t flags = 1;
+  EXPECT_NE(patched(0, "HEMIXXXX", 8).find("not a hemi service file"), std::string::npos);
+  EXPECT_NE(patched(8, &later, 2).find("format version 2 is not supported"), std::string::npos);
+  EXPECT_NE(patched(10, &result_kind, 2).find("this is result, not request"), std::string::npos);
+  EXPECT_NE(patched(10, &bad_kind, 2).find("unknown object kind"), std::string::npos);
+  EXPECT_NE(patched(12, &flags, 4).find("unknown flags"), std::string::npos);
+  Bytes trailing = req;
+  trailing.push_back(0);
+  EXPECT_NE(error_of([&] { read_request(trailing, f.ctx); }).find("payload size"), std::string::npos);
+  EXPECT_THROW(read_request({}, f.ctx), Error);
+  // An evaluation-key file is not a request, and the other way round.
+  EXPECT_NE(error_of([&] { read_eval_keys(req, f.ctx); }).find("this is request, not evaluation keys"), std::string::npos);
+}
+
+TEST_P(ServiceFormats, AnotherPlanIsAMismatch) {
+  Fixture f(GetParam());
+  // Same model, the other packing; and the same packing for another model.
+  const he::Packing other = GetParam() == he::Packing::kLatency ? he::Packing::kThroughput : he::Packing::kLatency;
+  PlanContext other_packing(tiny_plan(f.model, other));
+  PlanContext other_model(tiny_plan(tiny_model(2), GetParam()));
+  EXPECT_NE(other_packing.id(), f.ctx.id());
+  EXPECT_NE(other_model.id(), f.ctx.id());
+  const Bytes req = write_request(f.request, f.ctx);
+  EXPECT_THROW(read_request(req, other_packing), PlanMismatch);
+  EXPECT_THROW(read_request(req, other_model), PlanMismatch);
+  const Bytes ek = write_eval_keys(f.client.eval_keys(), f.ctx);
+  EXPECT_THROW(read_eval_keys(ek, other_model), PlanMismatch);
+  EXPECT_THROW(read_secret_key(write_secret_key(f.client.secret_key(), f.ctx), other_model), PlanMismatch);
+}
+
+TEST_P(ServiceFormats, CountsAreBoundedByThePlan) {
+  Fixture f(GetParam());
+  if (GetParam() == he::Packing::kLatency) {
+    EXPECT_NE(error_of([&] { read_request(write_request(f.request, f.ctx), f.ctx, 2); }).find("exceed the limit of 2"),
+              std::string::npos);
+    Request r = f.request;
+    r.images = 2;  // 3 ciphertexts for 2 images
+    EXPECT_NE(error_of([&] { read_request(write_request(r, f.ctx), f.ctx); }).find("3 ciphertexts for 2 images"), std::string::npos);
+  } else {
+    Request r = f.request;
+    r.images = static_cast<std::uint32_t>(f.ctx.plan().images_per_batch + 1);
+    EXPECT_NE(error_of([&] { read_request(write_request(r, f.ctx), f.ctx); }).find("exceed the plan's batch"), std::string::npos);
+    r = f.request;
+    r.inputs.pop_back();
+    EXPECT_NE(error_of([&] { read_request(write_request(r, f.ctx), f.ctx); }).find("ciphertexts, the plan's batch has"),
+              std::string::npos);
+  }
+  Request none = f.request;
+  none.images = 0;
+  EXPECT_NE(error_of([&] { read_request(write_request(none, f.ctx), f.ctx); }).find("no images"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Packings, ServiceFormats, ::testing::Values(he::Packing::kThroughput, he::Packing::kLatency),
+                         [](const auto& info) { return std::string(he::to_string(info.param)); });
+
+TEST(ServicePlanId, StableAcrossJsonAndIgnoresPrediction) {
+  const nn::Model m = tiny_model();
+  he::Plan p = tiny_plan(m, he::Packing::kLatency);
+  const std::string id = plan_id(p);
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(plan_id(he::Plan::from_json(p.to_json())), id);
+  p.predicted_seconds *= 3;
+  EXPECT_EQ(plan_id(p), id);
+  p.input_level -= 1;
+  EXPECT_NE(plan_id(p), id);
+}
+
+TEST(ServiceFlooding, AddsNoiseOfTheRequestedSize) {
+  std::vector<std::vector<double>> logits(200, std::vector<double>(10, 1.0));
+  auto same = logits;
+  Prng prng(Seed{1});
+  flood_logits(same, 0.0, prng);
+  EXPECT_EQ(same, logits);
+  flood_logits(logits, 0.5, prng);
+  double sum = 0, sq = 0;
+  for (auto& row : logits)
+    for (double x : row) {
+      sum += x - 1.0;
+      sq += (x - 1.0) * (x - 1.0);
+    }
+  const double n = 2000, mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
+  EXPECT_NEAR(mean, 0.0, 0.05);
+  EXPECT_NEAR(sd, 0.5, 0.05);
+}
+
+TEST(ServiceInputSpec, JsonRoundTripAndRejections) {
+  nn::InputSpec s;
+  s.color = nn::ColorMode::kRgb;
+  s.height = 32;
+  s.width = 30;
+  s.mean = {0.1, 0.2, 0.3};
+  s.std = {0.5, 0.6, 0.7};
+  const nn::InputSpec b = input_spec_from_json(input_spec_to_json(s));
+  EXPECT_EQ(b.color, s.color);
+  EXPECT_EQ(b.height, 32);
+  EXPECT_EQ(b.mean, s.mean);
+  EXPECT_THROW(input_spec_from_json("{"), Error);
+  EXPECT_THROW(input_spec_from_json(R"({"color":"gray","height":28,"width":28,"mean":[0],"std":[0]})"), Error);
+  EXPECT_THROW(input_spec_from_json(R"({"color":"cmyk","height":28,"width":28,"mean":[0],"std":[1]})"), Error);
+  EXPECT_THROW(input_spec_from_json(R"({"color":"gray","height":28,"width":28,"mean":[0,0],"std":[1]})"), Error);
+}
+
+}  // namespace
+}  // namespace hemi::service
