@@ -96,7 +96,7 @@ void run(const Options& o) {
 
 void setup(CLI::App& root) {
   auto opts = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("demo-ckks", "encrypt a vector, compute on it, compare with the plaintext result");
+  auto* cmd = root.add_subcommand("demo-ckks", "Encrypt a vector, compute on it, compare with the plaintext result");
   opts->params.add_to(*cmd);
   cmd->add_option("--show", opts->count, "slots to print (default 8)");
   cmd->add_flag("--json", opts->json, "print one JSON object");

@@ -153,7 +153,7 @@ void run_eval(const EvalArgs& a) {
 
 void setup(CLI::App& root) {
   auto pa = std::make_shared<PlanArgs>();
-  auto* plan = root.add_subcommand("plan", "compile a model into an encrypted-inference plan and explain it");
+  auto* plan = root.add_subcommand("plan", "Compile a model into an encrypted-inference plan and explain it");
   plan->add_option("--model", pa->model, "model file (from hemi train)")->required();
   plan->add_option("--packing", pa->packing, "auto (default), throughput or latency");
   plan->add_option("--images", pa->images, "how many images the plan will serve (for --packing auto; default 1)");
@@ -163,7 +163,7 @@ void setup(CLI::App& root) {
   plan->callback([pa] { run_plan(*pa); });
 
   auto ea = std::make_shared<EvalArgs>();
-  auto* ev = root.add_subcommand("eval", "evaluate a model on a data set's test split, plaintext or encrypted");
+  auto* ev = root.add_subcommand("eval", "Evaluate a model on a data set's test split, plaintext or encrypted");
   ev->add_option("--model", ea->model, "model file (from hemi train)")->required();
   ev->add_option("--data", ea->data, "mnist, fashion-mnist, brain-mri, or a path")->required();
   ev->add_option("--mode", ea->mode, "plain or encrypted (default)");

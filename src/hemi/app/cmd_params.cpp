@@ -99,7 +99,7 @@ int run(const Options& o) {
 
 void setup(CLI::App& root) {
   auto opts = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("params", "explain a CKKS parameter set: chain, log2(Q*P), security, levels, sizes");
+  auto* cmd = root.add_subcommand("params", "Explain a CKKS parameter set: chain, log2(Q*P), security, levels, sizes");
   opts->params.add_to(*cmd);
   cmd->add_flag("--json", opts->json, "print one JSON object");
   cmd->callback([opts] {
