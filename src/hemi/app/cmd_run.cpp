@@ -39,8 +39,9 @@ void run(const RunArgs& a) {
     std::printf("%s", report::to_json(rep).c_str());
   } else {
     std::printf("\n%s", report::console_table(rep).c_str());
-    std::printf("\nreport: %s (%zu files in %s)\n", (std::filesystem::path(out) / "report.md").string().c_str(),
-                files.files.size(), out.c_str());
+    std::printf("\n%zu runs in %.1f s. Report: %s (results.json, results.csv and %zu figures in %s)\n",
+                rep.runs.size(), rep.seconds, (std::filesystem::path(out) / "report.md").string().c_str(),
+                files.files.size() > 3 ? files.files.size() - 3 : 0, out.c_str());
   }
   for (const std::string& w : files.warnings) std::fprintf(stderr, "hemi run: warning: %s\n", w.c_str());
 }

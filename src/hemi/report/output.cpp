@@ -218,7 +218,7 @@ std::string console_table(const Report& report) {
       << pad(r.agreement ? pct(r.agreement->agreement_rate) : "-", 9, true) << " | " << pad(secs(r.seconds.train), 8, true)
       << pad(enc ? secs(r.seconds.keygen) : "-", 9, true) << pad(enc ? secs(r.seconds.encrypt) : "-", 10, true)
       << pad(secs(r.seconds.evaluate), 9, true) << pad(enc ? secs(r.seconds.decrypt) : "-", 10, true)
-      << pad(secs(r.seconds.total), 9, true) << pad(fmt("%.0f", r.images_per_second), 9, true) << "\n";
+      << pad(secs(r.seconds.total), 9, true) << pad(fmt(r.images_per_second < 10 ? "%.2f" : "%.0f", r.images_per_second), 9, true) << "\n";
   }
   o << sep << "\n";
   o << "precision/recall/F1/AUROC: positive class for binary tasks, macro average otherwise; "

@@ -15,6 +15,7 @@
 #include "hemi/ckks/params.h"
 #include "hemi/data/dataset.h"
 #include "hemi/data/split.h"
+#include "hemi/he/compiler.h"
 #include "hemi/he/session.h"
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/interpreter.h"
@@ -271,6 +272,22 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
     so.threads = opts.threads;
     so.scale_bits = v.scale_bits;
     so.params = v.params;
+    if (opts.log) {
+      // The compiler's prediction, so that a long single-batch phase is not silent.
+      he::CompileOptions co;
+      co.packing = v.packing;
+      co.images = count;
+      co.scale_bits = v.scale_bits;
+      co.params = v.params;
+      const he::Plan plan = he::compile(t.model, co);
+      const std::size_t units = plan.packing == he::Packing::kThroughput
+                                    ? (count + plan.images_per_batch - 1) / plan.images_per_batch
+                                    : count;
+      say(opts.log, "  encrypted %s: %s packing, N = 2^%d, %zu %s, predicted %s on one thread\n", label.c_str(),
+          he::to_string(plan.packing), plan.params.log_n, units,
+          plan.packing == he::Packing::kThroughput ? "batches" : "images",
+          format_seconds(plan.predicted_seconds * static_cast<double>(units)).c_str());
+    }
     Progress bar(opts.log, "encrypted " + label, count, "images");
     so.progress = [&](std::size_t done, std::size_t) { bar.update(done); };
     he::SessionResult s = he::run_encrypted(t.model, test_set.pixels.data(), count, truth, so);
