@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <map>
 #include <set>
 
 #include "hemi/ckks/params.h"
@@ -146,6 +148,82 @@ TEST(Linear, Im2colMatrixOnTheGatheredInputEqualsTheConvolution) {
     EXPECT_NEAR(y, want[r], 1e-12) << r;
   }
   EXPECT_LE(diagonals.size(), 27u + 2u - 1u);  // K + out_channels - 1
+}
+
+// Runs a layout's algorithm on plaintext slot vectors (rotation = cyclic shift) and compares
+// with the matrix-vector product: an oracle for the layouts without any encryption.
+std::vector<double> simulate(const SparseMatrix& m, const DiagonalLayout& d, std::vector<double> x) {
+  const std::size_t slots = x.size(), dp = d.diagonal_period();
+  auto rot = [&](const std::vector<double>& v, long long s) {
+    std::vector<double> r(slots);
+    for (std::size_t j = 0; j < slots; ++j) r[j] = v[(j + static_cast<std::size_t>((s % static_cast<long long>(slots) + static_cast<long long>(slots)))) % slots];
+    return r;
+  };
+  for (int s : d.replicate_steps) {
+    auto r = rot(x, s);
+    for (std::size_t j = 0; j < slots; ++j) x[j] += r[j];
+  }
+  std::map<int, std::vector<double>> diag;
+  for (std::size_t r = 0; r < m.rows; ++r)
+    for (std::size_t t = 0; t < m.index[r].size(); ++t) {
+      auto [i, j] = d.place(r, m.index[r][t]);
+      auto& v = diag[i];
+      if (v.empty()) v.assign(dp, 0.0);
+      v[j] = m.weight[r][t];
+    }
+  std::vector<double> acc(slots, 0.0);
+  for (auto& [i, v] : diag) {
+    auto xr = rot(x, i);
+    for (std::size_t j = 0; j < slots; ++j) acc[j] += v[j % dp] * xr[j];
+  }
+  for (int s : d.fold_steps) {
+    auto r = rot(acc, s);
+    for (std::size_t j = 0; j < slots; ++j) acc[j] += r[j];
+  }
+  return acc;
+}
+
+TEST(Layouts, SquareAndHybridComputeTheMatrixProduct) {
+  std::mt19937_64 rng(12);
+  std::uniform_real_distribution<double> u(-1, 1);
+  const std::size_t period = 256, slots = 512;
+  for (auto [rows, cols] : {std::pair<std::size_t, std::size_t>{10, 64}, {64, 200}, {30, 30}, {5, 256}}) {
+    SparseMatrix m;
+    m.rows = rows;
+    m.cols = cols;
+    m.index.resize(rows);
+    m.weight.resize(rows);
+    m.bias.assign(rows, 0.0);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < cols; ++c)
+        if (rng() % 3 == 0) {
+          m.index[r].push_back(static_cast<std::uint32_t>(c));
+          m.weight[r].push_back(u(rng));
+        }
+    std::vector<double> base(period, 0.0), x(slots);  // period-periodic, zero beyond the values
+    for (std::size_t c = 0; c < cols; ++c) base[c] = u(rng);
+    for (std::size_t j = 0; j < slots; ++j) x[j] = base[j % period];
+    std::vector<std::optional<DiagonalLayout>> layouts = {diagonal_layout(m, period), hybrid_layout(m, period)};
+    EXPECT_EQ(layouts[1].has_value(), rows < cols && std::bit_ceil(rows) < std::bit_ceil(cols));
+    for (auto& d : layouts) {
+      if (!d) continue;
+      auto y = simulate(m, *d, x);
+      for (std::size_t r = 0; r < rows; ++r) {
+        double want = 0;
+        for (std::size_t t = 0; t < m.index[r].size(); ++t) want += m.weight[r][t] * x[m.index[r][t]];
+        ASSERT_NEAR(y[r], want, 1e-9) << rows << "x" << cols << (d->hybrid ? " hybrid" : " square") << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(Compiler, SeedCnnLatencyUsesTheHybridLayoutForTheWideDenseLayer) {
+  CompileOptions o;
+  o.packing = Packing::kLatency;
+  Plan p = compile(seed_cnn(), o);
+  EXPECT_FALSE(p.layers[0].hybrid);  // its output must stay clean for the dense layer
+  EXPECT_TRUE(p.layers[3].hybrid);   // dense 256 -> 64
+  EXPECT_LE(p.total.rotations, 50u);
 }
 
 }  // namespace

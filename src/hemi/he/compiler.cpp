@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 #include <variant>
@@ -76,17 +77,11 @@ std::string model_id(const nn::Model& model) {
   return s;
 }
 
-DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period) {
-  DiagonalLayout d;
-  d.period = period;
-  std::vector<char> used(period, 0);
-  for (std::size_t r = 0; r < m.rows; ++r)
-    for (auto c : m.index[r]) used[(c + period - r) % period] = 1;
-  for (std::size_t i = 0; i < period; ++i)
-    if (used[i]) d.diagonals.push_back(static_cast<int>(i));
-  // Baby-step giant-step: choose g minimising distinct babies + distinct giants (rotations).
+namespace {
+// Chooses the giant stride g minimising distinct babies + distinct giants (the rotations).
+void split_baby_giant(DiagonalLayout& d, std::size_t max_stride) {
   std::size_t best_cost = SIZE_MAX;
-  for (std::size_t g = 1; g <= period; g <<= 1) {
+  for (std::size_t g = 1; g <= max_stride; g <<= 1) {
     std::set<int> babies, giants;
     for (int i : d.diagonals) {
       babies.insert(static_cast<int>(i % g));
@@ -100,6 +95,56 @@ DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period) {
       d.giant.assign(giants.begin(), giants.end());
     }
   }
+}
+}  // namespace
+
+std::size_t DiagonalLayout::rotations() const { return rotation_steps().size(); }
+
+std::vector<int> DiagonalLayout::rotation_steps() const {
+  std::vector<int> s;
+  for (int b : baby)
+    if (b) s.push_back(b);
+  for (int a : giant)
+    if (a) s.push_back(a * giant_stride);
+  s.insert(s.end(), replicate_steps.begin(), replicate_steps.end());
+  s.insert(s.end(), fold_steps.begin(), fold_steps.end());
+  return s;
+}
+
+std::pair<int, std::size_t> DiagonalLayout::place(std::size_t r, std::size_t c) const {
+  if (!hybrid) return {static_cast<int>((c + period - r) % period), r};
+  const std::size_t i = (c + in_period - r % in_period) % out_period;
+  return {static_cast<int>(i), (c + in_period - i) % in_period};
+}
+
+DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period) {
+  DiagonalLayout d;
+  d.period = period;
+  std::vector<char> used(period, 0);
+  for (std::size_t r = 0; r < m.rows; ++r)
+    for (auto c : m.index[r]) used[d.place(r, c).first] = 1;
+  for (std::size_t i = 0; i < period; ++i)
+    if (used[i]) d.diagonals.push_back(static_cast<int>(i));
+  split_baby_giant(d, period);
+  return d;
+}
+
+std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t period) {
+  const std::size_t n = next_pow2(m.cols), rows = next_pow2(m.rows);
+  if (rows >= n || n > period) return std::nullopt;
+  DiagonalLayout d;
+  d.period = period;
+  d.hybrid = true;
+  d.in_period = n;
+  d.out_period = rows;
+  std::vector<char> used(rows, 0);
+  for (std::size_t r = 0; r < m.rows; ++r)
+    for (auto c : m.index[r]) used[d.place(r, c).first] = 1;
+  for (std::size_t i = 0; i < rows; ++i)
+    if (used[i]) d.diagonals.push_back(static_cast<int>(i));
+  split_baby_giant(d, rows);
+  for (std::size_t s = n; s < period; s <<= 1) d.replicate_steps.push_back(-static_cast<int>(s));
+  for (std::size_t s = n / 2; s >= rows; s >>= 1) d.fold_steps.push_back(static_cast<int>(s));
   return d;
 }
 
@@ -163,6 +208,55 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
   if (im2col) plan.im2col_conv = geometry_of(std::get<nn::Conv2d>(model.layers()[0]));
   plan.input_values = im2col ? im2col->matrix.cols : model.input_shape().size();
 
+  // Latency: each linear layer takes the square layout (its output is zero beyond its values:
+  // "clean") or, on a clean input, the hybrid one (output not clean). Choose the combination
+  // with the fewest rotations by dynamic programming over (layer, clean).
+  const std::size_t layers = model.layers().size();
+  std::vector<std::optional<DiagonalLayout>> square_of(layers), hybrid_of(layers);
+  std::vector<char> use_hybrid(layers, 0);
+  if (!thr) {
+    nn::TensorShape s = model.input_shape();
+    for (std::size_t li = 0; li < layers; ++li) {
+      const nn::Layer& layer = model.layers()[li];
+      if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
+        SparseMatrix m = (li == 0 && im2col) ? im2col->matrix : linear_matrix(layer, s);
+        square_of[li] = diagonal_layout(m, period);
+        hybrid_of[li] = hybrid_layout(m, period);
+      }
+      s = model.shapes()[li];
+    }
+    constexpr std::size_t kInf = SIZE_MAX / 4;
+    // cost[c]: fewest rotations so far ending with clean == c; choice[li][c]: hybrid used there.
+    std::array<std::size_t, 2> cost = {kInf, 0};  // the client's input is clean
+    std::vector<std::array<std::array<char, 2>, 2>> from(layers);  // [li][state] -> {prev state, hybrid}
+    for (std::size_t li = 0; li < layers; ++li) {
+      std::array<std::size_t, 2> next = {kInf, kInf};
+      const nn::Layer& layer = model.layers()[li];
+      for (int c = 0; c < 2; ++c) {
+        if (cost[c] >= kInf) continue;
+        auto relax = [&](int to, std::size_t add, bool hybrid) {
+          if (cost[c] + add < next[to]) {
+            next[to] = cost[c] + add;
+            from[li][to] = {static_cast<char>(c), static_cast<char>(hybrid)};
+          }
+        };
+        if (square_of[li]) {
+          relax(1, square_of[li]->rotations(), false);
+          if (c == 1 && hybrid_of[li]) relax(0, hybrid_of[li]->rotations(), true);
+        } else {
+          const auto* p = std::get_if<nn::Polynomial>(&layer);
+          relax(p && p->coefficients[0] != 0 ? 0 : c, 0, false);  // zeros become c0
+        }
+      }
+      cost = next;
+    }
+    int state = cost[1] <= cost[0] ? 1 : 0;
+    for (std::size_t li = layers; li-- > 0;) {
+      use_hybrid[li] = from[li][state][1];
+      state = from[li][state][0];
+    }
+  }
+
   int level = depth;
   double log2_scale = std::log2(params.default_scale());
   nn::TensorShape shape = model.input_shape();
@@ -182,15 +276,14 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
         lp.ops.rescales = m.rows;
         lp.ops.additions = m.rows;
       } else {
-        DiagonalLayout d = diagonal_layout(m, period);
+        const DiagonalLayout& d = use_hybrid[li] ? *hybrid_of[li] : *square_of[li];
+        lp.hybrid = d.hybrid;
         lp.diagonals = static_cast<int>(d.diagonals.size());
-        for (int b : d.baby)
-          if (b) steps.insert(b);
-        for (int a : d.giant)
-          if (a) steps.insert(a * d.giant_stride);
+        const long long slots = static_cast<long long>(params.slots());
+        for (int s : d.rotation_steps()) steps.insert(static_cast<int>(((s % slots) + slots) % slots));
         lp.baby_steps = static_cast<int>(d.baby.size() - std::count(d.baby.begin(), d.baby.end(), 0));
         lp.giant_steps = static_cast<int>(d.giant.size() - std::count(d.giant.begin(), d.giant.end(), 0));
-        lp.ops.rotations = static_cast<std::uint64_t>(lp.baby_steps + lp.giant_steps);
+        lp.ops.rotations = d.rotations();
         lp.ops.hoisted_groups = lp.baby_steps ? 1 : 0;
         lp.ops.plain_multiplies = d.diagonals.size();
         plaintext_words += d.diagonals.size() * static_cast<std::size_t>(level + 1) * params.n();

@@ -55,7 +55,7 @@ std::string Plan::to_json() const {
     layers_j.push_back({{"kind", l.kind},           {"shape_out", l.shape_out},
                         {"level_in", l.level_in},   {"level_out", l.level_out},
                         {"log2_scale_out", l.log2_scale_out}, {"diagonals", l.diagonals},
-                        {"baby_steps", l.baby_steps}, {"giant_steps", l.giant_steps},
+                        {"baby_steps", l.baby_steps}, {"giant_steps", l.giant_steps}, {"hybrid", l.hybrid},
                         {"ops", ops_json(l.ops)}});
   json j = {
       {"format", "hemi-plan"},
@@ -143,6 +143,7 @@ Plan Plan::from_json(const std::string& text) {
       lp.diagonals = l.at("diagonals").get<int>();
       lp.baby_steps = l.at("baby_steps").get<int>();
       lp.giant_steps = l.at("giant_steps").get<int>();
+      lp.hybrid = l.at("hybrid").get<bool>();
       lp.ops = ops_from(l.at("ops"));
       p.layers.push_back(lp);
     }
@@ -209,7 +210,8 @@ std::string Plan::describe() const {
                   l.shape_out.c_str(), l.level_in, l.level_out, l.log2_scale_out);
     o << line;
     if (l.diagonals)
-      o << ", " << l.diagonals << " diagonals (" << l.baby_steps << " baby + " << l.giant_steps << " giant rotations)";
+      o << ", " << l.diagonals << (l.hybrid ? " hybrid" : "") << " diagonals (" << l.baby_steps << " baby + "
+        << l.giant_steps << " giant rotations" << (l.hybrid ? ", plus replication and folding" : "") << ")";
     if (l.ops.relinearizations) o << ", " << l.ops.relinearizations << " relinearizations";
     if (l.ops.dot_terms) o << ", " << l.ops.dot_terms << " dot-product terms";
     o << "\n";

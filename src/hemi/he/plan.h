@@ -35,6 +35,7 @@ struct LayerPlan {
   double log2_scale_out = 0;
   // latency packing, linear layers: the diagonal method
   int diagonals = 0, baby_steps = 0, giant_steps = 0;
+  bool hybrid = false;  // the hybrid (replicate, multiply, fold) diagonal layout
   OpCounts ops;
 };
 

@@ -143,26 +143,33 @@ Server::Server(Plan plan, const nn::Model& model, EvalKeys keys, ThreadPool* poo
         l->matrix = linear_matrix(layer, shape);
       }
       if (plan_.packing == Packing::kLatency) {
-        // Diagonal i of the period-P matrix: slot j holds M[j mod P][(j + i) mod P]; stored
-        // rotated right by a*g so that the giant-step rotation puts it in place.
+        // Diagonal i (values over the layout's diagonal period), stored rotated right by a*g so
+        // that the giant-step rotation puts it in place.
         const std::size_t P = plan_.period, slots = params_.slots();
-        l->layout = diagonal_layout(l->matrix, P);
+        if (li >= plan_.layers.size()) throw Error("server: the plan has fewer layers than the model");
+        if (plan_.layers[li].hybrid) {
+          auto h = hybrid_layout(l->matrix, P);
+          if (!h) throw Error("server: the plan's hybrid layout does not fit layer " + std::to_string(li));
+          l->layout = std::move(*h);
+        } else {
+          l->layout = diagonal_layout(l->matrix, P);
+        }
+        const std::size_t dp = l->layout.diagonal_period();
         const int g = l->layout.giant_stride;
         std::map<int, std::vector<double>> dense;  // diagonal index -> values over one period
         for (std::size_t r = 0; r < l->matrix.rows; ++r)
           for (std::size_t t = 0; t < l->matrix.index[r].size(); ++t) {
-            const std::size_t c = l->matrix.index[r][t];
-            const int i = static_cast<int>((c + P - r) % P);
+            const auto [i, j] = l->layout.place(r, l->matrix.index[r][t]);
             auto& v = dense[i];
-            if (v.empty()) v.assign(P, 0.0);
-            v[r] = l->matrix.weight[r][t];
+            if (v.empty()) v.assign(dp, 0.0);
+            v[j] = l->matrix.weight[r][t];
           }
         const double q_level = static_cast<double>(params_.q()[static_cast<std::size_t>(level)].value);
         for (auto& [i, v] : dense) {
           const int a = i / g, b = i % g;
           std::vector<double> slot_vals(slots);
           for (std::size_t j = 0; j < slots; ++j)
-            slot_vals[j] = v[(j + P - static_cast<std::size_t>(a * g) % P) % P];
+            slot_vals[j] = v[(j + dp - static_cast<std::size_t>(a * g) % dp) % dp];
           l->diag[a].emplace_back(b, encoder_.encode(slot_vals, static_cast<std::size_t>(level), q_level));
         }
         l->bias_slots.assign(slots, 0.0);
@@ -337,9 +344,11 @@ std::vector<Ciphertext> Server::evaluate_batch(const InputSource& src) const {
   return acts;
 }
 
-Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& in) const {
+Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& input) const {
   const DiagonalLayout& d = l.layout;
   const int g = d.giant_stride;
+  Ciphertext in = input;
+  for (int s : d.replicate_steps) eval_.add_inplace(in, eval_pool_.rotate(in, s, keys_.galois));
   std::vector<int> babies;
   for (int b : d.baby) babies.push_back(b);
   auto rots = eval_pool_.rotate_hoisted(in, babies, keys_.galois);
@@ -363,6 +372,7 @@ Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& in) const {
   else for (std::size_t t = 0; t < giants.size(); ++t) giant(t);
   Ciphertext acc = std::move(partial[0]);
   for (std::size_t t = 1; t < partial.size(); ++t) eval_.add_inplace(acc, partial[t]);
+  for (int s : d.fold_steps) eval_.add_inplace(acc, eval_pool_.rotate(acc, s, keys_.galois));
   eval_.rescale_inplace(acc);
   bool any_bias = std::any_of(l.bias_slots.begin(), l.bias_slots.end(), [](double v) { return v != 0; });
   if (any_bias) eval_.add_plain_inplace(acc, encoder_.encode(l.bias_slots, acc.level, acc.scale));
