@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include "hemi/app/command.h"
 #include "hemi/base/error.h"
+#include "hemi/data/dataset.h"
 #include "hemi/report/output.h"
 #include "hemi/report/runner.h"
 #include "hemi/report/spec.h"
@@ -25,7 +27,12 @@ void run(const RunArgs& a) {
   report::Spec spec = report::load_spec(a.spec);
   report::check_datasets(spec);
   if (a.check) {
-    std::printf("%s: %zu experiments, valid; data sets found\n", a.spec.c_str(), spec.experiments.size());
+    std::printf("%s: %zu experiments, valid; data sets found:", a.spec.c_str(), spec.experiments.size());
+    std::set<std::string> shown;
+    for (const report::ExperimentSpec& e : spec.experiments)
+      if (shown.insert(e.dataset).second)
+        std::printf(" %s at %s;", e.dataset.c_str(), data::locate_dataset(e.dataset).path.c_str());
+    std::printf("\n");
     return;
   }
   const std::string out = a.out.empty() ? "results/" + spec.name : a.out;

@@ -285,7 +285,7 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
                                     : count;
       say(opts.log, "  encrypted %s: %s packing, N = 2^%d, %zu %s, predicted %s on one thread\n", label.c_str(),
           he::to_string(plan.packing), plan.params.log_n, units,
-          plan.packing == he::Packing::kThroughput ? "batches" : "images",
+          plan.packing == he::Packing::kThroughput ? (units == 1 ? "batch" : "batches") : "images",
           format_seconds(plan.predicted_seconds * static_cast<double>(units)).c_str());
     }
     Progress bar(opts.log, "encrypted " + label, count, "images");

@@ -339,7 +339,7 @@ void check_datasets(const Spec& spec) {
     try {
       data::locate_dataset(e.dataset);
     } catch (const Error& err) {
-      throw Error(spec.path + ": experiment '" + e.name + "': data set '" + e.dataset + "' not found: " + err.what());
+      throw Error(spec.path + ": experiment '" + e.name + "': " + err.what());
     }
     if (e.model_is_file && !std::filesystem::is_regular_file(e.model))
       throw Error(spec.path + ": experiment '" + e.name + "': model file '" + e.model + "' not found");
