@@ -243,7 +243,12 @@ int Service::bind(const std::string& host, int port) {
     std::string msg;
     switch (res.status) {
       case 404: msg = "no such endpoint: " + req.method + " " + req.path + " (see GET /v1/model)"; break;
-      case 413: msg = "body exceeds the limit of " + std::to_string(max_body) + " bytes"; break;
+      case 413:
+        // cpp-httplib caps form-encoded bodies (curl's default content type) at 8 KiB.
+        msg = req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0
+                  ? "form-encoded body too large: send files as application/octet-stream"
+                  : "body exceeds the limit of " + std::to_string(max_body) + " bytes";
+        break;
       case 400: msg = "malformed HTTP request"; break;
       default: msg = "HTTP error " + std::to_string(res.status); break;
     }
