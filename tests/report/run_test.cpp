@@ -3,6 +3,7 @@
 // the same spec run twice (determinism), and a 3-fold brain-MRI cross-validation.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -159,6 +160,41 @@ epochs = 2
   EXPECT_EQ(acc.values[1], rep.runs[1].metrics.accuracy);
   EXPECT_TRUE(acc.std_dev.defined());
   EXPECT_TRUE(f.metrics.count("auroc"));
+}
+
+TEST(reportRun, PairedComparisonOnTheSameImages) {
+  const std::string two = R"(
+seed = 3
+bootstrap_resamples = 0
+[[experiment]]
+name = "a"
+dataset = "brain-mri"
+model = "seed-cnn"
+[experiment.train]
+epochs = 3
+[[experiment]]
+name = "b"
+dataset = "brain-mri"
+model = "seed-cnn"
+[experiment.train]
+epochs = 3
+noise = true
+)";
+  const Report rep = run_spec(parse_spec(two + "[[comparison]]\na = \"a/plain\"\nb = \"b/plain\"\n"), quiet());
+  ASSERT_EQ(rep.comparisons.size(), 1u);
+  const Comparison& c = rep.comparisons[0];
+  EXPECT_EQ(c.agreement.n, 51u);
+  EXPECT_EQ(c.accuracy_a, rep.runs[0].metrics.accuracy);
+  EXPECT_EQ(c.accuracy_b, rep.runs[1].metrics.accuracy);
+  EXPECT_EQ(c.agreement.plain_correct, static_cast<std::size_t>(std::lround(c.accuracy_a * 51)));
+  EXPECT_GE(c.agreement.mcnemar_p, 0.0);
+  EXPECT_LE(c.agreement.mcnemar_p, 1.0);
+  EXPECT_EQ(nlohmann::json::parse(to_json(rep))["comparisons"][0]["only_a_correct"].get<std::size_t>(),
+            c.agreement.plain_only_correct);
+  // A different seed gives a different split: the runs cannot be paired.
+  std::string other = two;
+  other.replace(other.find("noise = true"), 12, "noise = true\nseed = 4");
+  EXPECT_THROW(run_spec(parse_spec(other + "[[comparison]]\na = \"a/plain\"\nb = \"b/plain\"\n"), quiet()), Error);
 }
 
 TEST(reportRun, AMissingDatasetFailsBeforeAnyTraining) {

@@ -49,6 +49,7 @@ TEST(reportSpec, MinimalSpecGetsTheStudyDefaults) {
   EXPECT_FALSE(e.train->noise);
   ASSERT_EQ(e.variants.size(), 1u);
   EXPECT_EQ(e.variants[0].mode, Mode::kPlain);
+  EXPECT_EQ(e.variants[0].name, "plain");
   EXPECT_EQ(e.folds, 0);
 }
 
@@ -240,6 +241,25 @@ TEST(reportSpec, RejectsBadRunSettings) {
   expect_rejected(std::string("confidence = 0\n") + kMinimal, {"'confidence'"});
   expect_rejected(std::string("bootstrap_resamples = -1\n") + kMinimal, {"'bootstrap_resamples'"});
   expect_rejected(std::string("seed = 1.5\n") + kMinimal, {"'seed'", "integer"});
+}
+
+TEST(reportSpec, ComparisonsNameExistingRuns) {
+  const std::string two = std::string(kMinimal) +
+                          "[[experiment]]\nname = \"f\"\ndataset = \"mnist\"\nmodel = \"seed-cnn\"\n";
+  Spec s = parse_spec(two + "[[comparison]]\na = \"e/plain\"\nb = \"f/plain\"\n");
+  ASSERT_EQ(s.comparisons.size(), 1u);
+  EXPECT_EQ(s.comparisons[0].a, "e/plain");
+  EXPECT_EQ(s.comparisons[0].b, "f/plain");
+  expect_rejected(two + "[[comparison]]\na = \"e/plain\"\n", {"comparison 1", "'b'", "is required"});
+  expect_rejected(two + "[[comparison]]\na = \"e/plain\"\nb = \"g/plain\"\n", {"'b'", "no run named 'g/plain'"});
+  expect_rejected(two + "[[comparison]]\na = \"e\"\nb = \"f/plain\"\n", {"'a'", "no run named 'e'"});
+  expect_rejected(two + "[[comparison]]\na = \"e/encrypted\"\nb = \"f/plain\"\n", {"'a'", "e/encrypted"});
+  expect_rejected(two + "[[comparison]]\na = \"e/plain\"\nb = \"e/plain\"\n", {"itself"});
+  expect_rejected(two + "[[comparison]]\na = \"e/plain\"\nb = \"f/plain\"\nc = 1\n", {"'c'", "unknown key"});
+  expect_rejected("comparison = 1\n" + two, {"'comparison'", "[[comparison]]"});
+  expect_rejected(std::string(kMinimal) + "folds = 3\n[[experiment]]\nname = \"f\"\ndataset = \"mnist\"\n"
+                  "model = \"seed-cnn\"\n[[comparison]]\na = \"e/plain\"\nb = \"f/plain\"\n",
+                  {"'a'", "cross-validated"});
 }
 
 TEST(reportSpec, CheckDatasetsNamesTheExperimentWhoseDataIsMissing) {

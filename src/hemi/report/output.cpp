@@ -223,6 +223,15 @@ std::string console_table(const Report& report) {
   o << sep << "\n";
   o << "precision/recall/F1/AUROC: positive class for binary tasks, macro average otherwise; "
        "agree: same predictions as the plaintext model with the same weights.\n";
+  if (!report.comparisons.empty()) {
+    o << "\npaired comparisons (same test images; McNemar's exact test on the images only one model gets right):\n";
+    for (const Comparison& c : report.comparisons) {
+      const auto& a = c.agreement;
+      o << "  " << c.a << " (" << pct(c.accuracy_a) << " %) vs " << c.b << " (" << pct(c.accuracy_b) << " %): only "
+        << c.a << " right on " << a.plain_only_correct << ", only " << c.b << " right on " << a.encrypted_only_correct
+        << " of " << a.n << ", p = " << fmt("%.3g", a.mcnemar_p) << "\n";
+    }
+  }
   if (!report.folds.empty()) {
     o << "\ncross-validation (mean ± std over folds):\n";
     for (const FoldAggregate& f : report.folds) {
@@ -270,6 +279,22 @@ std::string to_json(const Report& report) {
     cv.push_back({{"experiment", f.experiment}, {"variant", f.variant}, {"mode", f.mode}, {"folds", f.folds}, {"metrics", m}});
   }
   j["cross_validation"] = cv;
+  json cmp = json::array();
+  for (const Comparison& c : report.comparisons) {
+    const auto& a = c.agreement;
+    cmp.push_back({{"a", c.a},
+                   {"b", c.b},
+                   {"n", a.n},
+                   {"accuracy_a", c.accuracy_a},
+                   {"accuracy_b", c.accuracy_b},
+                   {"same_prediction", a.agreements},
+                   {"both_correct", a.both_correct},
+                   {"only_a_correct", a.plain_only_correct},
+                   {"only_b_correct", a.encrypted_only_correct},
+                   {"both_wrong", a.both_wrong},
+                   {"mcnemar_p", a.mcnemar_p}});
+  }
+  j["comparisons"] = cmp;
   j["warnings"] = report.warnings;
   return j.dump(2) + "\n";
 }
@@ -376,6 +401,18 @@ std::string to_markdown(const Report& report, const std::vector<std::string>& fi
     }
   }
 
+  if (!report.comparisons.empty()) {
+    o << "\n## Paired comparisons\n\nTwo models on the same test images. A difference in accuracy is evidence of a real "
+         "difference only when McNemar's exact test on the images that exactly one of them classifies correctly gives "
+         "a small p.\n\n| model a | model b | images | accuracy a % | accuracy b % | same prediction | only a right | only "
+         "b right | McNemar p |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const Comparison& c : report.comparisons) {
+      const auto& a = c.agreement;
+      o << "| " << c.a << " | " << c.b << " | " << a.n << " | " << pct(c.accuracy_a) << " | " << pct(c.accuracy_b) << " | "
+        << a.agreements << " | " << a.plain_only_correct << " | " << a.encrypted_only_correct << " | "
+        << fmt("%.4g", a.mcnemar_p) << " |\n";
+    }
+  }
   if (!report.folds.empty()) {
     o << "\n## Cross-validation\n\n| model | metric | mean ± std | min | max | per fold |\n|---|---|---|---:|---:|---|\n";
     for (const FoldAggregate& f : report.folds)

@@ -68,6 +68,9 @@ struct RunResult {
   std::size_t eval_key_bytes = 0, secret_key_bytes = 0;
   double peak_memory_mib = 0;  // the process's peak resident memory when the run ended
   int threads = 1;             // inference threads
+  // In memory only (not written): the test labels and the logits, for paired comparisons.
+  std::vector<int> truth;
+  std::vector<std::vector<double>> logits;
 
   std::string label() const;  // "experiment/variant" (+ " fold k")
 };
@@ -77,6 +80,14 @@ struct FoldAggregate {
   std::string experiment, variant, mode;
   int folds = 0;
   std::map<std::string, metrics::FoldSummary> metrics;  // accuracy, precision, recall, f1, auroc, ...
+};
+
+// Two runs on the same test images: `agreement` holds McNemar's test with a = "plain" and
+// b = "encrypted" in metrics::Agreement's terms (plain_only_correct: only a right).
+struct Comparison {
+  std::string a, b;
+  double accuracy_a = 0, accuracy_b = 0;
+  metrics::Agreement agreement;
 };
 
 struct Environment {
@@ -94,6 +105,7 @@ struct Report {
   Environment environment;
   std::vector<RunResult> runs;
   std::vector<FoldAggregate> folds;
+  std::vector<Comparison> comparisons;
   double seconds = 0;  // the whole run
   std::vector<std::string> warnings;
 };

@@ -328,6 +328,8 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
   mo.class_names = r.class_names;
   mo.pool = &pool;
   r.metrics = metrics::evaluate(truth, probabilities_of(logits), mo);
+  r.truth = std::move(truth);
+  r.logits = std::move(logits);
   r.peak_memory_mib = peak_memory_mib();
   say(opts.log, "  %-34s accuracy %6.2f%%%s  (%s)\n", label.c_str(), 100 * r.metrics.accuracy,
       r.agreement ? (", agreement " + std::to_string(100 * r.agreement->agreement_rate).substr(0, 6) + "%").c_str() : "",
@@ -443,6 +445,21 @@ Report run_spec(const Spec& spec, const RunOptions& opts) {
       if (what.find("experiment '" + e.name + "'") != std::string::npos) throw;
       throw Error("experiment '" + e.name + "': " + what);
     }
+  }
+  for (const ComparisonSpec& c : spec.comparisons) {
+    auto find = [&](const std::string& label) -> const RunResult& {
+      for (const RunResult& r : report.runs)
+        if (r.label() == label) return r;
+      throw Error("comparison: no run named '" + label + "'");
+    };
+    const RunResult& a = find(c.a);
+    const RunResult& b = find(c.b);
+    if (a.truth != b.truth)
+      throw Error("comparison " + c.a + " vs " + c.b + ": the runs were tested on different images (" +
+                  std::to_string(a.truth.size()) + " and " + std::to_string(b.truth.size()) +
+                  "); give them the same data set, split, seed and limits");
+    report.comparisons.push_back({c.a, c.b, a.metrics.accuracy, b.metrics.accuracy,
+                                  metrics::compare_predictions(a.logits, b.logits, a.truth)});
   }
   for (const RunResult& r : report.runs)
     for (const std::string& w : r.metrics.warnings) report.warnings.push_back(r.label() + ": " + w);

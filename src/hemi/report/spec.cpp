@@ -273,7 +273,9 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
       e.variants.push_back(std::move(v));
     }
   } else {
-    e.variants.push_back(VariantSpec{});  // plaintext evaluation
+    VariantSpec plain;  // plaintext evaluation
+    plain.name = "plain";
+    e.variants.push_back(plain);
   }
   r.finish();
   return e;
@@ -320,6 +322,30 @@ Spec parse_spec(const std::string& text, const std::string& origin, const std::s
     ExperimentSpec e = parse_experiment(er, spec.seed, base_dir);
     e.name = *name;
     spec.experiments.push_back(std::move(e));
+  }
+  if (const toml::node* c = r.get("comparison")) {
+    const toml::array* ca = c->as_array();
+    if (!ca || !ca->is_array_of_tables() || ca->empty()) r.fail("comparison", "must be one or more [[comparison]] tables");
+    for (std::size_t i = 0; i < ca->size(); ++i) {
+      Reader cr(*ca->get(i)->as_table(), origin + ": comparison " + std::to_string(i + 1));
+      ComparisonSpec cs;
+      for (const char* key : {"a", "b"}) {
+        auto v = cr.string(key);
+        if (!v) cr.fail(key, "is required: a run named \"experiment/variant\"");
+        const auto slash = v->find('/');
+        const std::string exp = v->substr(0, slash), var = slash == std::string::npos ? "" : v->substr(slash + 1);
+        auto e = std::find_if(spec.experiments.begin(), spec.experiments.end(),
+                              [&](const ExperimentSpec& x) { return x.name == exp; });
+        if (slash == std::string::npos || e == spec.experiments.end() ||
+            std::none_of(e->variants.begin(), e->variants.end(), [&](const VariantSpec& x) { return x.name == var; }))
+          cr.fail(key, "no run named " + squote(*v) + " (write \"experiment/variant\")");
+        if (e->folds >= 2) cr.fail(key, squote(*v) + " is cross-validated; compare runs on one split");
+        (std::string(key) == "a" ? cs.a : cs.b) = *v;
+      }
+      if (cs.a == cs.b) cr.fail("b", "compares a run with itself");
+      cr.finish();
+      spec.comparisons.push_back(cs);
+    }
   }
   r.finish();
   return spec;

@@ -57,6 +57,13 @@ struct ExperimentSpec {
   std::vector<VariantSpec> variants;
 };
 
+// A paired comparison of two runs on the same test images (e.g. the study's plainly trained
+// model vs its noise-trained model evaluated encrypted): McNemar's exact test on the images only
+// one of them gets right. Runs are named "experiment/variant"; neither may be cross-validated.
+struct ComparisonSpec {
+  std::string a, b;
+};
+
 struct Spec {
   std::string path;  // where it was read from ("<string>" for parse_spec)
   std::string name;
@@ -65,6 +72,7 @@ struct Spec {
   std::size_t bootstrap_resamples = 1000;  // 0 disables the bootstrap intervals
   double confidence = 0.95;
   std::vector<ExperimentSpec> experiments;
+  std::vector<ComparisonSpec> comparisons;
 };
 
 // Parses and validates TOML text; `origin` names it in error messages. Relative model-file
