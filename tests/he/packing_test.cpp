@@ -101,6 +101,30 @@ TEST_P(Packings, SeedCnnShape) {
 INSTANTIATE_TEST_SUITE_P(Both, Packings, ::testing::Values(Packing::kThroughput, Packing::kLatency),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 
+TEST(Server, ServersForTwoClientsShareOnePreparedModel) {
+  std::mt19937_64 rng(6);
+  auto m = make_model(1, 4, 4, {nn::Flatten{}, dense(16, 3, rng), nn::Square{}, dense(3, 2, rng)}, 2);
+  CompileOptions opts;
+  opts.packing = Packing::kLatency;
+  opts.params = testing::insecure_params();
+  Plan plan = compile(m, opts);
+  auto prepared = std::make_shared<const PreparedModel>(plan, m);
+  Client alice(plan, Seed{1}), bob(plan, Seed{2});
+  Server for_alice(prepared, alice.eval_keys()), for_bob(prepared, bob.eval_keys());
+  std::vector<float> img(16);
+  for (std::size_t i = 0; i < img.size(); ++i) img[i] = 0.1f * static_cast<float>(i) - 0.7f;
+  auto want = nn::forward(m, img.data());
+  for (auto [client, server] : {std::pair<Client*, Server*>{&alice, &for_alice}, {&bob, &for_bob}}) {
+    auto ct = ckks::SymmetricEncryptor::expand(client->params(), client->encrypt_image(img.data()));
+    auto got = client->decrypt_logits({server->evaluate_image(ct)}, 1)[0];
+    for (std::size_t c = 0; c < want.size(); ++c) EXPECT_NEAR(got[c], want[c], kTolerance);
+  }
+  // Bob's keys cannot decrypt what the server computed for Alice.
+  auto ct = ckks::SymmetricEncryptor::expand(alice.params(), alice.encrypt_image(img.data()));
+  auto wrong = bob.decrypt_logits({for_alice.evaluate_image(ct)}, 1)[0];
+  EXPECT_GT(std::fabs(wrong[0] - want[0]), 1.0);
+}
+
 TEST(Server, RefusesAPlanForAnotherModelAndMissingKeys) {
   std::mt19937_64 rng(5);
   auto m1 = make_model(1, 4, 4, {nn::Flatten{}, dense(16, 2, rng)}, 2);

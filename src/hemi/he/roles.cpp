@@ -100,7 +100,7 @@ std::vector<std::vector<double>> Client::decrypt_logits(const std::vector<Cipher
 
 // ---------------- server ----------------
 
-struct Server::Layer {
+struct PreparedModel::Layer {
   enum Kind { kLinear, kSquare, kPolynomial, kFlatten } kind;
   SparseMatrix matrix;                 // linear
   std::vector<double> coefficients;    // polynomial
@@ -112,21 +112,30 @@ struct Server::Layer {
 };
 
 Server::Server(Plan plan, const nn::Model& model, EvalKeys keys, ThreadPool* pool)
-    : plan_(std::move(plan)),
-      params_(params_of(plan_)),
+    : Server(std::make_shared<const PreparedModel>(std::move(plan), model), std::move(keys), pool) {}
+
+Server::Server(std::shared_ptr<const PreparedModel> model, EvalKeys keys, ThreadPool* pool)
+    : prepared_(std::move(model)),
+      plan_(prepared_->plan_),
+      params_(prepared_->params_),
+      encoder_(prepared_->encoder_),
+      layers_(prepared_->layers_),
       keys_(std::move(keys)),
       pool_(pool),
-      encoder_(params_),
       eval_(params_),
       eval_pool_(params_, pool) {
-  if (plan_.model_id != model_id(model))
-    throw Error("server: the plan was made for another model (" + plan_.model_id + ", this model is " + model_id(model) + ")");
   if (keys_.relin.key.params_id != params_.id()) throw Error("server: relinearization key made for other parameters");
   if (!keys_.galois.keys.empty() && keys_.galois.params_id != params_.id())
     throw Error("server: Galois keys made for other parameters");
   for (int s : plan_.rotation_steps)
     if (!keys_.galois.has(ckks::galois_element_for_step(s, params_.n())))
       throw Error("server: no Galois key for rotation step " + std::to_string(s) + " that the plan needs");
+}
+
+PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
+    : plan_(std::move(plan)), params_(params_of(plan_)), encoder_(params_) {
+  if (plan_.model_id != model_id(model))
+    throw Error("server: the plan was made for another model (" + plan_.model_id + ", this model is " + model_id(model) + ")");
   nn::TensorShape shape = model.input_shape();
   int level = plan_.input_level;
   for (std::size_t li = 0; li < model.layers().size(); ++li) {
@@ -192,7 +201,7 @@ Server::Server(Plan plan, const nn::Model& model, EvalKeys keys, ThreadPool* poo
   }
 }
 
-Server::~Server() = default;
+PreparedModel::~PreparedModel() = default;
 
 void Server::check_input(const Ciphertext& ct, const char* what) const {
   if (ct.params_id != params_.id()) throw Error(std::string(what) + ": ciphertext made for other parameters");

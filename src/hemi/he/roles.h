@@ -62,12 +62,33 @@ class Client {
   std::unique_ptr<ckks::SymmetricEncryptor> encryptor_;
 };
 
+// The server's state for one model, independent of any client's keys: the plan, the linear
+// layers as sparse matrices and, in latency packing, the pre-encoded diagonal plaintexts.
+// Built once per (plan, model) and shared by every Server made for it, one per client key set.
+// Immutable; thread-safe.
+class PreparedModel {
+ public:
+  // Checks that the plan belongs to the model (model id, im2col geometry, layer layouts).
+  PreparedModel(Plan plan, const nn::Model& model);
+  ~PreparedModel();
+  const Plan& plan() const { return plan_; }
+  const ckks::Params& params() const { return params_; }
+  struct Layer;
+
+ private:
+  friend class Server;
+  Plan plan_;
+  ckks::Params params_;
+  ckks::Encoder encoder_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+};
+
 class Server {
  public:
-  // Checks that the plan belongs to the model (model id, shapes) and the keys to the plan.
-  // The pool (may be null) is not owned.
+  // Checks that the keys belong to the plan. The pool (may be null) is not owned.
+  Server(std::shared_ptr<const PreparedModel> model, EvalKeys keys, ThreadPool* pool = nullptr);
+  // The same with a model prepared for this Server alone.
   Server(Plan plan, const nn::Model& model, EvalKeys keys, ThreadPool* pool = nullptr);
-  ~Server();
   const Plan& plan() const { return plan_; }
   const ckks::Params& params() const { return params_; }
 
@@ -77,20 +98,21 @@ class Server {
   ckks::Ciphertext evaluate_image(const ckks::Ciphertext& input) const;
 
  private:
-  struct Layer;
+  using Layer = PreparedModel::Layer;
   std::vector<ckks::Ciphertext> linear_throughput(const Layer& l, const std::vector<ckks::Ciphertext>& in) const;
   std::vector<ckks::Ciphertext> first_linear_streamed(const Layer& l, const InputSource& src) const;
   ckks::Ciphertext linear_latency(const Layer& l, const ckks::Ciphertext& in) const;
   void check_input(const ckks::Ciphertext& ct, const char* what) const;
 
-  Plan plan_;
-  ckks::Params params_;
+  std::shared_ptr<const PreparedModel> prepared_;
+  const Plan& plan_;              // these four are prepared_'s
+  const ckks::Params& params_;
+  const ckks::Encoder& encoder_;
+  const std::vector<std::unique_ptr<Layer>>& layers_;
   EvalKeys keys_;
   ThreadPool* pool_;
-  ckks::Encoder encoder_;
   ckks::Evaluator eval_;       // per-ciphertext work (called from pool tasks)
   ckks::Evaluator eval_pool_;  // work that spreads itself over the pool
-  std::vector<std::unique_ptr<Layer>> layers_;
 };
 
 }  // namespace hemi::he

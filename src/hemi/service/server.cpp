@@ -97,6 +97,7 @@ Service::Service(he::Plan plan, nn::Model model, Limits limits)
     : ctx_(std::move(plan)), model_(std::move(model)), limits_(limits), keys_(limits.max_stored_keys) {
   if (ctx_.plan().model_id != he::model_id(model_))
     throw Error("serve: the plan was made for another model (" + ctx_.plan().model_id + ")");
+  prepared_ = std::make_shared<const he::PreparedModel>(ctx_.plan(), model_);
   if (limits_.max_concurrent_evaluations == 0) limits_.max_concurrent_evaluations = hardware_slots();
   if (limits_.http_threads == 0) limits_.http_threads = limits_.max_concurrent_evaluations + 4;
   if (limits_.max_stored_keys == 0) limits_.max_stored_keys = 1;
@@ -185,7 +186,7 @@ Service::Reply Service::register_keys(const std::string& body) {
   if (body.empty()) return error_reply(400, "empty body: expected an evaluation-key file (hemi keygen)");
   return with_slot([&] {
     he::EvalKeys keys = read_eval_keys(Bytes(body.begin(), body.end()), ctx_);
-    auto server = std::make_shared<const he::Server>(ctx_.plan(), model_, std::move(keys), nullptr);
+    auto server = std::make_shared<const he::Server>(prepared_, std::move(keys), nullptr);
     const std::string id = keys_.add(std::move(server));
     return Reply{201, json{{"key_id", id}}.dump(), "application/json"};
   });

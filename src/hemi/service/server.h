@@ -105,6 +105,7 @@ class Service {
 
   PlanContext ctx_;
   nn::Model model_;
+  std::shared_ptr<const he::PreparedModel> prepared_;  // shared by every registered key set
   Limits limits_;
   KeyStore keys_;
   std::mutex slots_mutex_;
