@@ -55,7 +55,7 @@ void run(const RunArgs& a) {
 
 void setup(CLI::App& root) {
   auto a = std::make_shared<RunArgs>();
-  auto* cmd = root.add_subcommand("run", "run an experiment spec (train, evaluate plain/encrypted, report)");
+  auto* cmd = root.add_subcommand("run", "Run an experiment spec: train, evaluate plaintext and encrypted, report");
   cmd->add_option("SPEC", a->spec, "experiment spec (TOML), e.g. experiments/seed.toml")->required();
   cmd->add_option("-o,--out", a->out, "output folder (default results/<spec name>)");
   cmd->add_option("--threads", a->threads, "inference threads (default 0: every core)");

@@ -275,13 +275,13 @@ void run_query(const QueryArgs& a) {
 
 void setup(CLI::App& root) {
   auto ka = std::make_shared<KeygenArgs>();
-  auto* kg = root.add_subcommand("keygen", "client: make a secret key (mode 0600) and the evaluation keys for a plan");
+  auto* kg = root.add_subcommand("keygen", "Client: make a secret key (mode 0600) and the evaluation keys for a plan");
   kg->add_option("--plan", ka->plan, "plan file (hemi plan -o)")->required();
   kg->add_option("-o,--output", ka->dir, "directory for secret.key and eval.keys (default: .)");
   kg->callback([ka] { run_keygen(*ka); });
 
   auto ea = std::make_shared<EncryptArgs>();
-  auto* en = root.add_subcommand("encrypt", "client: encrypt images into a request file (seeded ciphertexts)");
+  auto* en = root.add_subcommand("encrypt", "Client: encrypt images into a request file (seeded ciphertexts)");
   en->add_option("--keys", ea->keys, "secret key file (hemi keygen)")->required();
   en->add_option("--plan", ea->plan, "plan file")->required();
   en->add_option("--model", ea->model, "model file, for its input spec (size, channels, normalization)");
@@ -291,7 +291,7 @@ void setup(CLI::App& root) {
   en->callback([ea] { run_encrypt(*ea); });
 
   auto ia = std::make_shared<InferArgs>();
-  auto* in = root.add_subcommand("infer", "server: evaluate a request file with evaluation keys (no secret key)");
+  auto* in = root.add_subcommand("infer", "Server: evaluate a request file with evaluation keys (no secret key)");
   in->add_option("--model", ia->model, "model file")->required();
   in->add_option("--plan", ia->plan, "plan file")->required();
   in->add_option("--eval-keys", ia->eval_keys, "evaluation-key file (hemi keygen)")->required();
@@ -301,7 +301,7 @@ void setup(CLI::App& root) {
   in->callback([ia] { run_infer(*ia); });
 
   auto da = std::make_shared<DecryptArgs>();
-  auto* de = root.add_subcommand("decrypt", "client: decrypt a result file: class and probabilities (CSV for several images)");
+  auto* de = root.add_subcommand("decrypt", "Client: decrypt a result file: class and probabilities (CSV for several images)");
   de->add_option("--keys", da->keys, "secret key file")->required();
   de->add_option("--plan", da->plan, "plan file")->required();
   de->add_option("result", da->result, "result file (hemi infer)")->required();
@@ -313,7 +313,7 @@ void setup(CLI::App& root) {
   de->callback([da] { run_decrypt(*da); });
 
   auto sa = std::make_shared<ServeArgs>();
-  auto* sv = root.add_subcommand("serve", "server: encrypted inference over HTTP (bound to loopback by default)");
+  auto* sv = root.add_subcommand("serve", "Server: encrypted inference over HTTP (bound to loopback by default)");
   sv->add_option("--model", sa->model, "model file")->required();
   sv->add_option("--plan", sa->plan, "plan file (default: compiled from the model with --packing)");
   sv->add_option("--packing", sa->packing, "auto (default), throughput or latency, when no --plan is given");
@@ -328,7 +328,7 @@ void setup(CLI::App& root) {
   sv->callback([sa] { run_serve(*sa); });
 
   auto qa = std::make_shared<QueryArgs>();
-  auto* qu = root.add_subcommand("query", "client: keygen, register keys, encrypt, send, decrypt and print, over HTTP");
+  auto* qu = root.add_subcommand("query", "Client: keygen, register keys, encrypt, send, decrypt and print, over HTTP");
   qu->add_option("--server", qa->server, "server URL, e.g. http://127.0.0.1:8080")->required();
   qu->add_option("images", qa->images, "image files (PNG, JPEG) or directories of them")->required();
   qu->add_option("--flood", qa->flood, "Gaussian noise of this standard deviation on each decrypted logit");
