@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/error_of.h"
 #include "hemi/base/error.h"
 #include "hemi/data/dataset.h"
 #include "hemi/data/folder.h"
@@ -19,15 +20,7 @@ namespace {
 
 using testing::TempDir;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test_support::error_of;
 
 std::vector<std::uint8_t> gradient(int w, int h, int channels) {
   std::vector<std::uint8_t> p(static_cast<std::size_t>(w) * h * channels);

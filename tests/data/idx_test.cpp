@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "support/error_of.h"
 #include "hemi/base/error.h"
 #include "hemi/data/fetch.h"
 #include "hemi/data/idx.h"
@@ -38,15 +39,7 @@ std::vector<int> class_counts(const ImageSet& set) {
   return counts;
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test_support::error_of;
 
 // The expected values below were computed independently of this code, with python3's gzip
 // module on the raw .gz files: for image i, b = images[16 + 784*i : 16 + 784*(i+1)],

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "support/error_of.h"
 #include "hemi/nn/interpreter.h"
 #include "hemi/service/client.h"
 #include "hemi/service/formats.h"
@@ -18,15 +19,7 @@ using testing::random_images;
 using testing::tiny_model;
 using testing::tiny_plan;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_support::error_of;
 
 struct Fixture {
   explicit Fixture(he::Packing packing)
