@@ -45,11 +45,12 @@ TEST(Compiler, SeedCnnLatencyListsExactlyTheRotationsItUses) {
   o.packing = Packing::kLatency;
   Plan p = compile(seed_cnn(), o);
   // The client sends the first convolution's im2col (49 offsets x 64 positions = 3136 values),
-  // so activations repeat every 4096 slots and the convolution has 49 + 4 - 1 diagonals.
+  // so activations repeat every 4096 slots; in the hybrid layout the convolution's entries
+  // (column - row = (k - o) * 64) fall on 4 diagonals modulo 256 outputs.
   EXPECT_TRUE(p.input_im2col);
   EXPECT_EQ(p.input_values, 3136u);
   EXPECT_EQ(p.period, 4096u);
-  EXPECT_EQ(p.layers[0].diagonals, 52);
+  EXPECT_EQ(p.layers[0].diagonals, 4);
   EXPECT_FALSE(p.rotation_steps.empty());
   std::size_t from_layers = 0;
   for (auto& l : p.layers) from_layers += static_cast<std::size_t>(l.baby_steps + l.giant_steps);
@@ -203,7 +204,7 @@ TEST(Layouts, SquareAndHybridComputeTheMatrixProduct) {
     std::vector<double> base(period, 0.0), x(slots);  // period-periodic, zero beyond the values
     for (std::size_t c = 0; c < cols; ++c) base[c] = u(rng);
     for (std::size_t j = 0; j < slots; ++j) x[j] = base[j % period];
-    std::vector<std::optional<DiagonalLayout>> layouts = {diagonal_layout(m, period), hybrid_layout(m, period)};
+    std::vector<std::optional<DiagonalLayout>> layouts = {diagonal_layout(m, period), hybrid_layout(m, period, period)};
     EXPECT_EQ(layouts[1].has_value(), rows < cols && std::bit_ceil(rows) < std::bit_ceil(cols));
     for (auto& d : layouts) {
       if (!d) continue;
@@ -217,13 +218,54 @@ TEST(Layouts, SquareAndHybridComputeTheMatrixProduct) {
   }
 }
 
-TEST(Compiler, SeedCnnLatencyUsesTheHybridLayoutForTheWideDenseLayer) {
+TEST(Compiler, SeedCnnLatencyChainsHybridLayouts) {
   CompileOptions o;
   o.packing = Packing::kLatency;
   Plan p = compile(seed_cnn(), o);
-  EXPECT_FALSE(p.layers[0].hybrid);  // its output must stay clean for the dense layer
-  EXPECT_TRUE(p.layers[3].hybrid);   // dense 256 -> 64
-  EXPECT_LE(p.total.rotations, 50u);
+  // conv (on the im2col input) 256 outputs, dense 256 -> 64, dense 64 -> 10: each hybrid, and
+  // each output already repeats with the next layer's input period, so nothing is replicated.
+  EXPECT_TRUE(p.layers[0].hybrid);
+  EXPECT_EQ(p.layers[0].input_period, 4096u);
+  EXPECT_TRUE(p.layers[3].hybrid);
+  EXPECT_EQ(p.layers[3].input_period, 256u);
+  EXPECT_TRUE(p.layers[5].hybrid);
+  EXPECT_EQ(p.layers[5].input_period, 64u);
+  EXPECT_LE(p.total.rotations, 30u);
+}
+
+TEST(Layouts, HybridOutputRepeatsWithItsOutputPeriod) {
+  // A hybrid layer's output repeats every pow2(rows) slots with zeros beyond the rows, which
+  // is what lets the next hybrid layer skip its replication.
+  std::mt19937_64 rng(13);
+  std::uniform_real_distribution<double> u(-1, 1);
+  SparseMatrix m;
+  m.rows = 6;
+  m.cols = 40;
+  m.index.resize(m.rows);
+  m.weight.resize(m.rows);
+  m.bias.assign(m.rows, 0.0);
+  for (std::size_t r = 0; r < m.rows; ++r)
+    for (std::uint32_t c = 0; c < m.cols; ++c) {
+      m.index[r].push_back(c);
+      m.weight[r].push_back(u(rng));
+    }
+  for (std::size_t input_period : {64u, 256u}) {
+    auto d = hybrid_layout(m, 256, input_period);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->replicate_steps.size(), input_period == 64 ? 0u : 2u);
+    std::vector<double> base(input_period, 0.0), x(512);
+    for (std::size_t c = 0; c < m.cols; ++c) base[c] = u(rng);
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] = base[j % input_period];
+    auto y = simulate(m, *d, x);
+    for (std::size_t j = 0; j < y.size(); ++j) {
+      const std::size_t r = j % 8;
+      double want = 0;
+      if (r < m.rows)
+        for (std::size_t t = 0; t < m.cols; ++t) want += m.weight[r][t] * base[t];
+      ASSERT_NEAR(y[j], want, 1e-9) << "slot " << j << " input period " << input_period;
+    }
+  }
+  EXPECT_FALSE(hybrid_layout(m, 256, 32).has_value());  // 40 columns need a period of 64
 }
 
 }  // namespace

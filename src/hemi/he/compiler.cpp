@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <set>
 #include <variant>
@@ -129,9 +130,9 @@ DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period) {
   return d;
 }
 
-std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t period) {
+std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t period, std::size_t input_period) {
   const std::size_t n = next_pow2(m.cols), rows = next_pow2(m.rows);
-  if (rows >= n || n > period) return std::nullopt;
+  if (rows >= n || n > input_period || input_period > period) return std::nullopt;
   DiagonalLayout d;
   d.period = period;
   d.hybrid = true;
@@ -143,7 +144,7 @@ std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t p
   for (std::size_t i = 0; i < rows; ++i)
     if (used[i]) d.diagonals.push_back(static_cast<int>(i));
   split_baby_giant(d, rows);
-  for (std::size_t s = n; s < period; s <<= 1) d.replicate_steps.push_back(-static_cast<int>(s));
+  for (std::size_t s = n; s < input_period; s <<= 1) d.replicate_steps.push_back(-static_cast<int>(s));
   for (std::size_t s = n / 2; s >= rows; s >>= 1) d.fold_steps.push_back(static_cast<int>(s));
   return d;
 }
@@ -208,52 +209,62 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
   if (im2col) plan.im2col_conv = geometry_of(std::get<nn::Conv2d>(model.layers()[0]));
   plan.input_values = im2col ? im2col->matrix.cols : model.input_shape().size();
 
-  // Latency: each linear layer takes the square layout (its output is zero beyond its values:
-  // "clean") or, on a clean input, the hybrid one (output not clean). Choose the combination
-  // with the fewest rotations by dynamic programming over (layer, clean).
+  // Latency: the activation repeats every 2^e slots and is, or is not, zero beyond its values
+  // within each repetition ("padded"). A square layout takes any input and leaves (period,
+  // padded); a hybrid one needs a padded input whose repetition holds its columns and leaves
+  // (pow2(rows), padded); a polynomial with c0 != 0 loses the padding. Choose each linear
+  // layer's layout by dynamic programming over these states, minimising rotations.
   const std::size_t layers = model.layers().size();
-  std::vector<std::optional<DiagonalLayout>> square_of(layers), hybrid_of(layers);
-  std::vector<char> use_hybrid(layers, 0);
+  std::vector<std::optional<DiagonalLayout>> layout_of(layers);
   if (!thr) {
+    const int top = std::countr_zero(period);
+    const std::size_t states = static_cast<std::size_t>(top + 1) * 2;  // e * 2 + padded
+    constexpr std::size_t kInf = SIZE_MAX / 4;
+    std::vector<std::size_t> cost(states, kInf);
+    cost[static_cast<std::size_t>(top) * 2 + 1] = 0;  // the client's input: period, padded
+    struct Step {
+      std::size_t from = 0;
+      std::optional<DiagonalLayout> layout;
+    };
+    std::vector<std::vector<Step>> back(layers, std::vector<Step>(states));
     nn::TensorShape s = model.input_shape();
     for (std::size_t li = 0; li < layers; ++li) {
       const nn::Layer& layer = model.layers()[li];
-      if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
-        SparseMatrix m = (li == 0 && im2col) ? im2col->matrix : linear_matrix(layer, s);
-        square_of[li] = diagonal_layout(m, period);
-        hybrid_of[li] = hybrid_layout(m, period);
+      std::vector<std::size_t> next(states, kInf);
+      auto relax = [&](std::size_t from, std::size_t to, std::size_t add, const std::optional<DiagonalLayout>& d) {
+        if (cost[from] + add < next[to]) {
+          next[to] = cost[from] + add;
+          back[li][to] = {from, d};
+        }
+      };
+      const bool linear = nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer);
+      std::optional<SparseMatrix> m;
+      std::optional<DiagonalLayout> square;
+      if (linear) {
+        m = (li == 0 && im2col) ? im2col->matrix : linear_matrix(layer, s);
+        square = diagonal_layout(*m, period);
       }
-      s = model.shapes()[li];
-    }
-    constexpr std::size_t kInf = SIZE_MAX / 4;
-    // cost[c]: fewest rotations so far ending with clean == c; choice[li][c]: hybrid used there.
-    std::array<std::size_t, 2> cost = {kInf, 0};  // the client's input is clean
-    std::vector<std::array<std::array<char, 2>, 2>> from(layers);  // [li][state] -> {prev state, hybrid}
-    for (std::size_t li = 0; li < layers; ++li) {
-      std::array<std::size_t, 2> next = {kInf, kInf};
-      const nn::Layer& layer = model.layers()[li];
-      for (int c = 0; c < 2; ++c) {
-        if (cost[c] >= kInf) continue;
-        auto relax = [&](int to, std::size_t add, bool hybrid) {
-          if (cost[c] + add < next[to]) {
-            next[to] = cost[c] + add;
-            from[li][to] = {static_cast<char>(c), static_cast<char>(hybrid)};
-          }
-        };
-        if (square_of[li]) {
-          relax(1, square_of[li]->rotations(), false);
-          if (c == 1 && hybrid_of[li]) relax(0, hybrid_of[li]->rotations(), true);
+      for (std::size_t st = 0; st < states; ++st) {
+        if (cost[st] >= kInf) continue;
+        const std::size_t e = st / 2;
+        const bool padded = st % 2;
+        if (linear) {
+          relax(st, static_cast<std::size_t>(top) * 2 + 1, square->rotations(), square);
+          if (padded)
+            if (auto h = hybrid_layout(*m, period, std::size_t{1} << e))
+              relax(st, static_cast<std::size_t>(std::countr_zero(h->out_period)) * 2 + 1, h->rotations(), h);
         } else {
           const auto* p = std::get_if<nn::Polynomial>(&layer);
-          relax(p && p->coefficients[0] != 0 ? 0 : c, 0, false);  // zeros become c0
+          relax(st, p && p->coefficients[0] != 0 ? e * 2 : st, 0, std::nullopt);  // zeros become c0
         }
       }
-      cost = next;
+      cost = std::move(next);
+      s = model.shapes()[li];
     }
-    int state = cost[1] <= cost[0] ? 1 : 0;
+    std::size_t st = static_cast<std::size_t>(std::min_element(cost.begin(), cost.end()) - cost.begin());
     for (std::size_t li = layers; li-- > 0;) {
-      use_hybrid[li] = from[li][state][1];
-      state = from[li][state][0];
+      layout_of[li] = back[li][st].layout;
+      st = back[li][st].from;
     }
   }
 
@@ -276,8 +287,9 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
         lp.ops.rescales = m.rows;
         lp.ops.additions = m.rows;
       } else {
-        const DiagonalLayout& d = use_hybrid[li] ? *hybrid_of[li] : *square_of[li];
+        const DiagonalLayout& d = *layout_of[li];
         lp.hybrid = d.hybrid;
+        lp.input_period = d.hybrid ? (d.in_period << d.replicate_steps.size()) : 0;
         lp.diagonals = static_cast<int>(d.diagonals.size());
         const long long slots = static_cast<long long>(params.slots());
         for (int s : d.rotation_steps()) steps.insert(static_cast<int>(((s % slots) + slots) % slots));

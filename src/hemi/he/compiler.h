@@ -34,10 +34,13 @@ std::string model_id(const nn::Model& model);
 // the non-zero generalized diagonals and their baby-step giant-step split.
 //
 // Square layout: diagonal i (0 <= i < period) holds M[j][j + i mod period] at slot j.
-// Hybrid layout (for fewer outputs than inputs, on an input that is zero beyond its values):
-// the input is first replicated to period n' = pow2(cols) (rotations by -n', -2n', ...), then
-// diagonal i < m' = pow2(rows) holds M[j mod m'][j + i mod n'] at slot j < n', and the partial
-// sums are folded (rotations by n'/2, ..., m'): fewer diagonals for a wide, short matrix.
+// Hybrid layout (for fewer outputs than inputs, on an input that repeats every
+// `input_period` slots and is zero beyond its values within each repetition): the input is
+// first replicated to period n' = pow2(cols) (rotations by -n', -2n', ... up to input_period),
+// then diagonal i < m' = pow2(rows) holds M[j mod m'][j + i mod n'] at slot j, and the partial
+// sums are folded (rotations by n'/2, ..., m'). The output then repeats every m' slots, zero
+// beyond its values: the next hybrid layer needs no replication. Fewer diagonals for a wide,
+// short matrix.
 struct DiagonalLayout {
   std::size_t period = 0;
   bool hybrid = false;
@@ -55,7 +58,8 @@ struct DiagonalLayout {
   std::size_t diagonal_period() const { return hybrid ? in_period : period; }
 };
 DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period);
-// nullopt when the hybrid layout does not apply (not fewer outputs than inputs, or no room).
-std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t period);
+// nullopt when the hybrid layout does not apply (not fewer outputs than inputs, or an input
+// period shorter than pow2(cols)).
+std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t period, std::size_t input_period);
 
 }  // namespace hemi::he

@@ -55,7 +55,7 @@ std::string Plan::to_json() const {
     layers_j.push_back({{"kind", l.kind},           {"shape_out", l.shape_out},
                         {"level_in", l.level_in},   {"level_out", l.level_out},
                         {"log2_scale_out", l.log2_scale_out}, {"diagonals", l.diagonals},
-                        {"baby_steps", l.baby_steps}, {"giant_steps", l.giant_steps}, {"hybrid", l.hybrid},
+                        {"baby_steps", l.baby_steps}, {"giant_steps", l.giant_steps}, {"hybrid", l.hybrid}, {"input_period", l.input_period},
                         {"ops", ops_json(l.ops)}});
   json j = {
       {"format", "hemi-plan"},
@@ -144,6 +144,7 @@ Plan Plan::from_json(const std::string& text) {
       lp.baby_steps = l.at("baby_steps").get<int>();
       lp.giant_steps = l.at("giant_steps").get<int>();
       lp.hybrid = l.at("hybrid").get<bool>();
+      lp.input_period = l.at("input_period").get<std::size_t>();
       lp.ops = ops_from(l.at("ops"));
       p.layers.push_back(lp);
     }

@@ -36,6 +36,7 @@ struct LayerPlan {
   // latency packing, linear layers: the diagonal method
   int diagonals = 0, baby_steps = 0, giant_steps = 0;
   bool hybrid = false;  // the hybrid (replicate, multiply, fold) diagonal layout
+  std::size_t input_period = 0;  // hybrid: the period of its input (slots per repetition)
   OpCounts ops;
 };
 

@@ -157,7 +157,7 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
         const std::size_t P = plan_.period, slots = params_.slots();
         if (li >= plan_.layers.size()) throw Error("server: the plan has fewer layers than the model");
         if (plan_.layers[li].hybrid) {
-          auto h = hybrid_layout(l->matrix, P);
+          auto h = hybrid_layout(l->matrix, P, plan_.layers[li].input_period);
           if (!h) throw Error("server: the plan's hybrid layout does not fit layer " + std::to_string(li));
           l->layout = std::move(*h);
         } else {
@@ -181,9 +181,11 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
             slot_vals[j] = v[(j + dp - static_cast<std::size_t>(a * g) % dp) % dp];
           l->diag[a].emplace_back(b, encoder_.encode(slot_vals, static_cast<std::size_t>(level), q_level));
         }
+        // The bias repeats like the layer's output: every out_period slots (hybrid) or P.
+        const std::size_t out_period = l->layout.hybrid ? l->layout.out_period : P;
         l->bias_slots.assign(slots, 0.0);
         for (std::size_t j = 0; j < slots; ++j)
-          if (j % P < l->matrix.rows) l->bias_slots[j] = l->matrix.bias[j % P];
+          if (j % out_period < l->matrix.rows) l->bias_slots[j] = l->matrix.bias[j % out_period];
       }
       level -= 1;
     } else if (std::holds_alternative<nn::Square>(layer)) {
