@@ -105,6 +105,19 @@ TEST(Plan, JsonRoundTripAndRejections) {
   std::string later = p.to_json();
   later.replace(later.find("\"version\": 1"), 12, "\"version\": 2");
   EXPECT_THROW(Plan::from_json(later), Error);
+  // A float where an integer belongs (found by fuzzing: converting 6e73 was undefined
+  // behaviour inside the JSON library) and integers out of range are refused by name.
+  std::string floaty = p.to_json();
+  floaty.replace(floaty.find("\"rescales\": "), 12, "\"rescales\": 6e73, \"x\": ");
+  try {
+    Plan::from_json(floaty);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rescales must be an integer"), std::string::npos) << e.what();
+  }
+  std::string huge = p.to_json();
+  huge.replace(huge.find("\"classes\": 10"), 14, "\"classes\": 99999999999");
+  EXPECT_THROW(Plan::from_json(huge), Error);
   std::string insecure = p.to_json();
   insecure.replace(insecure.find("\"log_n\": 13"), 11, "\"log_n\": 11");
   EXPECT_THROW(Plan::from_json(insecure), Error);  // refused parameters

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "hemi/base/format.h"
+#include "hemi/base/json_numbers.h"
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -36,13 +37,13 @@ json ops_json(const OpCounts& o) {
 }
 OpCounts ops_from(const json& j) {
   OpCounts o;
-  o.rotations = j.at("rotations").get<std::uint64_t>();
-  o.hoisted_groups = j.at("hoisted_groups").get<std::uint64_t>();
-  o.relinearizations = j.at("relinearizations").get<std::uint64_t>();
-  o.rescales = j.at("rescales").get<std::uint64_t>();
-  o.plain_multiplies = j.at("plain_multiplies").get<std::uint64_t>();
-  o.dot_terms = j.at("dot_terms").get<std::uint64_t>();
-  o.additions = j.at("additions").get<std::uint64_t>();
+  o.rotations = json_count(j.at("rotations"), "plan: rotations");
+  o.hoisted_groups = json_count(j.at("hoisted_groups"), "plan: hoisted_groups");
+  o.relinearizations = json_count(j.at("relinearizations"), "plan: relinearizations");
+  o.rescales = json_count(j.at("rescales"), "plan: rescales");
+  o.plain_multiplies = json_count(j.at("plain_multiplies"), "plan: plain_multiplies");
+  o.dot_terms = json_count(j.at("dot_terms"), "plan: dot_terms");
+  o.additions = json_count(j.at("additions"), "plan: additions");
   return o;
 }
 
@@ -98,7 +99,7 @@ Plan Plan::from_json(const std::string& text) {
     json j = json::parse(text);
     if (j.at("format").get<std::string>() != "hemi-plan") throw Error("plan: not a hemi plan");
     Plan p;
-    p.version = j.at("version").get<int>();
+    p.version = json_int(j.at("version"), "plan: version");
     if (p.version > 1) throw Error("plan: format version " + std::to_string(p.version) + " is newer than this hemi reads (1)");
     if (p.version < 1) throw Error("plan: format version " + std::to_string(p.version) + " is invalid");
     const std::string packing = j.at("packing").get<std::string>();
@@ -106,54 +107,54 @@ Plan Plan::from_json(const std::string& text) {
     else if (packing == "latency") p.packing = Packing::kLatency;
     else throw Error("plan: unknown packing '" + packing + "'");
     const json& pj = j.at("params");
-    p.params.log_n = pj.at("log_n").get<int>();
-    p.params.q_bits = pj.at("q_bits").get<std::vector<int>>();
-    p.params.p_bits = pj.at("p_bits").get<std::vector<int>>();
-    p.params.log_scale = pj.at("log_scale").get<int>();
-    p.params.security = pj.at("security").get<int>();
+    p.params.log_n = json_int(pj.at("log_n"), "plan: log_n");
+    p.params.q_bits = json_ints(pj.at("q_bits"), "plan: q_bits");
+    p.params.p_bits = json_ints(pj.at("p_bits"), "plan: p_bits");
+    p.params.log_scale = json_int(pj.at("log_scale"), "plan: log_scale");
+    p.params.security = json_int(pj.at("security"), "plan: security");
     p.params.allow_insecure = pj.at("allow_insecure").get<bool>();
     p.model_id = j.at("model_id").get<std::string>();
     p.architecture = j.at("architecture").get<std::string>();
-    p.input_channels = j.at("input").at("channels").get<int>();
-    p.input_height = j.at("input").at("height").get<int>();
-    p.input_width = j.at("input").at("width").get<int>();
-    p.classes = j.at("classes").get<int>();
-    p.depth = j.at("depth").get<int>();
-    p.input_level = j.at("input_level").get<int>();
-    p.images_per_batch = j.at("images_per_batch").get<std::size_t>();
-    p.ciphertexts_per_batch = j.at("ciphertexts_per_batch").get<std::size_t>();
-    p.period = j.at("period").get<std::size_t>();
+    p.input_channels = json_int(j.at("input").at("channels"), "plan: channels");
+    p.input_height = json_int(j.at("input").at("height"), "plan: height");
+    p.input_width = json_int(j.at("input").at("width"), "plan: width");
+    p.classes = json_int(j.at("classes"), "plan: classes");
+    p.depth = json_int(j.at("depth"), "plan: depth");
+    p.input_level = json_int(j.at("input_level"), "plan: input_level");
+    p.images_per_batch = json_count(j.at("images_per_batch"), "plan: images_per_batch");
+    p.ciphertexts_per_batch = json_count(j.at("ciphertexts_per_batch"), "plan: ciphertexts_per_batch");
+    p.period = json_count(j.at("period"), "plan: period");
     p.input_im2col = j.at("input_im2col").get<bool>();
     {
-      auto g = j.at("im2col_conv").get<std::vector<int>>();
+      auto g = json_ints(j.at("im2col_conv"), "plan: im2col_conv");
       if (g.size() != 8) throw Error("plan: im2col_conv needs 8 numbers");
       p.im2col_conv = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]};
       for (int v : g)
         if (v < 0 || v > 4096) throw Error("plan: im2col_conv value " + std::to_string(v) + " is out of range");
     }
-    p.input_values = j.at("input_values").get<std::size_t>();
-    p.rotation_steps = j.at("rotation_steps").get<std::vector<int>>();
+    p.input_values = json_count(j.at("input_values"), "plan: input_values");
+    p.rotation_steps = json_ints(j.at("rotation_steps"), "plan: rotation_steps");
     for (const json& l : j.at("layers")) {
       LayerPlan lp;
       lp.kind = l.at("kind").get<std::string>();
       lp.shape_out = l.at("shape_out").get<std::string>();
-      lp.level_in = l.at("level_in").get<int>();
-      lp.level_out = l.at("level_out").get<int>();
+      lp.level_in = json_int(l.at("level_in"), "plan: level_in");
+      lp.level_out = json_int(l.at("level_out"), "plan: level_out");
       lp.log2_scale_out = l.at("log2_scale_out").get<double>();
-      lp.diagonals = l.at("diagonals").get<int>();
-      lp.baby_steps = l.at("baby_steps").get<int>();
-      lp.giant_steps = l.at("giant_steps").get<int>();
+      lp.diagonals = json_int(l.at("diagonals"), "plan: diagonals");
+      lp.baby_steps = json_int(l.at("baby_steps"), "plan: baby_steps");
+      lp.giant_steps = json_int(l.at("giant_steps"), "plan: giant_steps");
       lp.hybrid = l.at("hybrid").get<bool>();
-      lp.input_period = l.at("input_period").get<std::size_t>();
+      lp.input_period = json_count(l.at("input_period"), "plan: input_period");
       lp.ops = ops_from(l.at("ops"));
       p.layers.push_back(lp);
     }
     p.total = ops_from(j.at("total"));
     p.predicted_seconds = j.at("predicted_seconds").get<double>();
-    p.upload_bytes_per_batch = j.at("upload_bytes_per_batch").get<std::size_t>();
-    p.download_bytes_per_batch = j.at("download_bytes_per_batch").get<std::size_t>();
-    p.eval_key_bytes = j.at("eval_key_bytes").get<std::size_t>();
-    p.server_memory_bytes = j.at("server_memory_bytes").get<std::size_t>();
+    p.upload_bytes_per_batch = json_count(j.at("upload_bytes_per_batch"), "plan: upload_bytes_per_batch");
+    p.download_bytes_per_batch = json_count(j.at("download_bytes_per_batch"), "plan: download_bytes_per_batch");
+    p.eval_key_bytes = json_count(j.at("eval_key_bytes"), "plan: eval_key_bytes");
+    p.server_memory_bytes = json_count(j.at("server_memory_bytes"), "plan: server_memory_bytes");
     // The parameters must be valid and the shape sane; the rest is checked against the model
     // when a plan is used (Server/Client compare model_id and shapes).
     auto created = ckks::Params::create(p.params);

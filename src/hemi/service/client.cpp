@@ -1,3 +1,4 @@
+#include "hemi/base/json_numbers.h"
 #include "hemi/service/client.h"
 
 #include <httplib.h>
@@ -25,8 +26,8 @@ nn::InputSpec input_spec_from_json(const std::string& text) {
     if (color == "gray") s.color = nn::ColorMode::kGray;
     else if (color == "rgb") s.color = nn::ColorMode::kRgb;
     else throw Error("color must be gray or rgb, not '" + color + "'");
-    s.height = j.at("height").get<int>();
-    s.width = j.at("width").get<int>();
+    s.height = json_int(j.at("height"), "height");
+    s.width = json_int(j.at("width"), "width");
     s.mean = j.at("mean").get<std::vector<double>>();
     s.std = j.at("std").get<std::vector<double>>();
     if (s.height <= 0 || s.width <= 0 || s.height > 4096 || s.width > 4096) throw Error("image size out of range");
@@ -191,7 +192,7 @@ ModelInfo HttpClient::model_info() {
     if (m.plan_id != plan_id(m.plan)) throw Error("the server's plan id does not match its plan");
     m.input = input_spec_from_json(j.at("input").dump());
     m.class_names = j.at("class_names").get<std::vector<std::string>>();
-    m.max_images_per_request = j.at("limits").at("max_images_per_request").get<std::size_t>();
+    m.max_images_per_request = json_count(j.at("limits").at("max_images_per_request"), "max_images_per_request");
     return m;
   } catch (const json::exception& e) {
     throw Error(std::string("model info: malformed answer: ") + e.what());
