@@ -270,8 +270,8 @@ void Evaluator::key_switch(const Decomposed& dec, const KeySwitchKey& key, const
         math::permute(permuted.data(), x, perm, n);
         x = permuted.data();
       }
-      math::mac_shoup_lazy(acc0.limb(i), x, nullptr, key.b[j].limb(ki), key.b_shoup[j].limb(ki), n, q);
-      math::mac_shoup_lazy(acc1.limb(i), x, nullptr, key.a[j].limb(ki), key.a_shoup[j].limb(ki), n, q);
+      math::mac_shoup_lazy(acc0.limb(i), x, key.b[j].limb(ki), key.b_shoup[j].limb(ki), n, q);
+      math::mac_shoup_lazy(acc1.limb(i), x, key.a[j].limb(ki), key.a_shoup[j].limb(ki), n, q);
     }
     math::reduce_from_2q(acc0.limb(i), n, q);
     math::reduce_from_2q(acc1.limb(i), n, q);
@@ -323,13 +323,20 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint32_t g, const G
   // One rotation: permute c1's limbs before decomposing (the digits then need no permutation).
   RnsPoly c1(ctx.n, a.level + 1);
   for (std::size_t i = 0; i <= a.level; ++i) math::permute(c1.limb(i), a.polys[1].limb(i), perm.data(), ctx.n);
-  Decomposed dec = decompose(c1, a.level);
+  return rotated(a, decompose(c1, a.level), it->second, perm, false);
+}
+
+Ciphertext Evaluator::rotated(const Ciphertext& a, const Decomposed& dec, const KeySwitchKey& key,
+                              const std::vector<std::uint32_t>& perm, bool permute_digits) const {
+  // (sigma(c0), 0) + KeySwitch(sigma(c1)); the digits of c1 are permuted here unless c1 was
+  // permuted before its decomposition.
+  const auto& ctx = params_.ctx();
   Ciphertext r;
   r.level = a.level;
   r.scale = a.scale;
   r.params_id = a.params_id;
   r.polys.resize(2);
-  key_switch(dec, it->second, nullptr, r.polys[0], r.polys[1]);
+  key_switch(dec, key, permute_digits ? perm.data() : nullptr, r.polys[0], r.polys[1]);
   for (std::size_t i = 0; i <= a.level; ++i) {
     const u64 q = ctx.q[i].value;
     const u64* c0 = a.polys[0].limb(i);
@@ -376,20 +383,7 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, std::span
       out.push_back(a);
       continue;
     }
-    const auto& perm = ctx.galois_permutation(g);
-    Ciphertext r;
-    r.level = a.level;
-    r.scale = a.scale;
-    r.params_id = a.params_id;
-    r.polys.resize(2);
-    key_switch(dec, gk.keys.at(g), perm.data(), r.polys[0], r.polys[1]);
-    for (std::size_t i = 0; i <= a.level; ++i) {
-      const u64 q = ctx.q[i].value;
-      const u64* c0 = a.polys[0].limb(i);
-      u64* o = r.polys[0].limb(i);
-      for (std::size_t c = 0; c < ctx.n; ++c) o[c] = math::add_mod(o[c], c0[perm[c]], q);
-    }
-    out.push_back(std::move(r));
+    out.push_back(rotated(a, dec, gk.keys.at(g), ctx.galois_permutation(g), true));
   }
   return out;
 }
@@ -434,40 +428,13 @@ void Evaluator::drop_level_inplace(Ciphertext& a, std::size_t level) const {
 
 Ciphertext Evaluator::dot_product(std::span<const Ciphertext* const> cts, std::span<const double> weights,
                                   double weight_scale) const {
-  if (cts.empty()) throw Error("dot_product: no ciphertexts");
   if (cts.size() != weights.size())
     throw Error("dot_product: " + std::to_string(cts.size()) + " ciphertexts but " +
                 std::to_string(weights.size()) + " weights");
-  const Ciphertext& first = *cts[0];
-  check(first, "dot_product");
-  if (first.size() != 2) throw Error("dot_product: ciphertext has 3 parts; relinearize first");
-  for (const Ciphertext* c : cts) {
-    if (c->size() != 2) throw Error("dot_product: ciphertext has 3 parts; relinearize first");
-    check_pair(first, *c, "dot_product");
-  }
-  const auto& ctx = params_.ctx();
-  const std::size_t limbs = first.level + 1, n = ctx.n;
-  if (weight_scale <= 0) weight_scale = static_cast<double>(ctx.q[first.level].value);
-  check_product_scale(first.scale * weight_scale, first.level, "dot_product");
-  std::vector<std::int64_t> w(weights.size());
-  for (std::size_t i = 0; i < weights.size(); ++i) w[i] = scaled_integer(weights[i], weight_scale, "dot_product");
-
-  Ciphertext r;
-  r.level = first.level;
-  r.scale = first.scale * weight_scale;
-  r.params_id = first.params_id;
-  r.polys.assign(2, RnsPoly(n, limbs));
-  std::vector<u64> wr(cts.size());
-  for (std::size_t i = 0; i < limbs; ++i) {
-    const math::Modulus& m = ctx.q[i];
-    for (std::size_t t = 0; t < cts.size(); ++t) wr[t] = math::from_signed(w[t], m.value);
-    math::DotAccumulator acc(n, m);
-    for (std::size_t part = 0; part < 2; ++part) {
-      for (std::size_t t = 0; t < cts.size(); ++t) acc.add(cts[t]->polys[part].limb(i), wr[t]);
-      acc.finish(r.polys[part].limb(i));
-    }
-  }
-  return r;
+  SparseRow row;
+  for (std::size_t t = 0; t < cts.size(); ++t) row.index.push_back(static_cast<std::uint32_t>(t));
+  row.weight.assign(weights.begin(), weights.end());
+  return std::move(dot_products_impl(cts, std::span<const SparseRow>(&row, 1), weight_scale, "dot_product")[0]);
 }
 
 Ciphertext Evaluator::multiply_plain_sum(std::span<const Ciphertext* const> cts,
@@ -505,28 +472,34 @@ Ciphertext Evaluator::multiply_plain_sum(std::span<const Ciphertext* const> cts,
 
 std::vector<Ciphertext> Evaluator::dot_products(std::span<const Ciphertext* const> inputs,
                                                 std::span<const SparseRow> rows, double weight_scale) const {
-  if (inputs.empty()) throw Error("dot_products: no inputs");
+  return dot_products_impl(inputs, rows, weight_scale, "dot_products");
+}
+
+std::vector<Ciphertext> Evaluator::dot_products_impl(std::span<const Ciphertext* const> inputs,
+                                                     std::span<const SparseRow> rows, double weight_scale,
+                                                     const char* op) const {
+  if (inputs.empty()) throw Error(op_str(op) + "no ciphertexts");
   const Ciphertext& first = *inputs[0];
-  check(first, "dot_products");
+  check(first, op);
   for (const Ciphertext* c : inputs) {
-    if (c->size() != 2) throw Error("dot_products: ciphertext has 3 parts; relinearize first");
-    check_pair(first, *c, "dot_products");
+    if (c->size() != 2) throw Error(op_str(op) + "ciphertext has 3 parts; relinearize first");
+    check_pair(first, *c, op);
   }
   const auto& ctx = params_.ctx();
   const std::size_t limbs = first.level + 1, n = ctx.n;
   if (weight_scale <= 0) weight_scale = static_cast<double>(ctx.q[first.level].value);
-  check_product_scale(first.scale * weight_scale, first.level, "dot_products");
+  check_product_scale(first.scale * weight_scale, first.level, op);
   std::vector<std::vector<std::int64_t>> w(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     if (rows[r].index.size() != rows[r].weight.size())
-      throw Error("dot_products: row " + std::to_string(r) + " has " + std::to_string(rows[r].index.size()) +
+      throw Error(op_str(op) + "row " + std::to_string(r) + " has " + std::to_string(rows[r].index.size()) +
                   " indices but " + std::to_string(rows[r].weight.size()) + " weights");
-    if (rows[r].index.empty()) throw Error("dot_products: row " + std::to_string(r) + " is empty");
+    if (rows[r].index.empty()) throw Error(op_str(op) + "row " + std::to_string(r) + " is empty");
     for (std::size_t t = 0; t < rows[r].index.size(); ++t) {
       if (rows[r].index[t] >= inputs.size())
-        throw Error("dot_products: row " + std::to_string(r) + " names input " + std::to_string(rows[r].index[t]) +
+        throw Error(op_str(op) + "row " + std::to_string(r) + " names input " + std::to_string(rows[r].index[t]) +
                     " of " + std::to_string(inputs.size()));
-      w[r].push_back(scaled_integer(rows[r].weight[t], weight_scale, "dot_products"));
+      w[r].push_back(scaled_integer(rows[r].weight[t], weight_scale, op));
     }
   }
   std::vector<Ciphertext> out(rows.size());

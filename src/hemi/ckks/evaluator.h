@@ -92,6 +92,8 @@ class Evaluator {
   // (out0, out1) = ModDown(sum_j digit_j(perm) * key_j), over Q_level, NTT form.
   void key_switch(const Decomposed& dec, const KeySwitchKey& key, const std::uint32_t* perm,
                   RnsPoly& out0, RnsPoly& out1) const;
+  Ciphertext rotated(const Ciphertext& a, const Decomposed& dec, const KeySwitchKey& key,
+                     const std::vector<std::uint32_t>& perm, bool permute_digits) const;
   Ciphertext apply_galois(const Ciphertext& a, std::uint32_t galois_elt, const GaloisKeys& gk,
                           const char* op) const;
   void check(const Ciphertext& a, const char* op) const;
@@ -99,6 +101,8 @@ class Evaluator {
   void check_plain(const Ciphertext& a, const Plaintext& p, const char* op, bool same_scale) const;
   void check_product_scale(double scale, std::size_t level, const char* op) const;
 
+  std::vector<Ciphertext> dot_products_impl(std::span<const Ciphertext* const> inputs, std::span<const SparseRow> rows,
+                                            double weight_scale, const char* op) const;
   void parallel(std::size_t count, const std::function<void(std::size_t)>& f) const;
   Params params_;
   ThreadPool* pool_ = nullptr;

@@ -23,12 +23,10 @@ void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modu
 void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 ws, u64 q) {
   for (std::size_t i = 0; i < n; ++i) x[i] = math::mul_shoup(x[i], w, ws, q);
 }
-void mac_shoup_lazy(u64* acc, const u64* x, const std::uint32_t* perm, const u64* w, const u64* ws,
-                    std::size_t n, u64 q) {
+void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* ws, std::size_t n, u64 q) {
   const u64 two_q = 2 * q;
   for (std::size_t i = 0; i < n; ++i) {
-    const u64 v = x[perm ? perm[i] : i];
-    u64 a = acc[i] + math::mul_shoup_lazy(v, w[i], ws[i], q);
+    u64 a = acc[i] + math::mul_shoup_lazy(x[i], w[i], ws[i], q);
     a -= (a >= two_q) ? two_q : 0;
     acc[i] = a;
   }
@@ -54,10 +52,9 @@ void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 ws, u64 q) {
   if (vector_path(q, n)) return simd::mul_scalar_vec_ifma(x, n, w, ws, q);
   scalar::mul_scalar_vec(x, n, w, ws, q);
 }
-void mac_shoup_lazy(u64* acc, const u64* x, const std::uint32_t* perm, const u64* w, const u64* ws,
-                    std::size_t n, u64 q) {
-  if (vector_path(q, n)) return simd::mac_shoup_lazy_ifma(acc, x, perm, w, ws, n, q);
-  scalar::mac_shoup_lazy(acc, x, perm, w, ws, n, q);
+void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* ws, std::size_t n, u64 q) {
+  if (vector_path(q, n)) return simd::mac_shoup_lazy_ifma(acc, x, w, ws, n, q);
+  scalar::mac_shoup_lazy(acc, x, w, ws, n, q);
 }
 void reduce_from_2q(u64* x, std::size_t n, u64 q) {
   if (vector_path(q, n)) return simd::reduce_from_2q_ifma(x, n, q);

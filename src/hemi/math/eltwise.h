@@ -19,10 +19,9 @@ void sub_mod_vec(u64* x, const u64* y, std::size_t n, u64 q);
 void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m);
 // x[i] = x[i] * w mod q for a constant w < q with w_shoup = shoup(w, q); x[i] < q
 void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
-// acc[i] = acc[i] + x[perm[i]] * w[i] mod q, kept in [0, 2q) (`_lazy`): acc < 2q on entry,
-// w_shoup[i] = shoup(w[i], q) (64-bit factors); perm may be null (identity).
-void mac_shoup_lazy(u64* acc, const u64* x, const std::uint32_t* perm, const u64* w,
-                    const u64* w_shoup, std::size_t n, u64 q);
+// acc[i] = acc[i] + x[i] * w[i] mod q, kept in [0, 2q) (`_lazy`): acc < 2q on entry,
+// w_shoup[i] = shoup(w[i], q) (64-bit factors).
+void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* w_shoup, std::size_t n, u64 q);
 // x[i] in [0, 2q) -> x[i] mod q
 void reduce_from_2q(u64* x, std::size_t n, u64 q);
 // out[i] = x[perm[i]] (a gather; perm a permutation of [0, n))
@@ -55,8 +54,7 @@ void add_mod_vec(u64* x, const u64* y, std::size_t n, u64 q);
 void sub_mod_vec(u64* x, const u64* y, std::size_t n, u64 q);
 void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m);
 void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
-void mac_shoup_lazy(u64* acc, const u64* x, const std::uint32_t* perm, const u64* w,
-                    const u64* w_shoup, std::size_t n, u64 q);
+void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* w_shoup, std::size_t n, u64 q);
 void reduce_from_2q(u64* x, std::size_t n, u64 q);
 }  // namespace scalar
 
@@ -66,8 +64,7 @@ void add_mod_vec_ifma(u64* x, const u64* y, std::size_t n, u64 q);
 void sub_mod_vec_ifma(u64* x, const u64* y, std::size_t n, u64 q);
 void mul_mod_vec_ifma(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m);
 void mul_scalar_vec_ifma(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
-void mac_shoup_lazy_ifma(u64* acc, const u64* x, const std::uint32_t* perm, const u64* w,
-                         const u64* w_shoup, std::size_t n, u64 q);
+void mac_shoup_lazy_ifma(u64* acc, const u64* x, const u64* w, const u64* w_shoup, std::size_t n, u64 q);
 void reduce_from_2q_ifma(u64* x, std::size_t n, u64 q);
 // lo[i] += low 52 bits of x[i] * w, hi[i] += high 52 bits (x, w < 2^52)
 void dot_accumulate_ifma(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n);

@@ -67,17 +67,10 @@ void mul_scalar_vec_ifma(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 qv) {
   }
 }
 
-void mac_shoup_lazy_ifma(u64* acc, const u64* x, const std::uint32_t* perm, const u64* w, const u64* ws,
-                         std::size_t n, u64 qv) {
+void mac_shoup_lazy_ifma(u64* acc, const u64* x, const u64* w, const u64* ws, std::size_t n, u64 qv) {
   const __m512i q = set1(qv), two_q = set1(2 * qv);
   for (std::size_t i = 0; i < n; i += 8) {
-    __m512i v;
-    if (perm) {
-      __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(perm + i));
-      v = _mm512_i32gather_epi64(idx, reinterpret_cast<const long long*>(x), 8);
-    } else {
-      v = _mm512_loadu_si512(x + i);
-    }
+    const __m512i v = _mm512_loadu_si512(x + i);
     // 64-bit Shoup factor >> 12 = the 52-bit one: floor(floor(w 2^64/q) / 2^12) = floor(w 2^52/q)
     __m512i wsv = _mm512_srli_epi64(_mm512_loadu_si512(ws + i), 12);
     __m512i prod = mul_shoup52(v, _mm512_loadu_si512(w + i), wsv, q);
