@@ -98,6 +98,17 @@ TEST_P(Packings, SeedCnnShape) {
   EXPECT_LT(max_logit_error(m, GetParam(), 2, true), kTolerance);
 }
 
+TEST_P(Packings, AllZeroRowsGiveTheirBias) {
+  // A row with no non-zero weight has no dot product: the server makes a zero ciphertext at
+  // the right level and adds the bias (first layer, streamed, and a later layer).
+  std::mt19937_64 rng(7);
+  nn::Dense d1 = dense(16, 4, rng), d2 = dense(4, 3, rng);
+  for (int i = 0; i < 16; ++i) d1.weight[16 + i] = 0.0;  // row 1
+  for (int i = 0; i < 4; ++i) d2.weight[2 * 4 + i] = 0.0;  // row 2
+  auto m = make_model(1, 4, 4, {nn::Flatten{}, d1, nn::Square{}, d2}, 3);
+  EXPECT_LT(max_logit_error(m, GetParam(), 3, true), kTolerance);
+}
+
 INSTANTIATE_TEST_SUITE_P(Both, Packings, ::testing::Values(Packing::kThroughput, Packing::kLatency),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 

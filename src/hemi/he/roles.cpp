@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <variant>
 
 #include "hemi/he/activations.h"
@@ -213,12 +214,25 @@ void Server::check_input(const Ciphertext& ct, const char* what) const {
   if (ct.size() != 2) throw Error(std::string(what) + ": input ciphertext has " + std::to_string(ct.size()) + " parts");
 }
 
-namespace {
-// Adds the bias (a constant per output ciphertext) after the rescale.
-void add_bias(const ckks::Evaluator& eval, Ciphertext& ct, double bias) {
-  if (bias != 0) eval.add_const_inplace(ct, bias);
+void Server::for_each(std::size_t count, const std::function<void(std::size_t)>& f) const {
+  if (pool_) return pool_->parallel_for(0, count, f);
+  for (std::size_t i = 0; i < count; ++i) f(i);
 }
-}  // namespace
+
+void Server::finish_linear(const SparseMatrix& m, std::vector<Ciphertext>& out, const Ciphertext& like) const {
+  // Rescale each dot product, add its bias (a constant per output ciphertext); an all-zero row
+  // becomes a zero ciphertext at the level the others reach.
+  for_each(out.size(), [&](std::size_t r) {
+    if (m.index[r].empty()) {
+      out[r] = like;
+      eval_.multiply_integer_inplace(out[r], 0);
+      eval_.drop_level_inplace(out[r], like.level - 1);
+    } else {
+      eval_.rescale_inplace(out[r]);
+    }
+    if (m.bias[r] != 0) eval_.add_const_inplace(out[r], m.bias[r]);
+  });
+}
 
 std::vector<Ciphertext> Server::linear_throughput(const Layer& l, const std::vector<Ciphertext>& in) const {
   std::vector<const Ciphertext*> ptrs;
@@ -235,18 +249,7 @@ std::vector<Ciphertext> Server::linear_throughput(const Layer& l, const std::vec
     auto res = eval_pool_.dot_products(ptrs, rows);
     for (std::size_t t = 0; t < res.size(); ++t) out[row_of[t]] = std::move(res[t]);
   }
-  auto finish = [&](std::size_t r) {
-    if (l.matrix.index[r].empty()) {  // an all-zero row: a zero ciphertext at the right level
-      out[r] = in[0];
-      eval_.multiply_integer_inplace(out[r], 0);
-      eval_.drop_level_inplace(out[r], in[0].level - 1);
-    } else {
-      eval_.rescale_inplace(out[r]);
-    }
-    add_bias(eval_, out[r], l.matrix.bias[r]);
-  };
-  if (pool_) pool_->parallel_for(0, out.size(), finish);
-  else for (std::size_t r = 0; r < out.size(); ++r) finish(r);
+  finish_linear(l.matrix, out, in[0]);
   return out;
 }
 
@@ -262,6 +265,7 @@ std::vector<Ciphertext> Server::first_linear_streamed(const Layer& l, const Inpu
   for (std::size_t pos = 0; pos < order.size(); ++pos)
     for (auto c : m.index[order[pos]]) last_use[c] = std::max(last_use[c], pos);
   std::map<std::size_t, Ciphertext> live;
+  std::optional<Ciphertext> zero_like;
   std::size_t fetched = 0;
   std::vector<Ciphertext> out(m.rows);
   constexpr std::size_t kRowsPerChunk = 32;
@@ -271,6 +275,7 @@ std::vector<Ciphertext> Server::first_linear_streamed(const Layer& l, const Inpu
     while (fetched <= need && fetched < m.cols) {
       Ciphertext ct = src(fetched);
       check_input(ct, "evaluate");
+      if (!zero_like) zero_like = ct;  // the level and scale of the inputs, for all-zero rows
       live.emplace(fetched, std::move(ct));
       ++fetched;
     }
@@ -295,25 +300,12 @@ std::vector<Ciphertext> Server::first_linear_streamed(const Layer& l, const Inpu
       auto res = eval_pool_.dot_products(ptrs, rows);
       for (std::size_t t = 0; t < res.size(); ++t) out[row_of[t]] = std::move(res[t]);
     }
-    for (std::size_t pos = start; pos < end; ++pos) {
-      const std::size_t r = order[pos];
-      if (m.index[r].empty()) {
-        out[r] = live.begin()->second;
-        eval_.multiply_integer_inplace(out[r], 0);
-        eval_.drop_level_inplace(out[r], out[r].level - 1);
-      }
-    }
     for (auto it = live.begin(); it != live.end();)
       it = last_use[it->first] < end ? live.erase(it) : std::next(it);
   }
   // Inputs no row reads are still fetched, so that a source sees every index once.
   while (fetched < m.cols) src(fetched++);
-  auto finish = [&](std::size_t r) {
-    if (!m.index[r].empty()) eval_.rescale_inplace(out[r]);
-    add_bias(eval_, out[r], m.bias[r]);
-  };
-  if (pool_) pool_->parallel_for(0, out.size(), finish);
-  else for (std::size_t r = 0; r < out.size(); ++r) finish(r);
+  finish_linear(m, out, *zero_like);
   return out;
 }
 
@@ -344,8 +336,7 @@ std::vector<Ciphertext> Server::evaluate_batch(const InputSource& src) const {
           acts[i] = l.kind == Layer::kSquare ? square(eval_, acts[i], keys_.relin)
                                              : polynomial(eval_, acts[i], l.coefficients, keys_.relin);
         };
-        if (pool_) pool_->parallel_for(0, acts.size(), act);
-        else for (std::size_t i = 0; i < acts.size(); ++i) act(i);
+        for_each(acts.size(), act);
         break;
       }
     }
@@ -379,8 +370,7 @@ Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& input) const
     Ciphertext inner = eval_.multiply_plain_sum(cts, pts);
     partial[t] = a ? eval_.rotate(inner, a * g, keys_.galois) : std::move(inner);
   };
-  if (pool_) pool_->parallel_for(0, giants.size(), giant);
-  else for (std::size_t t = 0; t < giants.size(); ++t) giant(t);
+  for_each(giants.size(), giant);
   Ciphertext acc = std::move(partial[0]);
   for (std::size_t t = 1; t < partial.size(); ++t) eval_.add_inplace(acc, partial[t]);
   for (int s : d.fold_steps) eval_.add_inplace(acc, eval_pool_.rotate(acc, s, keys_.galois));

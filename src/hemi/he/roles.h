@@ -103,6 +103,8 @@ class Server {
   std::vector<ckks::Ciphertext> first_linear_streamed(const Layer& l, const InputSource& src) const;
   ckks::Ciphertext linear_latency(const Layer& l, const ckks::Ciphertext& in) const;
   void check_input(const ckks::Ciphertext& ct, const char* what) const;
+  void finish_linear(const SparseMatrix& m, std::vector<ckks::Ciphertext>& out, const ckks::Ciphertext& like) const;
+  void for_each(std::size_t count, const std::function<void(std::size_t)>& f) const;  // over the pool, if any
 
   std::shared_ptr<const PreparedModel> prepared_;
   const Plan& plan_;              // these four are prepared_'s
