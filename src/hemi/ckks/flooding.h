@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "hemi/base/random.h"
@@ -32,6 +33,15 @@ struct FloodingPolicy {
   std::uint64_t query_budget = 1024;  // tau: flooded decryptions an adversary may collect
   double log2_error_std = 0;          // log2 t in coefficient units; 0: estimate per decryption
 };
+
+// The policy for results that leave the client, covering `query_budget` shared decryptions
+// at the default statistical security (30 bits); 0: no flooding (exact values, local only).
+inline std::optional<FloodingPolicy> flooding_for_budget(std::uint64_t query_budget) {
+  if (query_budget == 0) return std::nullopt;
+  FloodingPolicy p;
+  p.query_budget = query_budget;
+  return p;
+}
 
 // What a flooded decryption did (all public).
 struct FloodingReport {
