@@ -14,6 +14,8 @@
 #              tests/support/test_data_dir.h). A case both slow and full-data must be listed
 #              in both by the same pattern.
 #   LABELS     extra labels for every case of the executable.
+# HEMI_TEST_TIMEOUT_SCALE (cache variable, default 1) multiplies every timeout, for emulated
+# runs (scripts/test-arm64).
 # A case that calls GTEST_SKIP is reported by CTest as skipped, never as passed: the test main
 # (tests/support/gtest_main.cpp) exits with 77 when a case skipped and none failed
 # (SKIP_RETURN_CODE), so a skip cannot hide a failure even in a SHARED group; scripts/test
@@ -21,6 +23,8 @@
 # Tests find the shared data through HEMI_DATA or ../shared/data beside the repository, and
 # keep what several test processes share (synthetic MNIST, trained models, key sets) under
 # <build>/test-cache (HEMI_TEST_CACHE).
+set(HEMI_TEST_TIMEOUT_SCALE 1 CACHE STRING "Multiplies every test timeout (emulated runs)")
+
 function(hemi_add_test name)
   cmake_parse_arguments(T "" "TIMEOUT;SLOW_TIMEOUT" "SOURCES;LIBS;SLOW;FULL_DATA;SHARED;LABELS" ${ARGN})
   if(NOT T_TIMEOUT)
@@ -28,6 +32,10 @@ function(hemi_add_test name)
   endif()
   if(NOT T_SLOW_TIMEOUT)
     set(T_SLOW_TIMEOUT 600)
+  endif()
+  if(HEMI_TEST_TIMEOUT_SCALE GREATER 1)
+    math(EXPR T_TIMEOUT "${T_TIMEOUT} * ${HEMI_TEST_TIMEOUT_SCALE}")
+    math(EXPR T_SLOW_TIMEOUT "${T_SLOW_TIMEOUT} * ${HEMI_TEST_TIMEOUT_SCALE}")
   endif()
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest)
@@ -37,9 +45,9 @@ function(hemi_add_test name)
     HEMI_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     HEMI_TEST_CACHE="${PROJECT_BINARY_DIR}/test-cache")
 
-  # Four disjoint classes of cases (besides the SHARED groups, which no class takes), each discovered with its own gtest filter into its own
-  # list; the properties are set by one script that CTest reads after the discovered tests
-  # (gtest_discover_tests' own PROPERTIES cannot carry a list such as two labels).
+  # Four disjoint classes of cases (the SHARED groups belong to none), each discovered with its
+  # own gtest filter into its own list; their properties are set by one script that CTest reads
+  # after the discovered tests (gtest_discover_tests' PROPERTIES cannot carry two labels).
   set(both "")
   foreach(p IN LISTS T_FULL_DATA)
     if(p IN_LIST T_SLOW)
@@ -92,7 +100,7 @@ function(hemi_add_test name)
   foreach(pattern IN LISTS T_SHARED)
     add_test(NAME ${name}:${pattern} COMMAND ${name} --gtest_filter=${pattern})
     set_tests_properties(${name}:${pattern} PROPERTIES
-      LABELS "slow;${T_LABELS}" TIMEOUT ${T_SLOW_TIMEOUT} SKIP_RETURN_CODE 77
+      LABELS "${labels_slow}" TIMEOUT ${T_SLOW_TIMEOUT} SKIP_RETURN_CODE 77
       ENVIRONMENT "HEMI_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
   endforeach()
   set(props_file "${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake")
