@@ -14,6 +14,7 @@
 #include "hemi/math/primes.h"
 #include "hemi/math/simd.h"
 #include "hemi/math/simd_kernels.h"
+#include "hemi/math/special_fft.h"
 
 namespace hemi::math {
 namespace {
@@ -246,6 +247,27 @@ TEST_P(SimdTwins, DispatchTakesThePath) {
   ntt_forward(a.data(), t);
   ntt_forward_scalar(s.data(), t);
   EXPECT_EQ(a, s);
+}
+
+// The encoder's FFT has an AVX2 kernel only (the IFMA path uses it too): bit-identical results.
+TEST(SimdFft, Avx2MatchesScalarExactly) {
+  if (!runnable(Path::avx2)) GTEST_SKIP() << not_run_reason(Path::avx2);
+#if defined(__x86_64__)
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> d(-1e6, 1e6);
+  for (std::size_t slots = 1; slots <= 8192; slots *= 2) {
+    const SpecialFft fft(slots);
+    std::vector<std::complex<double>> z(slots);
+    for (auto& x : z) x = {d(rng), d(rng)};
+    auto s = z, v = z;
+    fft.forward_scalar(s.data());
+    simd::avx2::fft_forward(v.data(), fft);
+    ASSERT_TRUE(s == v) << "forward, slots=" << slots;
+    fft.inverse_scalar(s.data());
+    simd::avx2::fft_inverse(v.data(), fft);
+    ASSERT_TRUE(s == v) << "inverse, slots=" << slots;
+  }
+#endif
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, SimdTwins, ::testing::Values(Path::avx2, Path::avx512ifma),

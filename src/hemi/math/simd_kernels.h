@@ -6,6 +6,7 @@
 // pointers need no alignment. Only x86-64 builds define them.
 #pragma once
 
+#include <complex>
 #include <cstddef>
 
 #include "hemi/math/modarith.h"
@@ -13,6 +14,7 @@
 
 namespace hemi::math {
 class NttTables;
+class SpecialFft;
 }
 
 namespace hemi::math::simd {
@@ -34,6 +36,9 @@ void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulu
 // lo[i] += low 32 bits of x[i] * w, hi[i] += the bits above (x, w < 2^31)
 void dot_accumulate(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n);
 void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n);
+// The encoder's FFT (special_fft.h): bit-identical to the scalar kernels.
+void fft_forward(std::complex<double>* v, const SpecialFft& f);
+void fft_inverse(std::complex<double>* v, const SpecialFft& f);
 }  // namespace avx2
 
 // q < 2^50: 52-bit lanes and the IFMA multiply-add instructions.
