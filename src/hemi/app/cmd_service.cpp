@@ -18,6 +18,7 @@
 #include "hemi/nn/model_file.h"
 #include "hemi/service/client.h"
 #include "hemi/service/formats.h"
+#include "hemi/service/key_store.h"
 #include "hemi/service/server.h"
 
 namespace hemi::app {
@@ -194,6 +195,8 @@ struct ServeArgs {
               max_requests_per_client = 8, http_threads = 0;
   double queue_wait = 30, read_timeout = 5;
   int idle_timeout = 2;
+  std::string key_store;  // empty: in-process only
+  long key_ttl = 86400;
 };
 
 bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
@@ -223,6 +226,12 @@ void run_serve(const ServeArgs& a) {
     plan = he::compile(model, o);
   }
   service::Service svc(std::move(plan), std::move(model), lim);
+  if (!a.key_store.empty()) {
+    // Entries are named by plan, so that replicas of different plans can share one Redis.
+    auto store = std::make_shared<service::RedisKeyStore>(a.key_store, "hemi:keys:" + svc.plan().id() + ":");
+    store->ping();  // fail at startup, not at the first request
+    svc.set_shared_keys(store, a.key_ttl);
+  }
   if (!is_loopback(a.host))
     std::fprintf(stderr, "hemi serve: listening on %s, not loopback: this server speaks plain HTTP; put a TLS proxy in front "
                  "(docs/service.md)\n", a.host.c_str());
@@ -367,6 +376,10 @@ void setup(CLI::App& root) {
       ->check(finite_range(0.01, 600));
   sv->add_option("--idle-timeout", sa->idle_timeout, "seconds a new connection may stay silent (default 2)")
       ->check(CLI::Range(1, 600));
+  sv->add_option("--key-store", sa->key_store,
+                 "share registered keys with other replicas through Redis: redis://HOST:PORT (default: in this process only)");
+  sv->add_option("--key-ttl", sa->key_ttl, "seconds a key set stays in the shared key store (default 86400)")
+      ->check(CLI::Range(1L, 366L * 86400));
   sv->callback([sa] { run_serve(*sa); });
 
   auto qa = std::make_shared<QueryArgs>();

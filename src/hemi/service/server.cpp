@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdio>
 #include <new>
+#include <optional>
 #include <vector>
 #include <nlohmann/json.hpp>
 
@@ -72,10 +73,7 @@ std::size_t resident_bytes(const he::EvalKeys& keys) {
 
 KeyStore::KeyStore(std::size_t budget_bytes) : budget_(budget_bytes == 0 ? 1 : budget_bytes) {}
 
-std::string KeyStore::add(std::shared_ptr<const he::Server> server, std::size_t bytes) {
-  if (bytes > budget_)
-    throw InputError("evaluation keys need " + std::to_string(bytes >> 20) + " MiB in memory, more than the server's key budget of " +
-                     std::to_string(budget_ >> 20) + " MiB");
+std::string KeyStore::new_id() {
   const Seed s = random_seed();
   static const char* hex = "0123456789abcdef";
   std::string id;
@@ -83,8 +81,27 @@ std::string KeyStore::add(std::shared_ptr<const he::Server> server, std::size_t 
     id += hex[s[i] >> 4];
     id += hex[s[i] & 15];
   }
+  return id;
+}
+
+std::string KeyStore::add(std::shared_ptr<const he::Server> server, std::size_t bytes) {
+  std::string id = new_id();
+  add_as(id, std::move(server), bytes);
+  return id;
+}
+
+void KeyStore::add_as(const std::string& id, std::shared_ptr<const he::Server> server, std::size_t bytes) {
+  if (bytes > budget_)
+    throw InputError("evaluation keys need " + std::to_string(bytes >> 20) + " MiB in memory, more than the server's key budget of " +
+                     std::to_string(budget_ >> 20) + " MiB");
   std::vector<std::shared_ptr<const he::Server>> evicted;  // released outside the lock
   std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = index_.find(id); it != index_.end()) {  // loaded twice at once: keep one
+    bytes_ -= it->second->bytes;
+    evicted.push_back(std::move(it->second->server));
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
   while (!lru_.empty() && bytes_ + bytes > budget_) {
     index_.erase(lru_.back().id);
     bytes_ -= lru_.back().bytes;
@@ -95,7 +112,6 @@ std::string KeyStore::add(std::shared_ptr<const he::Server> server, std::size_t 
   lru_.push_front(Entry{id, std::move(server), bytes});
   index_[id] = lru_.begin();
   bytes_ += bytes;
-  return id;
 }
 
 std::shared_ptr<const he::Server> KeyStore::find(const std::string& key_id) {
@@ -316,25 +332,37 @@ Service::Reply Service::model_info() const {
   return {200, j.dump(), "application/json"};
 }
 
+void Service::set_shared_keys(std::shared_ptr<SharedKeyStore> store, long ttl_seconds) {
+  if (ttl_seconds < 1 || ttl_seconds > 366L * 86400)
+    throw InputError("serve: key expiry " + std::to_string(ttl_seconds) + " s is out of range [1, 31622400]");
+  shared_ = std::move(store);
+  shared_ttl_ = ttl_seconds;
+}
+
+std::pair<std::shared_ptr<const he::Server>, std::size_t> Service::load_keys(const Bytes& body) const {
+  he::EvalKeys keys = read_eval_keys(body, ctx_);
+  const std::size_t bytes = resident_bytes(keys);
+  if (bytes > keys_.budget())
+    throw InputError("evaluation keys need " + std::to_string(bytes >> 20) + " MiB in memory, more than the server's key budget of " +
+                     std::to_string(keys_.budget() >> 20) + " MiB");
+  return {returning_memory(new he::Server(prepared_, std::move(keys), nullptr)), bytes};
+}
+
 Service::Reply Service::register_keys(const Bytes& body) {
   if (body.size() > limits_.max_key_bytes)
     return error_reply(413, "evaluation keys of " + std::to_string(body.size()) + " bytes exceed the limit of " +
                                 std::to_string(limits_.max_key_bytes));
   if (body.empty()) return error_reply(400, "empty body: expected an evaluation-key file (hemi keygen)");
   return with_slot([&] {
-    std::shared_ptr<const he::Server> server;
-    std::size_t bytes = 0;
+    std::pair<std::shared_ptr<const he::Server>, std::size_t> loaded;
     try {
-      he::EvalKeys keys = read_eval_keys(body, ctx_);
-      bytes = resident_bytes(keys);
-      if (bytes > keys_.budget())
-        throw InputError("evaluation keys need " + std::to_string(bytes >> 20) + " MiB in memory, more than the server's key budget of " +
-                         std::to_string(keys_.budget() >> 20) + " MiB");
-      server = returning_memory(new he::Server(prepared_, std::move(keys), nullptr));
+      loaded = load_keys(body);
     } catch (...) {
       return reply_for(std::current_exception(), Stage::kInput, "POST /v1/keys");
     }
-    const std::string id = keys_.add(std::move(server), bytes);
+    const std::string id = KeyStore::new_id();
+    if (shared_) shared_->put(id, body, shared_ttl_);  // a failure is the server's (500, logged)
+    keys_.add_as(id, std::move(loaded.first), loaded.second);
     return Reply{201, json{{"key_id", id}}.dump(), "application/json"};
   });
 }
@@ -344,10 +372,24 @@ Service::Reply Service::infer(const std::string& key_id, const Bytes& body) {
   if (body.size() > limits_.max_request_bytes)
     return error_reply(413, "request of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
                                 std::to_string(limits_.max_request_bytes));
-  std::shared_ptr<const he::Server> server = keys_.find(key_id);
-  if (!server) return error_reply(404, "unknown key id " + key_id + " (never registered, deleted or evicted: register the keys again)");
   if (body.empty()) return error_reply(400, "empty body: expected a request file (hemi encrypt)");
+  std::shared_ptr<const he::Server> server = keys_.find(key_id);
+  const std::string unknown = "unknown key id " + key_id + " (never registered, deleted, evicted or expired: register the keys again)";
+  if (!server && !shared_) return error_reply(404, unknown);
   return with_slot([&] {
+    if (!server) {  // registered on another replica, or evicted here: from the shared store
+      std::optional<Bytes> stored = shared_->get(key_id);
+      if (!stored) return error_reply(404, unknown);
+      // The store is trusted no more than a client: the file is validated again. A bad one is
+      // the server side's fault (whoever wrote the store), not this request's.
+      try {
+        auto loaded = load_keys(*stored);
+        server = loaded.first;
+        keys_.add_as(key_id, std::move(loaded.first), loaded.second);
+      } catch (...) {
+        return reply_for(std::current_exception(), Stage::kEvaluation, "loading keys " + key_id + " from " + shared_->describe());
+      }
+    }
     Request req;
     try {
       req = read_request(body, ctx_, limits_.max_images_per_request);
@@ -367,7 +409,15 @@ Service::Reply Service::infer(const std::string& key_id, const Bytes& body) {
 
 Service::Reply Service::delete_keys(const std::string& key_id) {
   if (!valid_key_id(key_id)) return error_reply(400, "malformed key id (expected 32 lowercase hex digits)");
-  if (!keys_.erase(key_id)) return error_reply(404, "unknown key id " + key_id);
+  bool found = keys_.erase(key_id);
+  if (shared_) {
+    try {
+      found = shared_->erase(key_id) || found;
+    } catch (...) {
+      return reply_for(std::current_exception(), Stage::kEvaluation, "DELETE /v1/keys");
+    }
+  }
+  if (!found) return error_reply(404, "unknown key id " + key_id);
   return {204, "", "application/json"};
 }
 

@@ -55,6 +55,7 @@
 #include "hemi/he/roles.h"
 #include "hemi/nn/model.h"
 #include "hemi/service/formats.h"
+#include "hemi/service/key_store.h"
 
 namespace hemi::service {
 
@@ -89,6 +90,9 @@ class KeyStore {
   explicit KeyStore(std::size_t budget_bytes);
   // Returns a fresh random key id. Throws InputError if `bytes` alone exceed the budget.
   std::string add(std::shared_ptr<const he::Server> server, std::size_t bytes);
+  // The same under a given id (a key set another replica registered; replaces one there).
+  void add_as(const std::string& id, std::shared_ptr<const he::Server> server, std::size_t bytes);
+  static std::string new_id();
   std::shared_ptr<const he::Server> find(const std::string& key_id);  // null if unknown
   bool erase(const std::string& key_id);
   std::size_t size() const;
@@ -124,6 +128,10 @@ class Service {
   void start();  // run() on a background thread
   void stop();   // stops serving and joins the background thread (if any)
 
+  // Share registered keys with other replicas through `store` (call before serving): entries
+  // expire after ttl_seconds; the in-process KeyStore then caches what this replica uses.
+  void set_shared_keys(std::shared_ptr<SharedKeyStore> store, long ttl_seconds);
+
   // Where internal errors (500) and their incident numbers are logged; stderr by default.
   void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
 
@@ -154,6 +162,8 @@ class Service {
 
  private:
   Reply with_slot(const std::function<Reply()>& work);
+  // Loads and validates a key file into a ready he::Server (throws like read_eval_keys).
+  std::pair<std::shared_ptr<const he::Server>, std::size_t> load_keys(const Bytes& body) const;
   void log(const std::string& line) const;
 
   PlanContext ctx_;
@@ -161,6 +171,8 @@ class Service {
   std::shared_ptr<const he::PreparedModel> prepared_;  // shared by every registered key set
   Limits limits_;
   KeyStore keys_;
+  std::shared_ptr<SharedKeyStore> shared_;
+  long shared_ttl_ = 0;
   std::mutex slots_mutex_;
   std::condition_variable slots_free_;
   std::size_t slots_used_ = 0;
