@@ -277,6 +277,8 @@ TEST(ServiceAbuse, ChunkedBodiesStopAtTheLimit) {
   // it sits in the kernel's socket buffers (a few MiB on loopback), never in the server.
   const auto [sent, resp] = send_chunked(r.port, "/v1/infer/" + std::string(32, 'a'), std::size_t{64} << 20);
   EXPECT_LT(sent, std::size_t{24} << 20) << "the server kept reading past the limit";
+  std::printf("chunked body, limit 1 MiB, 64 MiB offered: %.1f MiB sent before the server answered or closed\n",
+              static_cast<double>(sent) / 1048576.0);
   if (!resp.empty()) {  // it may also have closed first (reset): the bound above is what matters
     EXPECT_EQ(status_of(resp), 413) << resp;
   }
@@ -296,13 +298,15 @@ TEST(ServiceAbuse, ChunkedBodiesStopAtTheLimit) {
 // ---- slow and idle clients ----
 
 // A well-behaved client: register, infer, delete, within `seconds`.
-void expect_served_within(const std::string& url, const Material& mat, const PlanContext& ctx, double seconds) {
+double expect_served_within(const std::string& url, const Material& mat, const PlanContext& ctx, double seconds) {
   const auto start = Clock::now();
   HttpClient http(url);
   const std::string id = http.register_keys(mat.keys);
   EXPECT_EQ(read_result(http.infer(id, mat.request), ctx).images, 1u);
   http.delete_keys(id);
-  EXPECT_LT(seconds_since(start), seconds);
+  const double took = seconds_since(start);
+  EXPECT_LT(took, seconds);
+  return took;
 }
 
 TEST(ServiceAbuse, SixSlowSocketsAndThirtySixIdleConnectionsDoNotStarveOthers) {
@@ -326,7 +330,8 @@ TEST(ServiceAbuse, SixSlowSocketsAndThirtySixIdleConnectionsDoNotStarveOthers) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   });
-  expect_served_within(r.url, mat, r.service.plan(), 10.0);
+  const double took = expect_served_within(r.url, mat, r.service.plan(), 10.0);
+  std::printf("with 6 slowloris sockets and 36 idle connections: a client registered, inferred and deleted in %.2f s\n", took);
   done = true;
   trickle.join();
   // Idle connections are closed after the idle timeout (2 s), not held for a minute.
@@ -466,6 +471,8 @@ TEST(ServiceKeys, MemoryIsReturnedAfterDelete) {
   for (const auto& id : ids) http.delete_keys(id);
   const std::size_t after = rss_bytes();
   EXPECT_EQ(r.service.stored_key_bytes(), 0u);
+  std::printf("RSS: %zu MiB before, %zu MiB with %zu key sets (%zu MiB counted), %zu MiB after DELETE\n", before >> 20,
+              loaded >> 20, ids.size(), stored >> 20, after >> 20);
   // Back within a fifth of what the keys took (RSS is noisy: thread stacks, allocator arenas).
   EXPECT_LT(after, before + (loaded - before) / 5)
       << "RSS before " << (before >> 20) << " MiB, with " << ids.size() << " key sets " << (loaded >> 20) << " MiB, after DELETE "

@@ -24,10 +24,16 @@ using nlohmann::json;
 
 namespace {
 
+std::string number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", x);
+  return buf;
+}
+
 void check_range(const char* name, double value, double lo, double hi, const char* unit = "") {
   if (!(value >= lo && value <= hi))  // also refuses NaN
-    throw InputError(std::string("serve: ") + name + " " + std::to_string(value) + unit + " is out of range [" +
-                     std::to_string(lo) + ", " + std::to_string(hi) + "]" + unit);
+    throw InputError(std::string("serve: ") + name + " " + number(value) + unit + " is out of range [" + number(lo) + ", " +
+                     number(hi) + "]" + unit);
 }
 
 std::size_t largest_body(const Limits& l) { return std::max(l.max_key_bytes, l.max_request_bytes); }
