@@ -64,7 +64,7 @@ std::string find_program(const std::string& name) {
 class Processes {
  public:
   ~Processes() {
-    for (pid_t p : pids_) stop(p, SIGTERM);
+    while (!pids_.empty()) stop(pids_.back(), SIGTERM);  // stop() erases from pids_
   }
   pid_t start(const std::vector<std::string>& argv, const std::string& log) {
     std::vector<char*> args;
@@ -86,7 +86,7 @@ class Processes {
     ::kill(pid, sig);
     const auto start = Clock::now();
     int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
+    while (::waitpid(pid, &status, WNOHANG) == 0) {  // -1 (not our child any more) also ends it
       if (seconds_since(start) > 5) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, &status, 0);
