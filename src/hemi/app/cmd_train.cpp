@@ -73,12 +73,17 @@ void run_train(const TrainArgs& a) {
   double load_seconds = since(t_load);
   if (ds.train.size() == 0) throw Error("train: the training split of '" + a.data + "' is empty");
 
+  FILE* log = a.json ? stderr : stdout;
   nn::Model initial = [&] {
     if (from_script) {
       train::ImportOptions io;
       io.input = input;
       io.class_names = ds.train.class_names;
-      return train::import_torchscript(a.torchscript, io);
+      train::ImportCheck check;
+      auto m = train::import_torchscript(a.torchscript, io, &check);
+      std::fprintf(log, "imported %s: %zu layers; agrees with the module's forward on %d seeded inputs, max |difference| %.3g (tolerance %.3g)\n",
+                   a.torchscript.c_str(), m.layers().size(), check.samples, check.max_difference, check.tolerance);
+      return m;
     }
     nn::ArchitectureOptions ao;
     ao.input = input;
@@ -97,7 +102,6 @@ void run_train(const TrainArgs& a) {
   to.noise.factor = a.noise_factor;
   train::validate(to);
 
-  FILE* log = a.json ? stderr : stdout;
   std::fprintf(log, "data %s: %zu train, %zu test images, %dx%dx%d (loaded in %.2f s)\n", ds.location.name.c_str(),
                ds.train.size(), ds.test.size(), ds.train.channels, ds.train.height, ds.train.width, load_seconds);
   std::fprintf(log, "model %s: %zu parameters, depth %d; %d epochs, batch %d, lr %g, seed %llu%s\n",
