@@ -174,6 +174,28 @@ TEST(TorchScriptImport, FoldsBatchNorm1dAndChannelConstants) {
   EXPECT_LE(check.max_difference, check.tolerance);
 }
 
+// A polynomial evaluated by Horner's rule in a loop over a list attribute.
+TEST(TorchScriptImport, LoopsOnConstantsAreRun) {
+  torch::manual_seed(9);
+  Builder b;
+  auto root = with_forward(b, {{"conv", conv2d(b, 1, 2, 3, 1, 0)}, {"fc", linear(b, 32, 3)}},
+                           "    x = self.conv.forward(x)\n"
+                           "    y = x * 0.0\n"
+                           "    for c in self.coefficients:\n"
+                           "        y = y * x + c\n"
+                           "    return self.fc.forward(torch.flatten(y, 1))\n",
+                           [](Module& r) {
+                             r.register_attribute("coefficients", c10::ListType::ofFloats(),
+                                                  c10::List<double>({0.125, 0.5, 0.25}));
+                           });
+  SavedModule saved(root, "loop.pt");
+  ImportCheck check;
+  auto m = import_torchscript(saved.path, gray(6, 6), &check);
+  EXPECT_EQ(kinds(m), (Kinds{"conv2d", "polynomial", "flatten", "dense"}));
+  EXPECT_EQ(std::get<nn::Polynomial>(m.layers()[1]).coefficients, (std::vector<double>{0.25, 0.5, 0.125}));
+  EXPECT_LE(check.max_difference, check.tolerance);
+}
+
 TEST(TorchScriptImport, DefaultClassNames) {
   Builder b;
   auto root = sequential(b, {conv2d(b, 1, 2, 3, 1, 0), square(b), flatten(b), linear(b, 2 * 4 * 4, 5)});
@@ -193,6 +215,8 @@ TEST(TorchScriptImport, RefusesUnsupportedOperationsNamingThem) {
       {"x = torch.avg_pool2d(x, [2, 2], [2, 2], [1, 1])", "padding other than 0"},
       {"x = x + torch.ones(2, 4, 4)", "varies over positions"},
       {"x = x * x * self.g", "per-channel scale or shift after a nonlinear operation"},
+      {"self.g.add_(1.0)", "changes a tensor of the module"},
+      {"x = torch.relu_(x)", "unsupported operation 'aten::relu_'"},
   };
   for (const auto& [line, want] : cases) {
     SCOPED_TRACE(line);

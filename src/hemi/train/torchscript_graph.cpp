@@ -526,10 +526,14 @@ class Walker {
   // An operation on constants only (sizes, lists, parameters): run it.
   void evaluate(Node* n) {
     if (n->outputs().empty()) return;  // aten::warn and the like
-    if (const auto* schema = n->maybeSchema(); schema && schema->is_mutable())
-      fail(n, "changes the module's state (an in-place operation on a parameter or buffer)");
     torch::jit::Stack stack;
     for (const Value* v : n->inputs()) stack.push_back(std::get<c10::IValue>(get(n, v)));
+    if (const auto* schema = n->maybeSchema())
+      for (std::size_t i = 0; i < schema->arguments().size() && i < stack.size(); ++i) {
+        const auto* alias = schema->arguments()[i].alias_info();
+        if (alias && alias->isWrite() && stack[i].isTensor())
+          fail(n, "changes a tensor of the module (an in-place operation on a parameter or buffer)");
+      }
     try {
       n->getOperation()(stack);
     } catch (const std::exception& e) {

@@ -61,7 +61,9 @@ ImportCheck check(torch::jit::Module& module, const std::string& what, const nn:
     auto out = module.forward({x});
     if (!out.isTensor()) throw Error(what + ": forward returns " + out.tagKind() + ", not a tensor");
     y = out.toTensor().to(torch::kDouble).contiguous();
-  } catch (const c10::Error& e) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
     throw Error(what + ": the module's forward fails on a batch of " + std::to_string(n) + " " +
                 model.input_shape().to_string() + " inputs (" + first_line(e.what()) + ")");
   }
