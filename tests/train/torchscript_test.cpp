@@ -257,6 +257,11 @@ TEST(TorchScriptImport, RefusesWhatIsNotAChain) {
        "unsupported operation 'aten::sum'"},
       {"    return self.fc.forward(torch.flatten(torch.conv2d(x, self.conv.weight, None, [1, 1], [1, 1], [2, 2], 1), 1))\n",
        "dilation other than 1"},
+      // not one tensor of logits computed from the input
+      {"    y = self.conv.forward(x)\n    return (self.fc.forward(torch.flatten(y, 1)), y)\n",
+       "forward returns Tuple[Tensor, Tensor]; hemi needs one tensor of logits"},
+      {"    return self.fc.weight\n", "forward returns a constant"},
+      {"    return x\n", "forward returns its input unchanged"},
   };
   for (const auto& [body, want] : cases) {
     SCOPED_TRACE(body);

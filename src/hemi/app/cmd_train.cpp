@@ -165,7 +165,7 @@ void setup_train(CLI::App& root) {
   cmd->add_option("--data", args->data, "data set name (mnist, fashion-mnist, brain-mri) or path")->required();
   auto* arch = cmd->add_option("--arch", args->arch, "built-in architecture: seed-cnn, mri-cnn")->capture_default_str();
   auto* ts = cmd->add_option("--torchscript", args->torchscript,
-                             "start from a TorchScript module saved by PyTorch (instead of --arch)");
+                             "start from a TorchScript module, scripted or traced (instead of --arch); the import is checked against its forward");
   arch->excludes(ts);
   cmd->add_option("--epochs", args->epochs, "epochs (default: the study's, MNIST 10, brain MRI 20; 0 = evaluate only)");
   cmd->add_option("--batch", args->batch, "batch size (default: the study's, MNIST 64, brain MRI 32)");

@@ -80,7 +80,9 @@ class Walker {
       throw Error(what_ + ": forward takes " + std::to_string(graph->inputs().size() - 1) +
                   " arguments; hemi passes one batch of images");
     if (graph->outputs().size() != 1 || graph->outputs()[0]->type()->kind() != c10::TypeKind::TensorType)
-      throw Error(what_ + ": forward returns " + graph->outputs()[0]->type()->repr_str() +
+      throw Error(what_ + ": forward returns " +
+                  (graph->outputs().size() == 1 ? graph->outputs()[0]->type()->repr_str()
+                                                : std::to_string(graph->outputs().size()) + " values") +
                   "; hemi needs one tensor of logits");
     env_[graph->inputs()[0]] = c10::IValue(module._ivalue());
     env_[graph->inputs()[1]] = Activation{};
@@ -663,7 +665,7 @@ class Walker {
   }
 
   Activation conv(Node* n, const std::string& kind) {
-    Activation in = input(n);
+    input(n);
     auto w = tensor(n, 1, "weight");
     if (w.dim() != 4) fail(n, "weight is not 4-dimensional (only 2-d convolutions)");
     nn::Conv2d c;
@@ -697,7 +699,6 @@ class Walker {
     if (groups != 1) fail(n, "groups " + std::to_string(groups) + " (hemi takes 1)");
     c.weight = to_vector(w);
     if (auto b = optional_tensor(n, 2, "bias")) c.bias = to_vector(*b);
-    (void)in;
     push(n, std::move(c));
     return Activation{tip_};
   }
