@@ -156,6 +156,29 @@ TEST(TorchScriptImport, FunctionalLayers) {
   }
 }
 
+// Global average pooling written as a mean over height and width.
+TEST(TorchScriptImport, MeanOverHeightAndWidthIsAPool) {
+  for (const std::string line : {"x = (x * x).mean([2, 3])", "x = torch.flatten((x * x).mean([-1, -2], True), 1)"}) {
+    SCOPED_TRACE(line);
+    torch::manual_seed(7);
+    Builder b;
+    auto root = with_forward(b, {{"conv", conv2d(b, 1, 4, 3, 1, 0)}, {"fc", linear(b, 4, 3)}},
+                             "    x = self.conv.forward(x)\n    " + line + "\n    return self.fc.forward(x)\n");
+    SavedModule saved(root, "mean.pt");
+    ImportCheck check;
+    auto m = import_torchscript(saved.path, gray(6, 6), &check);
+    EXPECT_EQ(kinds(m), (Kinds{"conv2d", "square", "avgpool2d", "flatten", "dense"}));
+    EXPECT_EQ(std::get<nn::AvgPool2d>(m.layers()[2]).kernel_h, 4);
+    EXPECT_LE(check.max_difference, check.tolerance);
+  }
+  Builder b;
+  auto root = with_forward(b, {{"conv", conv2d(b, 1, 4, 3, 1, 0)}, {"fc", linear(b, 16, 3)}},
+                           "    x = self.conv.forward(x).mean([1])\n    return self.fc.forward(torch.flatten(x, 1))\n");
+  SavedModule saved(root, "mean_channels.pt");
+  auto e = import_error(saved.path, gray(6, 6));
+  EXPECT_TRUE(contains(e, "hemi averages only over height and width")) << e;
+}
+
 // Batch norm after a linear layer and per-channel constants after a conv fold into the layer.
 TEST(TorchScriptImport, FoldsBatchNorm1dAndChannelConstants) {
   torch::manual_seed(8);

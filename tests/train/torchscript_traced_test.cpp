@@ -112,7 +112,12 @@ TEST(TorchScriptTraced, TracedChildrenCalledFromTheRoot) {
   x = call("bn", call("conv1", x));
   x = g->insert(c10::aten::pow, {x, 2});
   x = g->insert(c10::aten::avg_pool2d, {x, std::vector<int64_t>{2, 2}});
-  x = g->insert(c10::aten::flatten, {x, 1, -1});
+  // x.view(x.size(0), -1) as torch.jit.trace records it: the batch size traced as a tensor.
+  Value* batch = g->insert(c10::aten::size, {x, 0});
+  Value* batch_tensor = g->insertNode(g->create(c10::prim::NumToTensor, {batch}))->output()->setType(c10::TensorType::get());
+  Value* shape = g->insertNode(g->createList(c10::IntType::get(), {g->insert(c10::aten::Int, {batch_tensor}),
+                                                                    g->insertConstant(-1)}))->output();
+  x = g->insert(c10::aten::view, {x, shape});
   x = g->insert(c10::aten::mul, {x, x});
   x = g->insert(c10::aten::view, {x, std::vector<int64_t>{-1, 64}});  // a no-op: already flat
   x = call("fc2", g->insert(c10::aten::mul, {x, 0.5}));

@@ -4,6 +4,7 @@
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <unordered_map>
@@ -651,6 +652,7 @@ class Walker {
     }
     if (kind == "aten::avg_pool2d") return avg_pool(n);
     if (kind == "aten::adaptive_avg_pool2d") return adaptive_pool(n);
+    if (kind == "aten::mean") return global_mean(n);
     if (kind == "aten::flatten") return flatten(n);
     if (kind == "aten::view" || kind == "aten::reshape") return reshape(n);
     if (kind == "aten::batch_norm") return batch_norm(n);
@@ -749,6 +751,22 @@ class Walker {
     p.kernel_h = p.stride_h = shape_.height / oh;
     p.kernel_w = p.stride_w = shape_.width / ow;
     push(n, p);
+    return Activation{tip_};
+  }
+
+  // x.mean([2, 3]) / x.mean((-2, -1), keepdim): the global average pool.
+  Activation global_mean(Node* n) {
+    if (n->inputs().size() < 3 || !constant(n, 1).isIntList()) unsupported(n);  // mean over everything
+    auto axes = ints(n, 1, "dim");
+    for (auto& a : axes) a = a < 0 ? a + 4 : a;
+    std::sort(axes.begin(), axes.end());
+    if (shape_.flat || axes != std::vector<int64_t>{2, 3})
+      fail(n, "hemi averages only over height and width (dim [2, 3]) of a C x H x W activation");
+    if (n->inputs().size() > 3 && !constant(n, 3).isNone()) fail(n, "a dtype argument");
+    bool keepdim = boolean(n, 2);
+    input(n);
+    push(n, nn::AvgPool2d{shape_.height, shape_.width, shape_.height, shape_.width});
+    if (!keepdim) push(n, nn::Flatten{});
     return Activation{tip_};
   }
 

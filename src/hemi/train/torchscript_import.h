@@ -9,7 +9,7 @@
 // network's latest activation. Supported (the full table is in docs/training.md):
 //   conv2d/_convolution/convolution (groups 1, dilation 1)  -> conv2d
 //   linear, addmm, matmul/mm by a constant matrix            -> dense
-//   avg_pool2d (padding 0), adaptive_avg_pool2d (exact)      -> avgpool2d
+//   avg_pool2d (padding 0), adaptive_avg_pool2d (exact), mean over H, W -> avgpool2d
 //   flatten(x, 1), view/reshape to (batch, -1)               -> flatten
 //   element-wise +, -, *, / by constants, x*x, pow(x, n), square, neg on one activation
 //                                                            -> square / polynomial
