@@ -119,7 +119,9 @@ TEST(TorchScriptImport, ActivationSpellings) {
     SavedModule saved(root, "act.pt");
     auto m = import_torchscript(saved.path, gray(6, 6));
     EXPECT_EQ(kinds(m), t.kinds);
-    if (!t.poly.empty()) EXPECT_EQ(std::get<nn::Polynomial>(m.layers()[1]).coefficients, t.poly);
+    if (!t.poly.empty()) {
+      EXPECT_EQ(std::get<nn::Polynomial>(m.layers()[1]).coefficients, t.poly);
+    }
   }
 }
 
