@@ -74,6 +74,7 @@ void run_train(const TrainArgs& a) {
   if (ds.train.size() == 0) throw Error("train: the training split of '" + a.data + "' is empty");
 
   FILE* log = a.json ? stderr : stdout;
+  std::optional<train::ImportCheck> import_check;
   nn::Model initial = [&] {
     if (from_script) {
       train::ImportOptions io;
@@ -83,6 +84,7 @@ void run_train(const TrainArgs& a) {
       auto m = train::import_torchscript(a.torchscript, io, &check);
       std::fprintf(log, "imported %s: %zu layers; agrees with the module's forward on %d seeded inputs, max |difference| %.3g (tolerance %.3g)\n",
                    a.torchscript.c_str(), m.layers().size(), check.samples, check.max_difference, check.tolerance);
+      import_check = check;
       return m;
     }
     nn::ArchitectureOptions ao;
@@ -142,6 +144,10 @@ void run_train(const TrainArgs& a) {
     j["total_seconds"] = since(t_start);
     j["test_accuracy"] = ev.accuracy;
     j["test_loss"] = ev.loss;
+    if (import_check)
+      j["import_check"] = {{"samples", import_check->samples},
+                           {"max_difference", import_check->max_difference},
+                           {"tolerance", import_check->tolerance}};
     nlohmann::json epochs = nlohmann::json::array();
     for (const auto& r : result.epochs)
       epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy}, {"seconds", r.seconds}});

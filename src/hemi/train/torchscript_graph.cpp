@@ -98,7 +98,7 @@ class Walker {
  private:
   // ---- errors ----
 
-  // "'aten::relu' in 'features.2' ("torch.relu(x)", net.py:12)"
+  // "'aten::relu' in 'features.2' ("return torch.relu(x)", net.py:12)"
   static std::string describe(const Node* n) {
     std::string s = std::string("'") + n->kind().toQualString() + "'";
     std::string path;

@@ -17,7 +17,8 @@
 //   dropout (eval), contiguous, clone, detach                -> nothing
 // Anything else that touches the activations is refused, naming the operation, the module it
 // sits in and its source line, e.g.
-//   "torchscript 'net.pt': unsupported operation 'aten::relu' in 'features.2' (torch.relu(x))".
+//   "torchscript 'net.pt': unsupported operation 'aten::relu' in 'features.2'
+//    ("return torch.relu(x)", net.py:12); hemi's layers are conv2d, ..."
 // The result is then checked: the module's forward (libtorch, float32) and hemi's interpreter
 // (double) run on `check_samples` seeded random inputs drawn uniformly from the input range the
 // normalization can produce, and the import is refused when the largest difference of any
