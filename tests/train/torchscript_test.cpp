@@ -221,6 +221,19 @@ TEST(TorchScriptImport, LoopsOnConstantsAreRun) {
   EXPECT_LE(check.max_difference, check.tolerance);
 }
 
+// A module saved in float64 is run in float64 by the check, and then agrees to rounding.
+TEST(TorchScriptImport, DoubleModule) {
+  torch::manual_seed(12);
+  Builder b;
+  auto root = sequential(b, {conv2d(b, 1, 2, 3, 1, 0), batch_norm(b, 2), square(b), flatten(b), linear(b, 32, 3)});
+  root.to(torch::kDouble);
+  SavedModule saved(root, "double.pt");
+  ImportCheck check;
+  auto m = import_torchscript(saved.path, gray(6, 6), &check);
+  EXPECT_EQ(kinds(m), (Kinds{"conv2d", "square", "flatten", "dense"}));
+  EXPECT_LT(check.max_difference, 1e-12 * check.scale);
+}
+
 TEST(TorchScriptImport, DefaultClassNames) {
   Builder b;
   auto root = sequential(b, {conv2d(b, 1, 2, 3, 1, 0), square(b), flatten(b), linear(b, 2 * 4 * 4, 5)});

@@ -54,11 +54,18 @@ ImportCheck check(torch::jit::Module& module, const std::string& what, const nn:
   auto x = torch::rand({n, in.channels(), in.height, in.width}, gen, torch::kFloat);
   for (int c = 0; c < in.channels(); ++c)
     x.select(1, c).sub_(static_cast<float>(in.mean[c])).div_(static_cast<float>(in.std[c]));
+  // The module gets the inputs in the type of its weights (float32 as a rule; a module saved
+  // in float64 gets the same values in double); hemi gets the float32 values.
+  auto module_x = x;
+  for (const auto& p : module.parameters()) {
+    if (p.is_floating_point()) module_x = x.to(p.scalar_type());
+    break;
+  }
 
   torch::Tensor y;
   try {
     torch::NoGradGuard no_grad;
-    auto out = module.forward({x});
+    auto out = module.forward({module_x});
     if (!out.isTensor()) throw Error(what + ": forward returns " + out.tagKind() + ", not a tensor");
     y = out.toTensor().to(torch::kDouble).contiguous();
   } catch (const Error&) {

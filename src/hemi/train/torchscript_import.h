@@ -19,10 +19,10 @@
 // sits in and its source line, e.g.
 //   "torchscript 'net.pt': unsupported operation 'aten::relu' in 'features.2'
 //    ("return torch.relu(x)", net.py:12); hemi's layers are conv2d, ..."
-// The result is then checked: the module's forward (libtorch, float32) and hemi's interpreter
-// (double) run on `check_samples` seeded random inputs drawn uniformly from the input range the
-// normalization can produce, and the import is refused when the largest difference of any
-// output exceeds check_tolerance · max(1, largest |output| of the module).
+// The result is then checked: the module's forward (libtorch, in its weights' type) and hemi's
+// interpreter (double) run on `check_samples` seeded random inputs drawn uniformly from the
+// input range the normalization can produce, and the import is refused when the largest
+// difference of any output exceeds check_tolerance · max(1, largest |output| of the module).
 // The input shape and class names are not in the module and come from ImportOptions.
 #pragma once
 
