@@ -321,6 +321,7 @@ TEST(TorchScriptImport, ShapeMismatchAndBadFiles) {
   EXPECT_TRUE(contains(e, "dense: expects 32 inputs, previous layer gives 50")) << e;
 
   EXPECT_TRUE(contains(import_error(temp_path("missing.pt"), gray(6, 6)), "no such file"));
+  EXPECT_THROW(import_torchscript(saved.path, gray(7, 7)), InputError);  // the file's fault, not hemi's
   auto junk = temp_path("junk.pt");
   write_file(junk, Bytes(100, 7));
   EXPECT_TRUE(contains(import_error(junk, gray(6, 6)), "cannot load"));

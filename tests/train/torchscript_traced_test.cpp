@@ -166,7 +166,7 @@ TEST(TorchScriptCheck, RefusesAModelThatDiffersFromTheModule) {
   std::get<nn::Dense>(fewer.layers.back()).weight.resize(9 * 64);
   std::get<nn::Dense>(fewer.layers.back()).bias.resize(9);
   fewer.class_names.resize(9);
-  EXPECT_THROW(check_torchscript(saved.path, nn::Model::create(fewer).value(), gray(28, 28)), Error);
+  EXPECT_THROW(check_torchscript(saved.path, nn::Model::create(fewer).value(), gray(28, 28)), InputError);
 
   auto o = gray(28, 28);
   o.check_samples = 0;

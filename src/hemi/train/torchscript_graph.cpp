@@ -74,14 +74,14 @@ class Walker {
 
   std::vector<nn::Layer> run(const torch::jit::Module& module) {
     auto method = module.find_method("forward");
-    if (!method) throw Error(what_ + ": the module has no forward method");
+    if (!method) throw InputError(what_ + ": the module has no forward method");
     auto graph = method->graph()->copy();
     torch::jit::Inline(*graph);  // submodule calls and functions become one graph
     if (graph->inputs().size() != 2)
-      throw Error(what_ + ": forward takes " + std::to_string(graph->inputs().size() - 1) +
+      throw InputError(what_ + ": forward takes " + std::to_string(graph->inputs().size() - 1) +
                   " arguments; hemi passes one batch of images");
     if (graph->outputs().size() != 1 || graph->outputs()[0]->type()->kind() != c10::TypeKind::TensorType)
-      throw Error(what_ + ": forward returns " +
+      throw InputError(what_ + ": forward returns " +
                   (graph->outputs().size() == 1 ? graph->outputs()[0]->type()->repr_str()
                                                 : std::to_string(graph->outputs().size()) + " values") +
                   "; hemi needs one tensor of logits");
@@ -90,7 +90,7 @@ class Walker {
     block(graph->block());
     Node* ret = graph->return_node();
     const auto* out = std::get_if<Activation>(&get(ret, graph->outputs()[0]));
-    if (!out) throw Error(what_ + ": forward returns a constant, not a function of its input");
+    if (!out) throw InputError(what_ + ": forward returns a constant, not a function of its input");
     materialize(ret, *out);
     return std::move(layers_);
   }
@@ -128,10 +128,10 @@ class Walker {
     return s;
   }
   [[noreturn]] void fail(const Node* n, const std::string& why) const {
-    throw Error(what_ + ": " + describe(n) + ": " + why);
+    throw InputError(what_ + ": " + describe(n) + ": " + why);
   }
   [[noreturn]] void unsupported(const Node* n) const {
-    throw Error(what_ + ": unsupported operation " + describe(n) +
+    throw InputError(what_ + ": unsupported operation " + describe(n) +
                 "; hemi's layers are conv2d, avgpool2d, flatten, dense, square and polynomial");
   }
   [[noreturn]] void stale(const Node* n) const {
@@ -860,7 +860,7 @@ std::vector<nn::Layer> layers_from_graph(const torch::jit::Module& module, const
   try {
     return walker.run(module);
   } catch (const c10::Error& e) {
-    throw Error(what + ": " + first_line(e.what()));
+    throw InputError(what + ": " + first_line(e.what()));
   }
 }
 

@@ -23,12 +23,12 @@ std::string what_of(const std::string& path) { return "torchscript '" + path + "
 
 torch::jit::Module load(const std::string& path) {
   const std::string what = what_of(path);
-  if (!std::filesystem::is_regular_file(path)) throw Error(what + ": no such file");
+  if (!std::filesystem::is_regular_file(path)) throw InputError(what + ": no such file");
   torch::jit::Module m;
   try {
     m = torch::jit::load(path);
   } catch (const std::exception& e) {
-    throw Error(what + ": cannot load (" + first_line(e.what()) + ")");
+    throw InputError(what + ": cannot load (" + first_line(e.what()) + ")");
   }
   m.eval();
   return m;
@@ -43,9 +43,9 @@ std::string format(double v) {
 ImportCheck check(torch::jit::Module& module, const std::string& what, const nn::Model& model,
                   const ImportOptions& options) {
   if (options.check_samples < 1 || options.check_samples > 4096)
-    throw Error(what + ": check_samples must be in [1, 4096], got " + std::to_string(options.check_samples));
+    throw InputError(what + ": check_samples must be in [1, 4096], got " + std::to_string(options.check_samples));
   if (!(options.check_tolerance > 0) || !std::isfinite(options.check_tolerance))
-    throw Error(what + ": check_tolerance must be positive, got " + format(options.check_tolerance));
+    throw InputError(what + ": check_tolerance must be positive, got " + format(options.check_tolerance));
   const nn::InputSpec& in = model.input();
   const int n = options.check_samples;
   const int k = model.classes();
@@ -66,18 +66,18 @@ ImportCheck check(torch::jit::Module& module, const std::string& what, const nn:
   try {
     torch::NoGradGuard no_grad;
     auto out = module.forward({module_x});
-    if (!out.isTensor()) throw Error(what + ": forward returns " + out.tagKind() + ", not a tensor");
+    if (!out.isTensor()) throw InputError(what + ": forward returns " + out.tagKind() + ", not a tensor");
     y = out.toTensor().to(torch::kDouble).contiguous();
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(what + ": the module's forward fails on a batch of " + std::to_string(n) + " " +
+    throw InputError(what + ": the module's forward fails on a batch of " + std::to_string(n) + " " +
                 model.input_shape().to_string() + " inputs (" + first_line(e.what()) + ")");
   }
   if (y.dim() != 2 || y.size(0) != n || y.size(1) != k) {
     std::string sizes;
     for (auto s : y.sizes()) sizes += (sizes.empty() ? "" : ", ") + std::to_string(s);
-    throw Error(what + ": the module's forward gives shape [" + sizes + "] for " + std::to_string(n) +
+    throw InputError(what + ": the module's forward gives shape [" + sizes + "] for " + std::to_string(n) +
                 " inputs, the imported model " + std::to_string(k) + " outputs each");
   }
   ImportCheck r;
@@ -96,7 +96,7 @@ ImportCheck check(torch::jit::Module& module, const std::string& what, const nn:
   }
   r.tolerance = options.check_tolerance * r.scale;
   if (!(r.max_difference <= r.tolerance))
-    throw Error(what + ": the imported model differs from the module's forward by up to " + format(r.max_difference) +
+    throw InputError(what + ": the imported model differs from the module's forward by up to " + format(r.max_difference) +
                 " on " + std::to_string(n) + " seeded inputs (tolerance " + format(r.tolerance) + " = " +
                 format(options.check_tolerance) + " x largest |output| " + format(r.scale) +
                 "); the module computes something hemi's layers do not");
@@ -117,7 +117,7 @@ nn::Model import_torchscript(const std::string& path, const ImportOptions& optio
                           ? "torchscript:" + std::filesystem::path(path).filename().string()
                           : options.architecture;
   spec.input = options.input;
-  if (spec.layers.empty()) throw Error(what + ": forward returns its input unchanged; there are no layers");
+  if (spec.layers.empty()) throw InputError(what + ": forward returns its input unchanged; there are no layers");
   spec.class_names = options.class_names;
   if (spec.class_names.empty()) {
     auto shape = options.input.shape();
@@ -125,7 +125,7 @@ nn::Model import_torchscript(const std::string& path, const ImportOptions& optio
     for (std::size_t i = 0; i < shape.size(); ++i) spec.class_names.push_back(std::to_string(i));
   }
   auto model = nn::Model::create(std::move(spec));
-  if (!model) throw Error(what + ": " + model.error());
+  if (!model) throw InputError(what + ": " + model.error());
   auto r = check(root, what, model.value(), options);
   if (result) *result = r;
   return std::move(model).value();

@@ -51,14 +51,14 @@ struct ImportCheck {
   double tolerance = 0;       // check_tolerance · scale: the bound max_difference met
 };
 
-// Throws hemi::Error (unreadable file, unsupported operation, shapes that do not fit the
+// Throws hemi::InputError (unreadable file, unsupported operation, shapes that do not fit the
 // input, or an imported model that differs from the module's forward). `check`, if given,
 // receives the comparison.
 nn::Model import_torchscript(const std::string& path, const ImportOptions& options, ImportCheck* check = nullptr);
 
 // The comparison alone: runs the module in `path` and `model` on the seeded inputs of
-// `options` and throws hemi::Error if they differ beyond the tolerance (or the module's output
-// does not have the model's shape). import_torchscript calls it on its result.
+// `options` and throws hemi::InputError if they differ beyond the tolerance (or the module's
+// output does not have the model's shape). import_torchscript calls it on its result.
 ImportCheck check_torchscript(const std::string& path, const nn::Model& model, const ImportOptions& options);
 
 }  // namespace hemi::train
