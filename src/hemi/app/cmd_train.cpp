@@ -73,12 +73,19 @@ void run_train(const TrainArgs& a) {
   double load_seconds = since(t_load);
   if (ds.train.size() == 0) throw Error("train: the training split of '" + a.data + "' is empty");
 
+  FILE* log = a.json ? stderr : stdout;
+  std::optional<train::ImportCheck> import_check;
   nn::Model initial = [&] {
     if (from_script) {
       train::ImportOptions io;
       io.input = input;
       io.class_names = ds.train.class_names;
-      return train::import_torchscript(a.torchscript, io);
+      train::ImportCheck check;
+      auto m = train::import_torchscript(a.torchscript, io, &check);
+      std::fprintf(log, "imported %s: %zu layers; agrees with the module's forward on %d seeded inputs, max |difference| %.3g (tolerance %.3g)\n",
+                   a.torchscript.c_str(), m.layers().size(), check.samples, check.max_difference, check.tolerance);
+      import_check = check;
+      return m;
     }
     nn::ArchitectureOptions ao;
     ao.input = input;
@@ -97,7 +104,6 @@ void run_train(const TrainArgs& a) {
   to.noise.factor = a.noise_factor;
   train::validate(to);
 
-  FILE* log = a.json ? stderr : stdout;
   std::fprintf(log, "data %s: %zu train, %zu test images, %dx%dx%d (loaded in %.2f s)\n", ds.location.name.c_str(),
                ds.train.size(), ds.test.size(), ds.train.channels, ds.train.height, ds.train.width, load_seconds);
   std::fprintf(log, "model %s: %zu parameters, depth %d; %d epochs, batch %d, lr %g, seed %llu%s\n",
@@ -138,6 +144,10 @@ void run_train(const TrainArgs& a) {
     j["total_seconds"] = since(t_start);
     j["test_accuracy"] = ev.accuracy;
     j["test_loss"] = ev.loss;
+    if (import_check)
+      j["import_check"] = {{"samples", import_check->samples},
+                           {"max_difference", import_check->max_difference},
+                           {"tolerance", import_check->tolerance}};
     nlohmann::json epochs = nlohmann::json::array();
     for (const auto& r : result.epochs)
       epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy}, {"seconds", r.seconds}});
@@ -161,7 +171,7 @@ void setup_train(CLI::App& root) {
   cmd->add_option("--data", args->data, "data set name (mnist, fashion-mnist, brain-mri) or path")->required();
   auto* arch = cmd->add_option("--arch", args->arch, "built-in architecture: seed-cnn, mri-cnn")->capture_default_str();
   auto* ts = cmd->add_option("--torchscript", args->torchscript,
-                             "start from a TorchScript module saved by PyTorch (instead of --arch)");
+                             "start from a TorchScript module, scripted or traced (instead of --arch); the import is checked against its forward");
   arch->excludes(ts);
   cmd->add_option("--epochs", args->epochs, "epochs (default: the study's, MNIST 10, brain MRI 20; 0 = evaluate only)");
   cmd->add_option("--batch", args->batch, "batch size (default: the study's, MNIST 64, brain MRI 32)");
