@@ -15,7 +15,8 @@ ParamsLiteral default_literal() { return ParamsLiteral{}; }
 namespace {
 
 constexpr int kMaxTBits = 60;
-constexpr int kAuxPrimeBits = 60;
+// 50-bit auxiliary primes keep the tensor product's NTTs on the IFMA kernels (q < 2^50).
+constexpr int kAuxPrimeBits = 50;
 // |round(t d / Q)| < t N Q / 2 must fit the auxiliary base R with room: R > 2^(log Q + log N
 // + log t + kAuxMargin).
 constexpr int kAuxMargin = 4;

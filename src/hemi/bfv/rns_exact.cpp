@@ -118,11 +118,12 @@ void ScaleRounder::scale(const u64* in, u64* const* outs, std::size_t n) const {
     const u64 two64 = math::reduce_128(u128{1} << 64, m);
     for (std::size_t c = 0; c < n; ++c) {
       u128 s = 0;
-      for (std::size_t i = 0; i < k; ++i) s += static_cast<u128>(math::reduce_64(in[i * n + c], m)) * ip[i];
+      // x_i < 2^61 and ip < 2^61: k <= 64 products fit 128 bits without reducing x_i first.
+      for (std::size_t i = 0; i < k; ++i) s += static_cast<u128>(in[i * n + c]) * ip[i];
       u64 r = math::reduce_128(s, m);
       r = math::add_mod(r, math::reduce_64(rounded_lo[c], m), m.value);
       if (rounded_hi[c]) r = math::add_mod(r, math::mul_mod(math::reduce_64(rounded_hi[c], m), two64, m), m.value);
-      if (xe) r = math::add_mod(r, math::mul_mod(math::reduce_64(xe[c], m), t_q_inv_[j], m), m.value);
+      if (xe) r = math::add_mod(r, math::mul_mod(xe[c], t_q_inv_[j], m), m.value);
       out[c] = r;
     }
   }
