@@ -107,10 +107,13 @@ void Evaluator::add_const_inplace(Ciphertext& a, std::int64_t k) const {
   check(a, "add_const");
   const u64 m = to_plain(k, params_.t(), "add_const", 0);
   const auto& q = params_.q();
-  const auto& delta = params_.ctx().levels[a.level].delta;
+  const auto& tools = params_.ctx().levels[a.level];
+  const u64 t = params_.t().value;
+  // round(Q m / t) = floor(Q / t) m + round((Q mod t) m / t), as encryption adds it.
+  const u64 extra = static_cast<u64>((static_cast<math::u128>(tools.q_mod_t) * m + t / 2) / t);
   for (std::size_t i = 0; i <= a.level; ++i) {
     // A constant polynomial is the same value at every NTT point.
-    const u64 v = math::mul_mod(math::reduce_64(m, q[i]), delta[i], q[i]);
+    const u64 v = math::add_mod(math::mul_mod(math::reduce_64(m, q[i]), tools.delta[i], q[i]), math::reduce_64(extra, q[i]), q[i].value);
     u64* x = a.polys[0].limb(i);
     for (std::size_t c = 0; c < params_.n(); ++c) x[c] = math::add_mod(x[c], v, q[i].value);
   }

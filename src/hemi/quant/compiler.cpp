@@ -25,8 +25,8 @@ std::vector<double> simulate(const QuantizedModel& qm, const bfv::Params& p) {
       v = est.key_switch(est.multiply(v, v, top), top);
     } else {
       v = est.multiply_const(v, static_cast<double>(op.l1_max));
-      // The bias is added as a constant: floor(Q/t) k instead of round(Q k / t) adds at most t/Q * t/2.
-      v = est.add(v, std::log2(t * t / 2) - p.log2_q(top));
+      // The bias is added as round(Q b / t): its rounding adds at most t / (2 Q).
+      v = est.add(v, std::log2(t / 2) - p.log2_q(top));
     }
     budgets.push_back(bfv::NoiseEstimator::budget(v));
   }
