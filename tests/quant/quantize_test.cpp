@@ -38,7 +38,7 @@ TEST(Quantize, IntegerLogitsTrackTheFloatModel) {
   for (int trial = 0; trial < 200; ++trial) {
     const auto p = random_bytes(rng, qm.input_size);
     const auto img = normalized(m, p);
-    EXPECT_EQ(to_pixel_bytes(m, img.data()), p);  // the bytes come back exactly
+    EXPECT_EQ(to_inputs(qm, m, img.data()), p);  // the bytes come back exactly
     const auto f = nn::forward(m, img.data());
     const auto q = forward_int(qm, p);
     double max_f = 0;
@@ -53,6 +53,31 @@ TEST(Quantize, IntegerLogitsTrackTheFloatModel) {
     agree += fa == qa;
   }
   EXPECT_GE(agree, 195);
+}
+
+TEST(Quantize, FewerInputBitsRoundTheBytes) {
+  const nn::Model m = testing::small_model();
+  const QuantizedModel q4 = quantize(m, {8, 4}).value();
+  EXPECT_EQ(q4.input_levels, 15);
+  std::vector<std::int64_t> p(q4.input_size, 0);
+  p[0] = 255;
+  p[1] = 128;
+  p[2] = 8;
+  p[3] = 9;
+  const auto img = normalized(m, p);
+  const auto in = to_inputs(q4, m, img.data());
+  EXPECT_EQ(in[0], 15);
+  EXPECT_EQ(in[1], 8);  // 128 * 15 / 255 = 7.53
+  EXPECT_EQ(in[2], 0);  // 0.47
+  EXPECT_EQ(in[3], 1);  // 0.53
+  // The 4-bit model tracks the float one on inputs it represents exactly (multiples of 17).
+  std::vector<std::int64_t> b(q4.input_size);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = 17 * static_cast<std::int64_t>((i * 7) % 16);
+  const auto f = nn::forward(m, normalized(m, b).data());
+  const auto q = forward_int(q4, to_inputs(q4, m, normalized(m, b).data()));
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(static_cast<double>(static_cast<long double>(q[c]) / q4.output_scale()), f[c], 0.05);
+  // The bound scales with L: (255 / 15)^2 = 289 after one square.
+  EXPECT_LT(q4.max_bound(), quantize(m, {8, 8}).value().max_bound() / 250);
 }
 
 TEST(Quantize, BoundsHoldAtTheExtremes) {
@@ -75,6 +100,8 @@ TEST(Quantize, Rejections) {
             std::string::npos);
   EXPECT_NE(quantize(testing::small_model(), {1}).error().find("weight bits 1 outside [2, 24]"), std::string::npos);
   EXPECT_NE(quantize(testing::small_model(), {25}).error().find("weight bits 25"), std::string::npos);
+  EXPECT_NE(quantize(testing::small_model(), {8, 0}).error().find("input bits 0 outside [1, 8]"), std::string::npos);
+  EXPECT_NE(quantize(testing::small_model(), {8, 9}).error().find("input bits 9"), std::string::npos);
   const QuantizedModel qm = quantize(testing::small_model()).value();
   EXPECT_NE(error_of([&] { forward_int(qm, std::vector<std::int64_t>(5, 0)); }).find("5 inputs, the model takes 64"),
             std::string::npos);

@@ -76,7 +76,7 @@ i128 round_i128(long double x) { return static_cast<i128>(std::llroundl(x)); }
 }  // namespace
 
 long double QuantizedModel::max_bound() const {
-  long double m = 255;
+  long double m = input_levels;
   for (const auto& op : ops) m = std::max(m, op.bound);
   return m;
 }
@@ -85,16 +85,20 @@ Result<QuantizedModel> quantize(const nn::Model& model, const QuantOptions& opti
   using R = Result<QuantizedModel>;
   if (options.weight_bits < 2 || options.weight_bits > 24)
     return R::failure("weight bits " + std::to_string(options.weight_bits) + " outside [2, 24]");
+  if (options.input_bits < 1 || options.input_bits > 8)
+    return R::failure("input bits " + std::to_string(options.input_bits) + " outside [1, 8]");
   const long double w_max_int = std::ldexp(1.0L, options.weight_bits - 1) - 1;
   QuantizedModel qm;
   qm.weight_bits = options.weight_bits;
+  qm.input_levels = (1 << options.input_bits) - 1;
+  const double levels = qm.input_levels;
   qm.input_size = model.input_shape().size();
   qm.classes = model.classes();
   const nn::InputSpec& spec = model.input();
   const int in_h = spec.height, in_w = spec.width;
   // The scale and per-neuron bound of the current activations.
   long double scale = 1;
-  std::vector<long double> bound(qm.input_size, 255.0L);
+  std::vector<long double> bound(qm.input_size, static_cast<long double>(levels));
   bool first_linear = true;
   nn::TensorShape shape = model.input_shape();
   for (std::size_t li = 0; li < model.layers().size(); ++li) {
@@ -124,8 +128,8 @@ Result<QuantizedModel> quantize(const nn::Model& model, const QuantOptions& opti
       RealRows rr = std::holds_alternative<nn::Conv2d>(layer) ? conv_rows(std::get<nn::Conv2d>(layer), shape, out)
                                                                : dense_rows(std::get<nn::Dense>(layer));
       if (first_linear) {
-        // Fold (p/255 - mean_c) / std_c into the weights: w' = w / (255 std_c) on the pixel
-        // byte p, bias' = b - sum w mean_c / std_c.
+        // Fold (p/L - mean_c) / std_c into the weights: w' = w / (L std_c) on the integer
+        // input p, bias' = b - sum w mean_c / std_c.
         const std::size_t plane = static_cast<std::size_t>(in_h) * in_w;
         if (auto* c = std::get_if<nn::Conv2d>(&layer); c && (c->pad_h || c->pad_w)) {
           for (double m : spec.mean)
@@ -136,7 +140,7 @@ Result<QuantizedModel> quantize(const nn::Model& model, const QuantOptions& opti
             const std::size_t ch = rr.index[o][k] / plane;
             const double sd = spec.std[ch], mean = spec.mean[ch];
             rr.bias[o] -= rr.weight[o][k] * mean / sd;
-            rr.weight[o][k] /= 255.0 * sd;
+            rr.weight[o][k] /= levels * sd;
           }
         first_linear = false;
       }
@@ -188,14 +192,16 @@ Result<QuantizedModel> quantize(const nn::Model& model, const QuantOptions& opti
   return qm;
 }
 
-std::vector<std::int64_t> to_pixel_bytes(const nn::Model& model, const float* image) {
+std::vector<std::int64_t> to_inputs(const QuantizedModel& qm, const nn::Model& model, const float* image) {
   const nn::InputSpec& spec = model.input();
   const std::size_t plane = static_cast<std::size_t>(spec.height) * spec.width, size = model.input_shape().size();
+  if (size != qm.input_size) throw Error("to_inputs: the model and its quantized form differ in input size");
   std::vector<std::int64_t> out(size);
   for (std::size_t i = 0; i < size; ++i) {
     const std::size_t ch = i / plane;
-    const double p = (static_cast<double>(image[i]) * spec.std[ch] + spec.mean[ch]) * 255.0;
-    out[i] = std::clamp<std::int64_t>(std::llround(p), 0, 255);
+    // The pixel byte first (exact for 8-bit images), then the L + 1 levels.
+    const double byte = std::nearbyint((static_cast<double>(image[i]) * spec.std[ch] + spec.mean[ch]) * 255.0);
+    out[i] = std::clamp<std::int64_t>(std::llround(byte * qm.input_levels / 255.0), 0, qm.input_levels);
   }
   return out;
 }

@@ -25,7 +25,7 @@ struct ThroughputResult {
   std::size_t batches = 0;
 };
 
-// inputs: count images of qm.input_size pixel bytes each (to_pixel_bytes).
+// inputs: count images of qm.input_size integer inputs each (to_inputs).
 ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan,
                                 const std::vector<std::vector<std::int64_t>>& inputs, ThreadPool* pool = nullptr);
 
