@@ -108,7 +108,25 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
       res.encrypt_s += seconds_since(t0);
       // Server.
       t0 = std::chrono::steady_clock::now();
-      for (const QOp& op : qm.ops) {
+      auto linear_row = [&](const Row& row, const std::vector<bfv::Ciphertext>& in_cts) {
+        std::vector<const bfv::Ciphertext*> in;
+        std::vector<std::int64_t> w;
+        for (std::size_t q = 0; q < row.index.size(); ++q)
+          if (row.weight[q] != 0) {
+            in.push_back(&in_cts[row.index[q]]);
+            w.push_back(centred_mod(row.weight[q], t));
+          }
+        if (in.empty()) {  // an all-zero row: 0 * x_0 keeps a valid ciphertext
+          in.push_back(&in_cts[0]);
+          w.push_back(0);
+        }
+        bfv::Ciphertext y = eval.dot_product(in, w);
+        const std::int64_t b = centred_mod(row.bias, t);
+        if (b != 0) eval.add_const_inplace(y, b);
+        return y;
+      };
+      for (std::size_t oi = 0; oi < qm.ops.size(); ++oi) {
+        const QOp& op = qm.ops[oi];
         if (op.kind == QOp::Kind::kSquare) {
           for (auto& c : x) {
             c = eval.square(c);
@@ -116,24 +134,54 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
           }
           continue;
         }
-        std::vector<bfv::Ciphertext> y(op.rows.size());
-        for (std::size_t o = 0; o < op.rows.size(); ++o) {
-          const Row& row = op.rows[o];
-          std::vector<const bfv::Ciphertext*> in;
-          std::vector<std::int64_t> w;
-          for (std::size_t q = 0; q < row.index.size(); ++q)
-            if (row.weight[q] != 0) {
-              in.push_back(&x[row.index[q]]);
-              w.push_back(centred_mod(row.weight[q], t));
-            }
-          if (in.empty()) {  // an all-zero row: 0 * x_0 keeps a valid ciphertext
-            in.push_back(&x[0]);
-            w.push_back(0);
-          }
-          y[o] = eval.dot_product(in, w);
-          const std::int64_t b = centred_mod(row.bias, t);
-          if (b != 0) eval.add_const_inplace(y[o], b);
+        // linear -> square -> pooling (each squared value used by at most one sum): each
+        // squared output is folded into its sum at once, so the wide middle layer never
+        // exists in full (LeNet-1's 2,304 conv outputs become 576 pooled sums).
+        std::vector<std::vector<std::pair<std::uint32_t, std::int64_t>>> uses;
+        bool fuse = oi + 2 < qm.ops.size() && qm.ops[oi + 1].kind == QOp::Kind::kSquare && qm.ops[oi + 2].kind == QOp::Kind::kLinear;
+        if (fuse) {
+          const QOp& next = qm.ops[oi + 2];
+          uses.resize(op.outputs);
+          for (std::size_t r = 0; r < next.rows.size(); ++r)
+            for (std::size_t q = 0; q < next.rows[r].index.size(); ++q)
+              if (next.rows[r].weight[q] != 0)
+                uses[next.rows[r].index[q]].push_back({static_cast<std::uint32_t>(r), centred_mod(next.rows[r].weight[q], t)});
+          for (const auto& u : uses) fuse = fuse && u.size() <= 1;
         }
+        if (fuse) {
+          const QOp& next = qm.ops[oi + 2];
+          std::vector<bfv::Ciphertext> acc(next.rows.size());
+          std::vector<bool> started(next.rows.size(), false);
+          for (std::size_t o = 0; o < op.rows.size(); ++o) {
+            if (uses[o].empty()) continue;
+            bfv::Ciphertext y = linear_row(op.rows[o], x);
+            y = eval.square(y);
+            eval.relinearize_inplace(y, rk);
+            for (auto [r, w] : uses[o]) {
+              bfv::Ciphertext term = y;
+              if (w != 1) eval.multiply_const_inplace(term, w);
+              if (started[r]) {
+                eval.add_inplace(acc[r], term);
+              } else {
+                acc[r] = std::move(term);
+                started[r] = true;
+              }
+            }
+          }
+          for (std::size_t r = 0; r < next.rows.size(); ++r) {
+            if (!started[r]) {  // no nonzero weight: the constant 0
+              acc[r] = x[0];
+              eval.multiply_const_inplace(acc[r], 0);
+            }
+            const std::int64_t b = centred_mod(next.rows[r].bias, t);
+            if (b != 0) eval.add_const_inplace(acc[r], b);
+          }
+          x = std::move(acc);
+          oi += 2;
+          continue;
+        }
+        std::vector<bfv::Ciphertext> y(op.rows.size());
+        for (std::size_t o = 0; o < op.rows.size(); ++o) y[o] = linear_row(op.rows[o], x);
         x = std::move(y);
       }
       for (auto& c : x) eval.mod_switch_to_inplace(c, plan.download_level);
