@@ -1,5 +1,7 @@
 #include "hemi/quant/throughput.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 
@@ -14,6 +16,12 @@ namespace hemi::quant {
 using math::u64;
 
 namespace {
+double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -97,6 +105,7 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
       if (pi == 0) ++res.batches;
       // Client: one seeded ciphertext per input neuron, slot s = image first + s.
       t0 = std::chrono::steady_clock::now();
+      double c0 = cpu_now();
       std::vector<bfv::Ciphertext> x(qm.input_size);
       std::vector<std::int64_t> column(batch);
       for (std::size_t j = 0; j < qm.input_size; ++j) {
@@ -106,8 +115,10 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
         x[j] = bfv::SymmetricEncryptor::expand(params, sct);  // what the server does on receipt
       }
       res.encrypt_s += seconds_since(t0);
+      res.encrypt_cpu_s += cpu_now() - c0;
       // Server.
       t0 = std::chrono::steady_clock::now();
+      c0 = cpu_now();
       auto linear_row = [&](const Row& row, const std::vector<bfv::Ciphertext>& in_cts) {
         std::vector<const bfv::Ciphertext*> in;
         std::vector<std::int64_t> w;
@@ -186,6 +197,7 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
       }
       for (auto& c : x) eval.mod_switch_to_inplace(c, plan.download_level);
       res.evaluate_s += seconds_since(t0);
+      res.evaluate_cpu_s += cpu_now() - c0;
       // Client: decrypt.
       t0 = std::chrono::steady_clock::now();
       for (std::size_t c = 0; c < classes; ++c) {
