@@ -4,6 +4,7 @@
 
 namespace hemi::bfv {
 
+using math::u128;
 using math::u64;
 
 namespace {
@@ -34,23 +35,41 @@ ByteReader open(const Bytes& data, ObjectKind kind, const Params* params) {
   return ByteReader(data.data() + kHeaderBytes, data.size() - kHeaderBytes, what);
 }
 
-// Values below 2^bits, packed little-endian bit by bit order: value c occupies bits
+// Values below 2^bits (bits <= 61), packed little-endian: value c occupies bits
 // [c * bits, (c + 1) * bits) of the byte string.
 void put_packed(ByteWriter& w, const u64* x, std::size_t n, int bits) {
   Bytes buf((n * bits + 7) / 8, 0);
   std::size_t pos = 0;
-  for (std::size_t c = 0; c < n; ++c)
-    for (int b = 0; b < bits; ++b, ++pos)
-      if ((x[c] >> b) & 1) buf[pos >> 3] |= static_cast<std::uint8_t>(1u << (pos & 7));
+  u128 acc = 0;
+  int fill = 0;
+  for (std::size_t c = 0; c < n; ++c) {
+    acc |= static_cast<u128>(x[c]) << fill;
+    fill += bits;
+    while (fill >= 8) {
+      buf[pos++] = static_cast<std::uint8_t>(acc);
+      acc >>= 8;
+      fill -= 8;
+    }
+  }
+  if (fill > 0) buf[pos] = static_cast<std::uint8_t>(acc);
   w.put_bytes(buf.data(), buf.size());
 }
 
 void get_packed(ByteReader& r, u64* x, std::size_t n, const math::Modulus& m, const char* field) {
-  const std::uint8_t* src = r.take((n * m.bits + 7) / 8, field);
+  const std::size_t bytes = (n * m.bits + 7) / 8;
+  const std::uint8_t* src = r.take(bytes, field);
+  const u64 mask = (u64{1} << m.bits) - 1;
   std::size_t pos = 0;
+  u128 acc = 0;
+  int fill = 0;
   for (std::size_t c = 0; c < n; ++c) {
-    u64 v = 0;
-    for (int b = 0; b < m.bits; ++b, ++pos) v |= static_cast<u64>((src[pos >> 3] >> (pos & 7)) & 1) << b;
+    while (fill < m.bits) {
+      acc |= static_cast<u128>(src[pos++]) << fill;
+      fill += 8;
+    }
+    const u64 v = static_cast<u64>(acc) & mask;
+    acc >>= m.bits;
+    fill -= m.bits;
     if (v >= m.value)
       r.fail(std::string(field) + ": coefficient " + std::to_string(v) + " is out of range for modulus " +
              std::to_string(m.value));
