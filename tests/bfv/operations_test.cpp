@@ -43,7 +43,7 @@ TEST(BfvEncoder, Rejections) {
                        "8193 values exceed the 8192 slots"));
   EXPECT_TRUE(contains(error_of([&] { b.encoder.encode_constant(-half - 1); }), "outside the plaintext range"));
   Plaintext p = b.encoder.encode_constant(1);
-  p.params_id ^= 1;
+  p.params_id[0] ^= 1;
   EXPECT_TRUE(contains(error_of([&] { b.encoder.decode(p); }), "plaintext from other parameters"));
   p = b.encoder.encode_constant(1);
   p.coeffs[3] = b.params.t().value;
@@ -227,7 +227,7 @@ TEST(BfvEvaluate, Rejections) {
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.add(c, low); }), "add: level mismatch 3 vs 1"));
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.multiply(c, low); }), "multiply: level mismatch 3 vs 1"));
   Ciphertext foreign = c;
-  foreign.params_id ^= 1;
+  foreign.params_id[0] ^= 1;
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.sub(c, foreign); }), "sub: ciphertext from other parameters"));
   Ciphertext three = b.evaluator.multiply(c, c);
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.multiply(three, c); }), "multiply: ciphertext of 3 parts; relinearize first"));

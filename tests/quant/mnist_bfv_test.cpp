@@ -15,6 +15,7 @@
 #include "hemi/nn/interpreter.h"
 #include "hemi/quant/throughput.h"
 #include "hemi/train/trainer.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::quant {
 namespace {
@@ -45,6 +46,7 @@ Trained train_arch(const std::string& arch) {
 }
 
 void check_network(const std::string& arch) {
+  test_support::use_mnist_or_synthetic();
   const Trained t = train_arch(arch);
   const std::size_t count = t.test.size();
   ASSERT_EQ(count, 10000u);
@@ -101,8 +103,14 @@ void check_network(const std::string& arch) {
   EXPECT_EQ(same, count);
 }
 
-TEST(MnistBfv, SeedCnnQuantizedAndEncryptedAgreesExactly) { check_network("seed-cnn"); }
-TEST(MnistBfv, LeNet1QuantizedAndEncryptedAgreesExactly) { check_network("lenet-1"); }
+TEST(MnistBfv, SeedCnnQuantizedAndEncryptedAgreesExactly) {
+  HEMI_REQUIRE_FULL_DATA();  // the 10,000 real test images
+  check_network("seed-cnn");
+}
+TEST(MnistBfv, LeNet1QuantizedAndEncryptedAgreesExactly) {
+  HEMI_REQUIRE_FULL_DATA();
+  check_network("lenet-1");
+}
 
 }  // namespace
 }  // namespace hemi::quant

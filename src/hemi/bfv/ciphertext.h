@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hemi/base/random.h"
+#include "hemi/ckks/params_id.h"
 #include "hemi/ckks/poly.h"
 #include "hemi/math/modarith.h"
 
@@ -17,13 +18,13 @@ using ckks::RnsPoly;
 
 struct Plaintext {
   std::vector<math::u64> coeffs;  // N coefficients, each < t
-  std::uint64_t params_id = 0;
+  ckks::ParamsId params_id{};
 };
 
 struct Ciphertext {
   std::vector<RnsPoly> polys;  // (c0, c1), or (c0, c1, c2) after a multiplication
   std::size_t level = 0;
-  std::uint64_t params_id = 0;
+  ckks::ParamsId params_id{};
 
   std::size_t size() const { return polys.size(); }
 };
@@ -33,7 +34,7 @@ struct SeededCiphertext {
   RnsPoly c0;
   Seed seed{};
   std::size_t level = 0;
-  std::uint64_t params_id = 0;
+  ckks::ParamsId params_id{};
 };
 
 }  // namespace hemi::bfv

@@ -21,16 +21,15 @@ constexpr int kAuxPrimeBits = 50;
 // + log t + kAuxMargin).
 constexpr int kAuxMargin = 4;
 
-std::uint64_t compute_id(const detail::Context& c) {
+ckks::ParamsId compute_id(const detail::Context& c) {
   Bytes b;
   ByteWriter w(b);
   w.put_string("hemi-bfv-params-v1");
-  w.put<std::uint64_t>(c.ring.id());
+  w.put_bytes(c.ring.id().data(), c.ring.id().size());
   w.put<std::uint64_t>(c.t.value);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(b.data(), b.size(), digest);
-  std::uint64_t id = 0;
-  for (int i = 0; i < 8; ++i) id = (id << 8) | digest[i];
+  static_assert(SHA256_DIGEST_LENGTH == ckks::kParamsIdBytes);
+  ckks::ParamsId id{};
+  SHA256(b.data(), b.size(), id.data());
   return id;
 }
 
@@ -142,12 +141,8 @@ Result<Params> Params::create(const ParamsLiteral& l) {
 const ParamsLiteral& Params::literal() const { return ctx_->literal; }
 const ckks::Params& Params::ring() const { return ctx_->ring; }
 const math::Modulus& Params::t() const { return ctx_->t; }
-std::uint64_t Params::id() const { return ctx_->id; }
-std::string Params::id_hex() const {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(ctx_->id));
-  return buf;
-}
+const ckks::ParamsId& Params::id() const { return ctx_->id; }
+std::string Params::id_hex() const { return ckks::to_hex(ctx_->id); }
 
 namespace {
 std::size_t packed_bytes(const Params& p, std::size_t level) {
@@ -157,8 +152,9 @@ std::size_t packed_bytes(const Params& p, std::size_t level) {
 }
 }  // namespace
 
-// Exact serialized sizes (serialize.cpp): header 24 bytes, then the payload.
-std::size_t Params::ciphertext_bytes(std::size_t level) const { return 24 + 4 + 4 + 2 * packed_bytes(*this, level); }
-std::size_t Params::seeded_ciphertext_bytes(std::size_t level) const { return 24 + 4 + 32 + packed_bytes(*this, level); }
+// Exact serialized sizes (serialize.cpp): the 48-byte header, then the payload.
+constexpr std::size_t kHeader = 16 + ckks::kParamsIdBytes;
+std::size_t Params::ciphertext_bytes(std::size_t level) const { return kHeader + 4 + 4 + 2 * packed_bytes(*this, level); }
+std::size_t Params::seeded_ciphertext_bytes(std::size_t level) const { return kHeader + 4 + 32 + packed_bytes(*this, level); }
 
 }  // namespace hemi::bfv

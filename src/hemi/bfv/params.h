@@ -53,8 +53,8 @@ class Params {
   const std::vector<math::Modulus>& q() const { return ring().q(); }
   int security_bits() const { return ring().security_bits(); }
   double log2_q(std::size_t level) const { return ring().log2_q(level); }
-  std::uint64_t id() const;  // SHA-256 of "bfv", the ring's id and t: differs from any CKKS id
-  std::string id_hex() const;
+  const ckks::ParamsId& id() const;  // SHA-256 of "bfv", the ring's id and t: never a CKKS id
+  std::string id_hex() const;        // 64 hex digits
   std::size_t ciphertext_bytes(std::size_t level) const;  // serialized, 2 parts
   std::size_t seeded_ciphertext_bytes(std::size_t level) const;
 
@@ -86,7 +86,7 @@ struct Context {
   std::vector<std::unique_ptr<math::NttTables>> aux_ntt;
   std::unique_ptr<ExactConverter> aux_to_q;  // R -> q_0..q_L (a prefix of the outputs for Q_l)
   std::vector<LevelTools> levels;            // per level l
-  std::uint64_t id = 0;
+  ckks::ParamsId id{};
 
   explicit Context(ckks::Params r) : ring(std::move(r)) {}
 };

@@ -12,14 +12,14 @@ namespace {
 constexpr char kMagic[4] = {'H', 'E', 'M', 'I'};
 constexpr std::uint32_t kMaxPrimes = 64;
 
-Bytes with_header(ObjectKind kind, std::uint64_t params_id, const Bytes& payload) {
+Bytes with_header(ObjectKind kind, const ckks::ParamsId& params_id, const Bytes& payload) {
   Bytes out;
   out.reserve(kHeaderBytes + payload.size());
   ByteWriter w(out);
   w.put_bytes(kMagic, 4);
   w.put<std::uint16_t>(kFormatVersion);
   w.put<std::uint16_t>(static_cast<std::uint16_t>(kind));
-  w.put<std::uint64_t>(params_id);
+  w.put_bytes(params_id.data(), params_id.size());
   w.put<std::uint64_t>(payload.size());
   w.put_bytes(payload.data(), payload.size());
   return out;
@@ -30,7 +30,7 @@ ByteReader open(const Bytes& data, ObjectKind kind, const Params* params) {
   const std::string what = std::string("BFV ") + kind_name(kind);
   if (h.kind != kind) throw Error(what + ": the data holds a BFV " + kind_name(h.kind) + ", not a " + kind_name(kind));
   if (params && h.params_id != params->id())
-    throw Error(what + ": made under other parameters (id " + std::to_string(h.params_id) + ", expected " +
+    throw Error(what + ": made under other parameters (id " + ckks::to_hex(h.params_id) + ", expected " +
                 params->id_hex() + ")");
   return ByteReader(data.data() + kHeaderBytes, data.size() - kHeaderBytes, what);
 }
@@ -118,13 +118,14 @@ Header read_header(const Bytes& data) {
   if (std::memcmp(magic, kMagic, 4) != 0) r.fail("not a hemi object (bad magic)");
   Header h;
   h.version = r.get<std::uint16_t>("format version");
+  const auto kind = r.get<std::uint16_t>("kind");
+  // The kind first: a CKKS object (whose format has its own version) is named as such.
+  if (kind < 33 || kind > 36) r.fail("object kind " + std::to_string(kind) + " is not a BFV object");
   if (h.version == 0 || h.version > kFormatVersion)
     r.fail("format version " + std::to_string(h.version) + " is not supported (this build reads up to " +
            std::to_string(kFormatVersion) + ")");
-  const auto kind = r.get<std::uint16_t>("kind");
-  if (kind < 33 || kind > 36) r.fail("object kind " + std::to_string(kind) + " is not a BFV object");
   h.kind = static_cast<ObjectKind>(kind);
-  h.params_id = r.get<std::uint64_t>("parameter id");
+  r.get_bytes(h.params_id.data(), h.params_id.size(), "parameter id");
   h.payload_bytes = r.get<std::uint64_t>("payload size");
   if (h.payload_bytes != r.remaining())
     r.fail("payload size " + std::to_string(h.payload_bytes) + " does not match the " + std::to_string(r.remaining()) +
@@ -170,7 +171,7 @@ Params load_params(const Bytes& data) {
   auto p = Params::create(l);
   if (!p) throw Error("BFV parameter set: refused: " + p.error());
   if (p.value().id() != h.params_id)
-    throw Error("BFV parameter set: the id in the header (" + std::to_string(h.params_id) +
+    throw Error("BFV parameter set: the id in the header (" + ckks::to_hex(h.params_id) +
                 ") does not match the parameters (" + p.value().id_hex() + ")");
   return p.value();
 }

@@ -1,6 +1,6 @@
 // Serialization of BFV parameters, ciphertexts (full and seeded) and plaintexts, with the
-// discipline of ckks/serialize.h: a 24-byte header (magic "HEMI", format version u16, object
-// kind u16, parameter id u64, payload size u64, little-endian), coefficients bit-packed at
+// discipline of ckks/serialize.h: a 48-byte header (magic "HEMI", format version u16, object
+// kind u16, the 32-byte parameter id, payload size u64, little-endian), coefficients bit-packed at
 // each prime's bit length, and loading that validates the header, the kind, the parameter id,
 // every size and every coefficient range before an object is built, refuses later format
 // versions, and throws hemi::Error on malformed input. BFV kinds are numbered from 33, so a
@@ -17,7 +17,7 @@
 namespace hemi::bfv {
 
 inline constexpr std::uint16_t kFormatVersion = 1;
-inline constexpr std::size_t kHeaderBytes = 24;
+inline constexpr std::size_t kHeaderBytes = 16 + ckks::kParamsIdBytes;
 
 enum class ObjectKind : std::uint16_t {
   kParams = 33,
@@ -30,7 +30,7 @@ const char* kind_name(ObjectKind kind);
 struct Header {
   std::uint16_t version = kFormatVersion;
   ObjectKind kind = ObjectKind::kParams;
-  std::uint64_t params_id = 0;
+  ckks::ParamsId params_id{};
   std::uint64_t payload_bytes = 0;
 };
 // Reads and checks the header only (magic, version, a BFV kind, size matches the input).
