@@ -258,6 +258,10 @@ TEST(BfvEvaluate, Rejections) {
   Plaintext p = b.encoder.encode_constant(2);
   p.coeffs.resize(5);
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.multiply_plain_inplace(x, p); }), "multiply_plain: plaintext has 5 coefficients"));
+  p = b.encoder.encode_constant(2);
+  p.coeffs[7] = b.params.t().value;
+  EXPECT_TRUE(contains(error_of([&] { b.evaluator.add_plain_inplace(x, p); }), "add_plain: plaintext coefficient 7 is 1032193, not below t"));
+  EXPECT_TRUE(contains(error_of([&] { b.encryptor.encrypt(p); }), "encrypt: plaintext coefficient 7"));
   Ciphertext shape = c;
   shape.level = 2;
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.negate_inplace(shape); }), "negate: ciphertext shape does not match its level 2"));

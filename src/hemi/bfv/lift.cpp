@@ -11,6 +11,11 @@ void check_plaintext(const Params& params, const Plaintext& pt, const char* op) 
   if (pt.coeffs.size() != params.n())
     throw Error(std::string(op) + ": plaintext has " + std::to_string(pt.coeffs.size()) + " coefficients, not N = " +
                 std::to_string(params.n()));
+  const u64 t = params.t().value;
+  for (std::size_t c = 0; c < pt.coeffs.size(); ++c)
+    if (pt.coeffs[c] >= t)
+      throw Error(std::string(op) + ": plaintext coefficient " + std::to_string(c) + " is " + std::to_string(pt.coeffs[c]) +
+                  ", not below t = " + std::to_string(t));
 }
 
 void check_level(const Params& params, std::size_t level, const char* op) {

@@ -9,7 +9,7 @@
 
 namespace hemi::bfv::detail {
 
-// Throws unless pt belongs to params and has N coefficients below t.
+// Throws unless pt belongs to params and has N coefficients, each below t.
 void check_plaintext(const Params& params, const Plaintext& pt, const char* op);
 // Throws unless level <= the top level.
 void check_level(const Params& params, std::size_t level, const char* op);
