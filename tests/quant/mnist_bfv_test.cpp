@@ -78,9 +78,7 @@ void check_network(const std::string& arch) {
       }
     }
   ASSERT_GT(best, 0) << "no input/weight width keeps the accuracy within 0.3 points";
-  CompileOptions co;
-  co.t_bits = 40;
-  const Plan plan = compile(qm, co).value();
+  const Plan plan = compile(qm).value();  // 40-bit plaintext primes, 128-bit security
   std::printf("[%s] chosen: input bits %d, weight bits %d: %s\n", arch.c_str(),
               static_cast<int>(std::log2(qm.input_levels + 1)), qm.weight_bits, plan.summary().c_str());
   EXPECT_GE(bfv::Params::create(plan.params.front()).value().security_bits(), 128);

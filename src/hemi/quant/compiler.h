@@ -23,7 +23,7 @@
 namespace hemi::quant {
 
 struct CompileOptions {
-  int t_bits = 30;             // size of each plaintext prime
+  int t_bits = 40;             // size of each plaintext prime (docs/bfv.md: chosen by measurement)
   int max_primes = 6;          // refuse beyond this many plaintext primes
   int security = 128;          // 0 with allow_insecure for tests
   bool allow_insecure = false;
