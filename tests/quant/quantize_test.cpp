@@ -55,6 +55,22 @@ TEST(Quantize, IntegerLogitsTrackTheFloatModel) {
   EXPECT_GE(agree, 195);
 }
 
+TEST(Quantize, BiasesBeyond64BitsAreExact) {
+  const nn::Model m = testing::small_model(false, true);
+  const QuantizedModel qm = quantize(m, {8}).value();
+  ASSERT_GT(qm.output_scale(), 0x1p70L);  // the last bias is a 70+-bit integer
+  std::mt19937 rng(4);
+  for (int trial = 0; trial < 20; ++trial) {
+    const auto p = random_bytes(rng, qm.input_size);
+    const auto f = nn::forward(m, normalized(m, p).data());
+    const auto q = forward_int(qm, p);
+    double max_f = 0;
+    for (double x : f) max_f = std::max(max_f, std::fabs(x));
+    for (std::size_t c = 0; c < f.size(); ++c)
+      EXPECT_NEAR(static_cast<double>(static_cast<long double>(q[c]) / qm.output_scale()), f[c], 0.03 * max_f + 1e-3);
+  }
+}
+
 TEST(Quantize, FewerInputBitsRoundTheBytes) {
   const nn::Model m = testing::small_model();
   const QuantizedModel q4 = quantize(m, {8, 4}).value();

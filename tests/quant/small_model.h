@@ -8,7 +8,8 @@
 
 namespace hemi::quant::testing {
 
-inline nn::Model small_model(bool polynomial = false) {
+// With deep = true, two more layers (x², dense 3->3) push the last bias's scale past 2^63.
+inline nn::Model small_model(bool polynomial = false, bool deep = false) {
   nn::ModelSpec spec;
   spec.architecture = "small";
   spec.input.height = spec.input.width = 8;
@@ -34,6 +35,14 @@ inline nn::Model small_model(bool polynomial = false) {
   for (int i = 0; i < 54; ++i) d.weight.push_back(0.4 * std::cos(0.9 * i + 0.2));
   d.bias = {0.2, -0.3, 0.01};
   spec.layers.push_back(d);
+  if (deep) {
+    spec.layers.push_back(nn::Square{});
+    nn::Dense e;
+    e.in_features = e.out_features = 3;
+    e.weight = {0.5, -0.2, 0.1, 0.3, 0.4, -0.6, -0.1, 0.2, 0.7};
+    e.bias = {0.25, -0.5, 0.125};
+    spec.layers.push_back(e);
+  }
   return nn::Model::create(spec).value();
 }
 

@@ -71,7 +71,15 @@ std::vector<Row> pool_rows(const nn::AvgPool2d& p, const nn::TensorShape& in, co
   return rows;
 }
 
-i128 round_i128(long double x) { return static_cast<i128>(std::llroundl(x)); }
+// round(x) for |x| < 2^125 (llroundl stops at 2^63): the two 64-bit halves of |round(x)|.
+i128 round_i128(long double x) {
+  const long double r = std::fabs(std::roundl(x));
+  const long double two64 = 0x1p64L;
+  const auto hi = static_cast<std::uint64_t>(std::floor(r / two64));
+  const auto lo = static_cast<std::uint64_t>(r - static_cast<long double>(hi) * two64);
+  const i128 v = (static_cast<i128>(hi) << 64) | lo;
+  return x < 0 ? -v : v;
+}
 
 }  // namespace
 
