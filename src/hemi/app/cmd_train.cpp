@@ -44,7 +44,7 @@ void run_train(const TrainArgs& a) {
   auto t_start = std::chrono::steady_clock::now();
   const bool from_script = !a.torchscript.empty();
   if (!from_script && !nn::is_architecture(a.arch))
-    throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn)");
+    throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn, lenet-1)");
 
   // The network's input: the architecture's default, overridden by --channels / --size.
   nn::InputSpec input = from_script ? nn::InputSpec{} : nn::default_input(a.arch);
@@ -169,7 +169,7 @@ void setup_train(CLI::App& root) {
   auto* cmd = root.add_subcommand("train", "Train a model on a data set and write the model file");
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags win
   cmd->add_option("--data", args->data, "data set name (mnist, fashion-mnist, brain-mri) or path")->required();
-  auto* arch = cmd->add_option("--arch", args->arch, "built-in architecture: seed-cnn, mri-cnn")->capture_default_str();
+  auto* arch = cmd->add_option("--arch", args->arch, "built-in architecture: seed-cnn, mri-cnn, lenet-1")->capture_default_str();
   auto* ts = cmd->add_option("--torchscript", args->torchscript,
                              "start from a TorchScript module, scripted or traced (instead of --arch); the import is checked against its forward");
   arch->excludes(ts);
