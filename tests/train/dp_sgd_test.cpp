@@ -66,6 +66,15 @@ void expect_fast_equals_loop(const std::string& arch, int channels, int size) {
   const double scale = slow.abs().max().item<double>();
   ASSERT_GT(scale, 0);
   EXPECT_LT((fast - slow).abs().max().item<double>(), 1e-5 * scale) << arch;
+  // Ghost clipping: the clipped sum and the norms without the N × P matrix.
+  for (double clip : {1e-3, 0.5, 1e6}) {
+    torch::Tensor norms;
+    torch::Tensor sum = clipped_gradient_sum(*net, x, y, clip, &norms);
+    torch::Tensor slow_norms = slow.norm(2, 1);
+    EXPECT_LT((norms - slow_norms).abs().max().item<double>(), 1e-5 * slow_norms.max().item<double>()) << arch;
+    torch::Tensor want = (slow * (clip / slow_norms).clamp_max(1.0).unsqueeze(1)).sum(0);
+    EXPECT_LT((sum - want).abs().max().item<double>(), 1e-5 * want.abs().max().item<double>()) << arch << " clip " << clip;
+  }
   // The rows really differ between examples (not a batch gradient copied 12 times).
   EXPECT_GT((slow[0] - slow[1]).abs().max().item<double>(), 1e-3 * scale);
 }

@@ -87,13 +87,10 @@ DpTrainResult train_model_dp(const nn::Model& initial, const data::ImageSet& tra
       torch::Tensor sum;
       if (b > 0) {
         torch::Tensor x = images.index_select(0, index), y = labels.index_select(0, index);
-        torch::Tensor logits;
-        torch::Tensor g = per_example_gradients(*net, x, y, &logits);  // b × P
+        torch::Tensor logits, norms;
+        sum = clipped_gradient_sum(*net, x, y, clip, &norms, &logits);
         torch::NoGradGuard no_grad;
-        torch::Tensor norms = g.norm(2, 1);
         clipped += norms.gt(clip).sum().item<int64_t>();
-        torch::Tensor scale = (clip / (norms + 1e-12)).clamp_max(1.0);
-        sum = (g * scale.unsqueeze(1)).sum(0);
         loss_sum += torch::nn::functional::cross_entropy(
                         logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                         .item<double>();

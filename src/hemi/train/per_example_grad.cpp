@@ -35,6 +35,66 @@ torch::Tensor per_example_gradients(TorchNetImpl& net, const torch::Tensor& x, c
   return torch::cat(parts, 1);
 }
 
+torch::Tensor clipped_gradient_sum(TorchNetImpl& net, const torch::Tensor& x, const torch::Tensor& y, double clip,
+                                   torch::Tensor* norms_out, torch::Tensor* logits_out) {
+  std::vector<torch::Tensor> inputs, outputs;
+  torch::Tensor logits = net.forward_recording(x, &inputs, &outputs);
+  torch::Tensor loss = torch::nn::functional::cross_entropy(
+      logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+  std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, outputs);
+  torch::NoGradGuard no_grad;
+  if (logits_out) *logits_out = logits.detach();
+  const int64_t n = x.size(0);
+  // Pass 1: squared per-example norms, layer by layer; keep what pass 2 needs.
+  struct Piece {
+    torch::Tensor per_example;  // conv: N × O × K weight gradients
+    torch::Tensor g, a;         // dense: N × out, N × in
+    bool conv, bias;
+  };
+  std::vector<Piece> pieces;
+  torch::Tensor sq = torch::zeros({n});
+  std::size_t k = 0;
+  for (const auto& layer : net.spec().layers) {
+    if (auto* c = std::get_if<nn::Conv2d>(&layer)) {
+      torch::Tensor a = torch::nn::functional::unfold(
+          inputs[k], torch::nn::functional::UnfoldFuncOptions({c->kernel_h, c->kernel_w})
+                         .padding({c->pad_h, c->pad_w})
+                         .stride({c->stride_h, c->stride_w}));
+      torch::Tensor g = grads[k].reshape({n, c->out_channels, -1});
+      torch::Tensor w = torch::bmm(g, a.transpose(1, 2));  // N × O × K
+      sq += w.square().sum({1, 2});
+      torch::Tensor b = g.sum(2);                          // N × O
+      if (!c->bias.empty()) sq += b.square().sum(1);
+      pieces.push_back({w, b, {}, true, !c->bias.empty()});
+      ++k;
+    } else if (auto* d = std::get_if<nn::Dense>(&layer)) {
+      const torch::Tensor& g = grads[k];
+      const torch::Tensor& a = inputs[k];
+      torch::Tensor g2 = g.square().sum(1);
+      sq += g2 * a.square().sum(1);  // ‖g aᵀ‖_F = ‖g‖·‖a‖
+      if (!d->bias.empty()) sq += g2;
+      pieces.push_back({{}, g, a, false, !d->bias.empty()});
+      ++k;
+    }
+  }
+  torch::Tensor norms = sq.sqrt();
+  torch::Tensor scale = (clip / (norms + 1e-12)).clamp_max(1.0);  // N
+  if (norms_out) *norms_out = norms;
+  // Pass 2: Σ_i scale_i · (per-example gradient)_i, weight then bias, layer by layer.
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : pieces) {
+    if (p.conv) {
+      parts.push_back(torch::tensordot(scale, p.per_example, {0}, {0}).reshape({-1}));
+      if (p.bias) parts.push_back(torch::matmul(scale, p.g));
+    } else {
+      torch::Tensor gs = p.g * scale.unsqueeze(1);
+      parts.push_back(torch::matmul(gs.t(), p.a).reshape({-1}));
+      if (p.bias) parts.push_back(gs.sum(0));
+    }
+  }
+  return torch::cat(parts);
+}
+
 torch::Tensor per_example_gradients_loop(TorchNetImpl& net, const torch::Tensor& x, const torch::Tensor& y) {
   std::vector<torch::Tensor> params = net.parameters();
   std::vector<torch::Tensor> rows;

@@ -18,6 +18,14 @@ namespace hemi::train {
 torch::Tensor per_example_gradients(TorchNetImpl& net, const torch::Tensor& x, const torch::Tensor& y,
                                     torch::Tensor* logits = nullptr);
 
+// The sum of the per-example gradients, each clipped to L2 norm `clip` (scaled by
+// min(1, clip / norm_i)), without materializing the N × P matrix ("ghost clipping", Goodfellow
+// 2015; Li et al. 2022): a dense layer's per-example weight-gradient norm is ‖g_i‖·‖a_i‖, a conv
+// layer's per-example gradient is small (out × in·kh·kw) and is formed; the clipped sum is then
+// one weighted product per layer. Returns the P-vector; `norms` (N) and `logits` if given.
+torch::Tensor clipped_gradient_sum(TorchNetImpl& net, const torch::Tensor& x, const torch::Tensor& y, double clip,
+                                   torch::Tensor* norms = nullptr, torch::Tensor* logits = nullptr);
+
 // The oracle: one forward and backward pass per example. Same result, N times slower.
 torch::Tensor per_example_gradients_loop(TorchNetImpl& net, const torch::Tensor& x, const torch::Tensor& y);
 
