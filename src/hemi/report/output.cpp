@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "hemi/base/error.h"
+#include "hemi/report/privacy_runs.h"
 #include "hemi/report/progress.h"
 
 namespace hemi::report {
@@ -138,6 +139,15 @@ json run_json(const RunResult& r) {
                    {"noise", t.noise},           {"noise_factor", t.noise_factor},
                    {"threads", t.threads},       {"final_loss", t.final_loss},
                    {"final_train_accuracy", t.final_train_accuracy}, {"seconds", t.seconds}};
+  j["training"]["method"] = t.method;  // privacy-preserving training (docs/privacy.md)
+  j["training"]["privacy"] = privacy_in_words(r);
+  j["training"]["dp_epsilon"] = t.dp_epsilon ? json(*t.dp_epsilon) : json(nullptr);
+  j["training"]["dp_delta"] = t.dp_delta ? json(*t.dp_delta) : json(nullptr);
+  j["training"]["dp_noise"] = t.dp_noise ? json(*t.dp_noise) : json(nullptr);
+  j["training"]["bytes_moved"] = t.bytes_moved;
+  j["training"]["round_accuracy"] = t.round_accuracy;
+  j["training"]["aggregation_max_relative_error"] =
+      t.aggregation_max_relative_error ? json(*t.aggregation_max_relative_error) : json(nullptr);
   j["metrics"] = metrics_json(r.metrics);
   j["agreement"] = r.agreement ? agreement_json(*r.agreement) : json(nullptr);
   if (r.ckks) {
@@ -439,6 +449,8 @@ std::string to_markdown(const Report& report, const std::vector<std::string>& fi
       << " / " << r.test_images << " | " << r.parameters << " | " << r.model_depth << " | " << tr << " | " << r.seed
       << " |\n";
   }
+
+  o << privacy_markdown(report);
 
   o << "\n## Per-class reports\n";
   for (const RunResult& r : report.runs) {
