@@ -25,6 +25,12 @@ struct FlArgs {
   bool secure = false, json = false;
 };
 
+std::string fmt_error(const fl::AggregationCheck& c) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, ", sum error %.3g (max |sum| %.3g)", c.max_abs_error, c.max_abs_sum);
+  return buf;
+}
+
 void run_fl(const FlArgs& a) {
   if (!nn::is_architecture(a.arch)) throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn)");
   train::validate(a.fed);
@@ -69,7 +75,7 @@ void run_fl(const FlArgs& a) {
     std::fprintf(log, "round %d/%d  %zu sites  test accuracy %.2f%%  loss %.4f  %.2f s (aggregation %.3f s, %zu bytes)%s\n",
                  r.round, fed.rounds, r.sites.size(), 100 * r.test_accuracy, r.test_loss, r.seconds,
                  r.aggregation_seconds, r.bytes,
-                 ckks ? (", max abs. error " + std::to_string(ckks->last_check().max_abs_error)).c_str() : "");
+                 ckks ? fmt_error(ckks->last_check()).c_str() : "");
     std::fflush(log);
   });
   if (!a.output.empty()) nn::save_model(result.model, a.output, nn::WeightPrecision::kFloat64);
