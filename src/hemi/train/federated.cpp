@@ -223,6 +223,13 @@ FederatedResult federated_train(const nn::Model& initial, const data::ImageSet& 
       rep.bytes = agg.bytes_up;
       rep.aggregation_seconds = agg.site_seconds + agg.server_seconds;
       model = with_weights(initial, global);
+    } else if (options.dp()) {
+      // No site sampled: the mechanism still releases its noise (the server draws it), so the
+      // output has the distribution the accountant analyses.
+      std::normal_distribution<double> noise(0.0, sigma * clip);
+      const double denom = options.fraction * static_cast<double>(k_sites);
+      for (double& w : global) w += noise(rng) / denom;
+      model = with_weights(initial, global);
     }
     rep.seconds = seconds_since(t0);
     auto t_eval = std::chrono::steady_clock::now();

@@ -10,7 +10,8 @@
 // probability `fraction` (Poisson, which the accountant analyses), each clips Δ_k to L2 norm C
 // and adds its share N(0, σ²C²/m) of the noise (m = sites selected this round), so the sum,
 // the only thing a secure aggregator reveals, already carries N(0, σ²C²); the server divides
-// by the expected number of sites fraction·K. The guarantee is per site (a whole hospital's
+// by the expected number of sites fraction·K (and adds N(0, σ²C²) itself in a round that
+// sampled no site). The guarantee is per site (a whole hospital's
 // data), over the R rounds, assuming the sites add their noise honestly.
 //
 // The summing of updates is a parameter (Aggregator): plaintext here; the fl layer provides
