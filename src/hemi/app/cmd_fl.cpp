@@ -56,8 +56,7 @@ void run_fl(const FlArgs& a) {
   local.batch_size = a.batch;
   local.learning_rate = a.lr;
   local.threads = a.threads;
-  train::FederatedOptions fed = a.fed;
-  if (fed.dp() && a.fed.dp_delta <= 0) fed.dp_delta = 1e-5;
+  const train::FederatedOptions& fed = a.fed;
 
   FILE* log = a.json ? stderr : stdout;
   std::fprintf(log, "data %s: %zu train, %zu test images; %d sites (%s), %d rounds, %d local epochs, fraction %g%s%s\n",

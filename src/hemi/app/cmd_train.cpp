@@ -47,6 +47,9 @@ double since(std::chrono::steady_clock::time_point t0) {
 void run_train(const TrainArgs& a) {
   auto t_start = std::chrono::steady_clock::now();
   const bool from_script = !a.torchscript.empty();
+  if (a.dp_epsilon < 0 || a.dp_noise < 0 || a.dp_delta < 0)
+    throw Error("train: --dp-epsilon, --dp-noise and --dp-delta must be positive");
+  if (!a.dp() && a.dp_delta > 0) throw Error("train: --dp-delta needs --dp-epsilon or --dp-noise");
   if (!from_script && !nn::is_architecture(a.arch))
     throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn)");
 
