@@ -2,8 +2,13 @@
 // [experiment.train.federated] (with its own dp table), their defaults, and one negative test
 // for every rejection; the privacy section of the report.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "hemi/base/error.h"
+#include "hemi/report/output.h"
 #include "hemi/report/privacy_runs.h"
 #include "hemi/report/spec.h"
 
@@ -115,6 +120,45 @@ TEST(reportPrivacySpec, GuaranteeInWordsAndMarkdown) {
   EXPECT_NE(md.find("server sees only the sum of updates"), std::string::npos);
   EXPECT_NE(md.find("2 MB (training)"), std::string::npos);
   EXPECT_NE(md.find("0.9000, 0.9500"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hemi::report
+
+namespace hemi::report {
+namespace {
+
+TEST(reportPrivacySpec, FiguresForDpAndFederatedRuns) {
+  if (find_gnuplot().empty()) GTEST_SKIP() << "gnuplot is not installed: no figures to check";
+  RunResult dp;
+  dp.experiment = "dp";
+  dp.variant = "plain";
+  dp.mode = "plain";
+  dp.dataset = "mnist";
+  dp.training.method = "dp-sgd";
+  dp.training.dp_epsilon = 3;
+  dp.metrics.accuracy = 0.9;
+  RunResult dp8 = dp;
+  dp8.training.dp_epsilon = 8;
+  dp8.metrics.accuracy = 0.95;
+  RunResult fed = dp;
+  fed.experiment = "fed";
+  fed.training = {};
+  fed.training.round_accuracy = {0.5, 0.8, 0.9};
+  Report rep;
+  rep.runs = {dp8, dp, fed};
+  const auto dir = std::filesystem::temp_directory_path() / ("hemi_privacy_fig_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  PrivacyFigures f = write_privacy_figures(rep, dir.string());
+  EXPECT_EQ(f.warning, "");
+  EXPECT_EQ(f.files.size(), 4u);  // two figures, PNG and SVG
+  std::ifstream eps(dir / "privacy_epsilon.dat");
+  std::string first;
+  std::getline(eps, first);
+  EXPECT_EQ(first.rfind("3 0.9", 0), 0u) << first;  // sorted by epsilon
+  std::filesystem::remove_all(dir);
+  Report none;
+  EXPECT_TRUE(write_privacy_figures(none, "/nonexistent").files.empty());
 }
 
 }  // namespace

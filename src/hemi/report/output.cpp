@@ -612,6 +612,9 @@ Outputs write_outputs(const Report& report, const std::string& out_dir) {
   write("results.csv", to_csv(report));
   FigureOutput figs = write_figures(report, out_dir);
   if (!figs.warning.empty()) out.warnings.push_back(figs.warning);
+  PrivacyFigures privacy = write_privacy_figures(report, out_dir);  // DP and federated runs only
+  if (!privacy.warning.empty()) out.warnings.push_back(privacy.warning);
+  figs.files.insert(figs.files.end(), privacy.files.begin(), privacy.files.end());
   write("report.md", to_markdown(report, figs.files));
   out.files.insert(out.files.end(), figs.files.begin(), figs.files.end());
   return out;

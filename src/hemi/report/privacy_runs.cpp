@@ -1,11 +1,16 @@
 #include "hemi/report/privacy_runs.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <cstdarg>
 #include <memory>
 #include <sstream>
 
 #include "hemi/fl/secure_aggregation.h"
+#include "hemi/report/output.h"
 #include "hemi/report/progress.h"
 #include "hemi/train/dp_sgd.h"
 #include "hemi/train/federated.h"
@@ -157,6 +162,79 @@ std::string privacy_markdown(const Report& report) {
       o << "| " << r.label() << " | " << v << " |\n";
     }
   return o.str();
+}
+
+PrivacyFigures write_privacy_figures(const Report& report, const std::string& out_dir) {
+  PrivacyFigures out;
+  // privacy_epsilon.dat: one block per data set, "epsilon accuracy low high" sorted by epsilon.
+  std::map<std::string, std::vector<const RunResult*>> by_dataset;
+  std::vector<const RunResult*> federated;
+  for (const RunResult& r : report.runs) {
+    if (r.fold || r.mode != "plain") continue;
+    if (r.training.method == "dp-sgd" && r.training.dp_epsilon) by_dataset[r.dataset].push_back(&r);
+    if (!r.training.round_accuracy.empty()) federated.push_back(&r);
+  }
+  if (by_dataset.empty() && federated.empty()) return out;
+  const std::string gnuplot = find_gnuplot();
+  if (gnuplot.empty()) {
+    out.warning = "gnuplot not found: privacy figures skipped";
+    return out;
+  }
+  const std::filesystem::path dir(out_dir);
+  std::ostringstream eps, rounds, gp;
+  std::string eps_plot, rounds_plot;
+  int block = 0;
+  for (auto& [dataset, runs] : by_dataset) {
+    std::sort(runs.begin(), runs.end(), [](const RunResult* a, const RunResult* b) { return *a->training.dp_epsilon < *b->training.dp_epsilon; });
+    for (const RunResult* r : runs) {
+      const auto& ci = r->metrics.accuracy_ci;
+      eps << fmt("%.6g %.6g %.6g %.6g\n", *r->training.dp_epsilon, r->metrics.accuracy, ci.lower.value_or(r->metrics.accuracy),
+                 ci.upper.value_or(r->metrics.accuracy));
+    }
+    eps << "\n\n";
+    eps_plot += std::string(eps_plot.empty() ? "plot " : ", ") + "'privacy_epsilon.dat' index " + std::to_string(block++) +
+                " using 1:2:3:4 with yerrorlines title '" + dataset + "'";
+  }
+  block = 0;
+  for (const RunResult* r : federated) {
+    for (std::size_t i = 0; i < r->training.round_accuracy.size(); ++i)
+      rounds << (i + 1) << " " << fmt("%.6g", r->training.round_accuracy[i]) << "\n";
+    rounds << "\n\n";
+    rounds_plot += std::string(rounds_plot.empty() ? "plot " : ", ") + "'privacy_rounds.dat' index " + std::to_string(block++) +
+                   " using 1:2 with linespoints title '" + r->experiment + "'";
+  }
+  gp << "# Privacy figures of hemi run (written by hemi; run: gnuplot privacy.gp)\n"
+     << "has_cairo = strstrt(GPVAL_TERMINALS, 'pngcairo') > 0\nset grid\nset key outside right top noenhanced\n"
+     << "set ylabel 'test accuracy'\n";
+  std::vector<std::string> names;
+  for (const char* ext : {"png", "svg"})
+    for (const auto& [name, plot, xlabel, title] :
+         {std::tuple<std::string, std::string, std::string, std::string>{"privacy_epsilon", eps_plot, "epsilon (delta as reported)", "DP-SGD: accuracy against epsilon (95 % intervals)"},
+          {"privacy_rounds", rounds_plot, "round", "Federated averaging: accuracy after each round"}}) {
+      if (plot.empty()) continue;
+      if (std::string(ext) == "png")
+        gp << "if (has_cairo) { set terminal pngcairo size 900,500 font 'sans,10' } else { set terminal png size 900,500 }\n";
+      else
+        gp << "set terminal svg size 900,500 font 'sans,10'\n";
+      gp << "set output '" << name << "." << ext << "'\nset xlabel '" << xlabel << "'\nset title '" << title
+         << "' noenhanced\n" << plot << "\nunset output\n";
+      names.push_back(name + "." + ext);
+    }
+  auto write = [&](const std::string& file, const std::string& text) {
+    std::ofstream f(dir / file);
+    f << text;
+    if (!f) throw Error("cannot write " + (dir / file).string());
+  };
+  write("privacy_epsilon.dat", eps.str());
+  write("privacy_rounds.dat", rounds.str());
+  write("privacy.gp", gp.str());
+  const std::string cmd = "cd '" + dir.string() + "' && '" + gnuplot + "' privacy.gp > privacy_gnuplot.log 2>&1";
+  const int rc = std::system(cmd.c_str());
+  for (const auto& n : names)
+    if (std::filesystem::exists(dir / n) && std::filesystem::file_size(dir / n) > 0) out.files.push_back((dir / n).string());
+  if (rc != 0 || out.files.size() != names.size())
+    out.warning = "gnuplot failed on the privacy figures (exit " + std::to_string(rc) + "); see privacy_gnuplot.log";
+  return out;
 }
 
 }  // namespace hemi::report

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "hemi/data/image_set.h"
 #include "hemi/nn/model.h"
@@ -34,5 +35,15 @@ std::string privacy_in_words(const RunResult& r);
 // Markdown: "## Privacy" with one row per run (empty if no run trained privately and none was
 // encrypted).
 std::string privacy_markdown(const Report& report);
+
+// Two figures when the report has such runs: privacy_epsilon (test accuracy with its interval
+// against ε of the DP-SGD runs, one line per data set) and privacy_rounds (test accuracy after
+// each round of every federated run), as PNG and SVG with gnuplot (privacy.gp and its .dat
+// files in out_dir). Returns the written image paths; `warning` says why figures are missing.
+struct PrivacyFigures {
+  std::vector<std::string> files;
+  std::string warning;
+};
+PrivacyFigures write_privacy_figures(const Report& report, const std::string& out_dir);
 
 }  // namespace hemi::report
