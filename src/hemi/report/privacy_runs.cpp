@@ -146,8 +146,9 @@ std::string privacy_markdown(const Report& report) {
     std::string ci = m.accuracy_ci.lower && m.accuracy_ci.upper
                          ? fmt(" [%.4f, %.4f]", *m.accuracy_ci.lower, *m.accuracy_ci.upper)
                          : std::string();
-    std::string bytes = r.training.bytes_moved ? fmt("%.3g MB (training)", r.training.bytes_moved / 1e6)
-                        : r.mode == "encrypted" ? fmt("%.3g kB/image (inference)", (r.bytes_up_per_image + r.bytes_down_per_image) / 1e3)
+    auto size = [](double b) { return b >= 1e6 ? fmt("%.3g MB", b / 1e6) : fmt("%.3g kB", b / 1e3); };
+    std::string bytes = r.training.bytes_moved ? size(static_cast<double>(r.training.bytes_moved)) + " (training)"
+                        : r.mode == "encrypted" ? size(r.bytes_up_per_image + r.bytes_down_per_image) + "/image (inference)"
                                                 : std::string("0");
     o << "| " << r.label() << " | " << r.training.method << " | " << fmt("%.4f", m.accuracy) << ci << " | "
       << fmt("%.1f s", r.seconds.train) << " | " << bytes << " | " << privacy_in_words(r) << " |\n";
