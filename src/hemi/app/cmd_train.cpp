@@ -11,6 +11,7 @@
 #include "hemi/data/dataset.h"
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/model_file.h"
+#include "hemi/train/dp_sgd.h"
 #include "hemi/train/torchscript_import.h"
 #include "hemi/train/trainer.h"
 
@@ -34,6 +35,9 @@ struct TrainArgs {
   std::string output;
   bool json = false;
   bool float32 = false;
+  // DP-SGD (docs/privacy.md): either a target ε or a noise multiplier.
+  double dp_epsilon = 0, dp_delta = 0, dp_noise = 0, dp_clip = 1.0;
+  bool dp() const { return dp_epsilon > 0 || dp_noise > 0; }
 };
 
 double since(std::chrono::steady_clock::time_point t0) {
@@ -43,6 +47,9 @@ double since(std::chrono::steady_clock::time_point t0) {
 void run_train(const TrainArgs& a) {
   auto t_start = std::chrono::steady_clock::now();
   const bool from_script = !a.torchscript.empty();
+  if (a.dp_epsilon < 0 || a.dp_noise < 0 || a.dp_delta < 0)
+    throw Error("train: --dp-epsilon, --dp-noise and --dp-delta must be positive");
+  if (!a.dp() && a.dp_delta > 0) throw Error("train: --dp-delta needs --dp-epsilon or --dp-noise");
   if (!from_script && !nn::is_architecture(a.arch))
     throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn, lenet-1)");
 
@@ -112,11 +119,28 @@ void run_train(const TrainArgs& a) {
                to.noise.enabled ? ", encryption-noise simulation" : "");
   std::fflush(log);
 
-  auto result = train::train_model(initial, ds.train, to, [&](const train::EpochReport& r) {
+  auto on_epoch = [&](const train::EpochReport& r) {
     std::fprintf(log, "epoch %d/%d  loss %.4f  train accuracy %.2f%%  %.2f s\n", r.epoch, r.epochs, r.loss,
                  100 * r.train_accuracy, r.seconds);
     std::fflush(log);
-  });
+  };
+  std::optional<train::DpReport> dp;
+  train::TrainResult result = [&]() -> train::TrainResult {
+    if (!a.dp()) return train::train_model(initial, ds.train, to, on_epoch);
+    train::DpOptions dpo;
+    dpo.clip = a.dp_clip;
+    dpo.noise_multiplier = a.dp_noise;
+    dpo.target_epsilon = a.dp_epsilon;
+    // δ default: 1e-5, or 1/n for sets smaller than 10^5 (as issue 14 asks).
+    dpo.delta = a.dp_delta > 0 ? a.dp_delta : std::min(1e-5, 1.0 / static_cast<double>(ds.train.size()));
+    auto planned = train::plan_dp(ds.train.size(), to, dpo);
+    std::fprintf(log, "DP-SGD: clip %g, noise multiplier %.4f, Poisson sampling rate %.6f, %lld steps "
+                 "(epsilon %.3f, delta %g)\n", planned.clip, planned.noise_multiplier, planned.sampling_rate,
+                 static_cast<long long>(planned.steps), planned.epsilon, planned.delta);
+    auto r = train::train_model_dp(initial, ds.train, to, dpo, on_epoch);
+    dp = r.dp;
+    return std::move(r.train);
+  }();
 
   auto t_eval = std::chrono::steady_clock::now();
   train::Evaluation ev = train::evaluate(result.model, ds.test, a.threads);
@@ -152,6 +176,12 @@ void run_train(const TrainArgs& a) {
     for (const auto& r : result.epochs)
       epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy}, {"seconds", r.seconds}});
     j["per_epoch"] = epochs;
+    if (dp)
+      j["dp"] = {{"epsilon", dp->epsilon},       {"delta", dp->delta},
+                 {"noise_multiplier", dp->noise_multiplier}, {"clip", dp->clip},
+                 {"sampling_rate", dp->sampling_rate},       {"steps", dp->steps},
+                 {"rdp_order", dp->order},                   {"mean_batch", dp->mean_batch},
+                 {"clipped_fraction", dp->clipped_fraction}};
     if (!result.epochs.empty()) {
       j["train_loss"] = result.epochs.back().loss;
       j["train_accuracy"] = result.epochs.back().train_accuracy;
@@ -160,6 +190,10 @@ void run_train(const TrainArgs& a) {
   } else {
     std::printf("test accuracy %.2f%% (%zu images), test loss %.4f; training %.2f s, evaluation %.2f s\n",
                 100 * ev.accuracy, ev.count, ev.loss, result.seconds, eval_seconds);
+    if (dp)
+      std::printf("privacy: (epsilon %.3f, delta %g)-DP per training example (noise multiplier %.4f, clip %g, "
+                  "%lld steps; %.1f%% of example gradients clipped)\n", dp->epsilon, dp->delta, dp->noise_multiplier,
+                  dp->clip, static_cast<long long>(dp->steps), 100 * dp->clipped_fraction);
     std::printf("wrote %s\n", a.output.c_str());
   }
 }
@@ -191,6 +225,12 @@ void setup_train(CLI::App& root) {
   cmd->add_option("-o,--output", args->output, "model file to write")->required();
   cmd->add_flag("--float32", args->float32, "store weights as float32 (default float64)");
   cmd->add_flag("--json", args->json, "print one JSON object (progress goes to stderr)");
+  auto* dp_eps = cmd->add_option("--dp-epsilon", args->dp_epsilon,
+                                 "train with DP-SGD to this epsilon (hemi picks the noise multiplier)");
+  auto* dp_noise = cmd->add_option("--dp-noise", args->dp_noise, "train with DP-SGD at this noise multiplier sigma");
+  dp_eps->excludes(dp_noise);
+  cmd->add_option("--dp-delta", args->dp_delta, "DP delta (default 1e-5, or 1/n for sets smaller than 100000)");
+  cmd->add_option("--dp-clip", args->dp_clip, "DP-SGD per-example gradient clip norm C")->capture_default_str();
   cmd->callback([args] { run_train(*args); });
 }
 
