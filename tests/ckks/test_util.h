@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <complex>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct ParamCase {
   ParamsLiteral literal;
   double log2_tolerance;  // stated precision: |decrypted - expected| < 2^log2_tolerance
 };
+
+// gtest prints a case by its name (not its bytes) in test names and failures.
+inline void PrintTo(const ParamCase& c, std::ostream* os) { *os << c.name; }
 
 inline std::vector<ParamCase> param_cases() {
   std::vector<ParamCase> cases;
