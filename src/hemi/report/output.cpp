@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "hemi/base/error.h"
+#include "hemi/report/metrics_format.h"
 #include "hemi/report/progress.h"
 
 namespace hemi::report {
@@ -55,48 +56,6 @@ std::string pad(const std::string& s, std::size_t w, bool right = false) {
 // ---- JSON ----
 
 json opt(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
-
-json interval_json(const metrics::Interval& ci) {
-  json j = {{"lower", opt(ci.lower)},       {"upper", opt(ci.upper)},     {"confidence", ci.confidence},
-            {"method", ci.method},          {"resamples", ci.resamples}, {"skipped", ci.skipped}};
-  j["reason"] = ci.reason.empty() ? json(nullptr) : json(ci.reason);
-  return j;
-}
-json value_json(const metrics::MetricValue& v) {
-  return {{"value", opt(v.value)}, {"reason", v.reason.empty() ? json(nullptr) : json(v.reason)}};
-}
-json metric_json(double v, const metrics::Interval& ci) { return {{"value", v}, {"ci", interval_json(ci)}}; }
-
-json metrics_json(const metrics::ClassificationMetrics& m) {
-  json j;
-  j["n"] = m.n;
-  j["num_classes"] = m.num_classes;
-  j["average"] = m.average;
-  j["positive_class"] = m.positive_class ? json(*m.positive_class) : json(nullptr);
-  j["accuracy"] = metric_json(m.accuracy, m.accuracy_ci);
-  j["precision"] = metric_json(m.precision, m.precision_ci);
-  j["recall"] = metric_json(m.recall, m.recall_ci);
-  j["f1"] = metric_json(m.f1, m.f1_ci);
-  j["auroc"] = value_json(m.auroc);
-  j["auroc"]["ci"] = interval_json(m.auroc_ci);
-  j["precision_macro"] = m.precision_macro;
-  j["recall_macro"] = m.recall_macro;
-  j["f1_macro"] = m.f1_macro;
-  j["precision_weighted"] = m.precision_weighted;
-  j["recall_weighted"] = m.recall_weighted;
-  j["f1_weighted"] = m.f1_weighted;
-  j["auroc_macro"] = value_json(m.auroc_macro);
-  j["auroc_weighted"] = value_json(m.auroc_weighted);
-  j["confusion"] = m.confusion;
-  json pc = json::array();
-  for (const auto& c : m.per_class)
-    pc.push_back({{"class", c.class_index}, {"name", c.name},           {"precision", c.precision},
-                  {"recall", c.recall},     {"f1", c.f1},               {"support", c.support},
-                  {"predicted", c.predicted}, {"auroc", value_json(c.auroc)}});
-  j["per_class"] = pc;
-  j["warnings"] = m.warnings;
-  return j;
-}
 
 json agreement_json(const metrics::Agreement& a) {
   return {{"n", a.n},
