@@ -56,6 +56,11 @@ struct RunResult {
   std::vector<std::string> class_names;
   std::uint64_t seed = 0;
   std::string input;  // e.g. "gray 28x28, mean 0.5, std 0.5"
+  std::string dataset_identity;  // data::dataset_identity
+  std::string split;             // the split used, in words
+  std::string duplicate_policy;  // "drop" or "keep": test images whose content is a training image's
+  std::size_t duplicates_in_test = 0, duplicates_dropped = 0;
+  std::vector<std::string> data_notes;  // samples drawn, duplicates dropped, ... in words
   std::size_t parameters = 0;
   int model_depth = 0;
   TrainingInfo training;
