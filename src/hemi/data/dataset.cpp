@@ -199,18 +199,20 @@ void hash_source(Source& s) {
 
 std::string identity_of(const DatasetLocation& loc, const std::vector<Source>& sources) {
   std::vector<std::string> lines;
-  auto add = [&](const std::string& path) {
+  // IDX files are few and fixed in size, so their content is hashed as well.
+  auto add = [&](const std::string& path, bool content) {
     std::error_code ec;
     const auto size = fs::file_size(path, ec);
     if (ec) throw Error("cannot read the size of '" + path + "': " + ec.message());
-    lines.push_back(fs::path(path).lexically_relative(loc.path).string() + "\t" + std::to_string(size) + "\n");
+    lines.push_back(fs::path(path).lexically_relative(loc.path).string() + "\t" + std::to_string(size) +
+                    (content ? "\t" + sha256_hex(read_file(path, std::size_t{1} << 32)) : std::string()) + "\n");
   };
   for (const Source& s : sources) {
     if (s.idx) {
-      add(s.images_path);
-      add(s.labels_path);
+      add(s.images_path, true);
+      add(s.labels_path, true);
     } else {
-      for (const auto& f : s.listing.files) add(f);
+      for (const auto& f : s.listing.files) add(f, false);
     }
   }
   std::sort(lines.begin(), lines.end());

@@ -116,8 +116,10 @@ struct Survey {
 Survey survey_dataset(const DatasetLocation& location);
 
 // A data set's identity: "sha256:" + hex SHA-256 of its file list (paths relative to the
-// data set's folder, sorted) with each file's size. The same files in another place have the
-// same identity; an added, removed, renamed or resized file changes it. Reads no file content.
+// data set's folder, sorted) with each file's size, and for the four IDX files also their
+// SHA-256 (they are few and always the same size). The same files in another place have the
+// same identity; an added, removed, renamed or resized file, or changed IDX bytes, change it.
+// Image files' content is not read (an edit that keeps the size keeps the identity).
 std::string dataset_identity(const DatasetLocation& location);
 
 // The search roots in order (those that do not exist included), see above.
