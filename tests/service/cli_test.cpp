@@ -96,7 +96,7 @@ TEST(ServiceCli, KeygenEncryptInferDecryptMatchesInterpreter) {
   CliRun csv = run("decrypt --keys " + dir.file("keys/secret.key") + " --plan " + dir.file("plan.json") + " " + server.file("res.bin"));
   ASSERT_EQ(csv.rc, 0) << csv.out;
   EXPECT_EQ(csv.out.rfind("image,class,label,p_0,p_1,p_2\n", 0), 0u) << csv.out;
-  CliRun fl = run("decrypt --json --flood 0.01 --keys " + dir.file("keys/secret.key") + " --plan " + dir.file("plan.json") + " " +
+  CliRun fl = run("decrypt --json --flood 1024 --keys " + dir.file("keys/secret.key") + " --plan " + dir.file("plan.json") + " " +
                server.file("res.bin"));
   ASSERT_EQ(fl.rc, 0) << fl.out;
   const auto jf = nlohmann::json::parse(fl.out);

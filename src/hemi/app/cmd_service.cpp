@@ -160,7 +160,7 @@ void run_infer(const InferArgs& a) {
 
 struct DecryptArgs {
   std::string keys, plan, result, names;
-  double flood = 0;
+  std::uint64_t flood = 0;
   PrintOptions print;
 };
 
@@ -168,11 +168,8 @@ void run_decrypt(const DecryptArgs& a) {
   PlanContext ctx(he::load_plan(a.plan));
   he::Client client(ctx.plan(), service::read_secret_key(read_file(a.keys, 1 << 28), ctx));
   const service::Result res = service::read_result(read_file(a.result, std::size_t{1} << 33), ctx);
+  client.set_flooding(ckks::flooding_for_budget(a.flood));
   auto logits = service::decrypt_result(client, res);
-  if (a.flood > 0) {
-    Prng prng;
-    service::flood_logits(logits, a.flood, prng);
-  }
   std::vector<std::string> names;
   if (!a.names.empty()) names = read_lines(a.names);
   if (names.size() != logits.size()) {
@@ -242,7 +239,7 @@ void run_serve(const ServeArgs& a) {
 struct QueryArgs {
   std::string server;
   std::vector<std::string> images;
-  double flood = 0;
+  std::uint64_t flood = 0;
   PrintOptions print;
 };
 
@@ -253,6 +250,7 @@ void run_query(const QueryArgs& a) {
   std::vector<std::string> names;
   const std::vector<float> images = service::prepare_images(a.images, info.input, &names);
   he::Client client(ctx.plan());  // a fresh secret key, kept in this process only
+  client.set_flooding(ckks::flooding_for_budget(a.flood));
   const std::string key_id = http.register_keys(service::write_eval_keys(client.eval_keys(), ctx));
   std::vector<std::vector<double>> logits;
   try {
@@ -266,10 +264,6 @@ void run_query(const QueryArgs& a) {
     throw;
   }
   http.delete_keys(key_id);
-  if (a.flood > 0) {
-    Prng prng;
-    service::flood_logits(logits, a.flood, prng);
-  }
   print_predictions(names, logits, info.class_names, a.print);
 }
 
@@ -306,8 +300,9 @@ void setup(CLI::App& root) {
   de->add_option("--plan", da->plan, "plan file")->required();
   de->add_option("result", da->result, "result file (hemi infer)")->required();
   de->add_option("--names", da->names, "image names, one a line (REQUEST.names from hemi encrypt)");
-  de->add_option("--flood", da->flood, "add Gaussian noise of this standard deviation to each logit before printing "
-                                        "(for results shared with others; docs/service.md)");
+  de->add_option("--flood", da->flood, "flood the decryptions for results shared with others: the number of shared "
+                                        "decryptions to cover (e.g. 1024; statistical security 30 bits; 0: exact, local "
+                                        "only; docs/ckks.md)");
   de->add_flag("--csv", da->print.csv, "CSV even for one image");
   de->add_flag("--json", da->print.json, "print JSON");
   de->callback([da] { run_decrypt(*da); });
@@ -331,7 +326,7 @@ void setup(CLI::App& root) {
   auto* qu = root.add_subcommand("query", "Client: keygen, register keys, encrypt, send, decrypt and print, over HTTP");
   qu->add_option("--server", qa->server, "server URL, e.g. http://127.0.0.1:8080")->required();
   qu->add_option("images", qa->images, "image files (PNG, JPEG) or directories of them")->required();
-  qu->add_option("--flood", qa->flood, "Gaussian noise of this standard deviation on each decrypted logit");
+  qu->add_option("--flood", qa->flood, "flood the decryptions: the number of shared decryptions to cover (0: exact)");
   qu->add_flag("--csv", qa->print.csv, "CSV even for one image");
   qu->add_flag("--json", qa->print.json, "print JSON");
   qu->callback([qa] { run_query(*qa); });

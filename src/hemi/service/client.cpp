@@ -118,18 +118,6 @@ std::vector<std::vector<double>> decrypt_result(const he::Client& client, const 
   return logits;
 }
 
-void flood_logits(std::vector<std::vector<double>>& logits, double sigma, Prng& prng) {
-  if (!(sigma > 0)) return;
-  auto uniform = [&] {  // in (0, 1), 53 random bits
-    return (static_cast<double>(prng.next_u64() >> 11) + 0.5) * 0x1p-53;
-  };
-  for (auto& row : logits)
-    for (auto& x : row) {
-      const double u1 = uniform(), u2 = uniform();  // Box-Muller
-      x += sigma * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-    }
-}
-
 std::vector<double> softmax(const std::vector<double>& logits) {
   if (logits.empty()) return {};
   const double m = *std::max_element(logits.begin(), logits.end());

@@ -35,11 +35,8 @@ std::vector<Request> encrypt_images(he::Client& client, const float* images, std
 // Decrypted logits, one vector per image.
 std::vector<std::vector<double>> decrypt_result(const he::Client& client, const Result& result);
 
-// Noise flooding (Li and Micciancio, 2021): adds independent Gaussian noise of standard
-// deviation `sigma` (in logit units) from the CSPRNG to every decrypted logit, so that outputs
-// shared with others do not reveal the CKKS decryption error, which depends on the secret
-// key. sigma <= 0 leaves the logits unchanged.
-void flood_logits(std::vector<std::vector<double>>& logits, double sigma, Prng& prng);
+// Noise flooding of decrypted outputs is done before decoding, in he::Client::set_flooding
+// (ckks/flooding.h): see docs/ckks.md, "Noise flooding".
 
 // Softmax probabilities and the arg max.
 std::vector<double> softmax(const std::vector<double>& logits);
