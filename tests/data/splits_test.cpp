@@ -290,10 +290,14 @@ TEST(dataSplits, BrainTumorMri4MatchesItsSourceNotes) {
   ASSERT_EQ(sv.cross.size(), 1u);
   EXPECT_EQ(sv.cross[0].distinct, 64u);
   EXPECT_EQ(sv.cross[0].files_in_b, 88u);
-  for (const auto& g : sv.duplicates)
-    if (g.across_splits)
-      for (const auto& item : g.items)
-        if (item.starts_with("Testing/")) EXPECT_NE(item.find("/no_tumor/"), std::string::npos) << item;
+  for (const auto& g : sv.duplicates) {
+    if (!g.across_splits) continue;
+    for (const auto& item : g.items) {
+      if (item.starts_with("Testing/")) {
+        EXPECT_NE(item.find("/no_tumor/"), std::string::npos) << item;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -236,7 +236,9 @@ TEST(reportOutput, ConfusionAndRocFiguresMarkUndefinedValues) {
   EXPECT_NE(gp.find("undefined: yes: no image outside the positive class"), std::string::npos);
   EXPECT_NE(read(dir.path + "/confusion_run1.dat").find("1 1 3 0.75"), std::string::npos);
   // gnuplot.log stays only when gnuplot said something (here: warnings about equal times).
-  if (std::filesystem::exists(dir.path + "/gnuplot.log")) EXPECT_FALSE(read(dir.path + "/gnuplot.log").empty());
+  if (std::filesystem::exists(dir.path + "/gnuplot.log")) {
+    EXPECT_FALSE(read(dir.path + "/gnuplot.log").empty());
+  }
   EXPECT_NE(read(dir.path + "/report.md").find("![roc_run2.svg](roc_run2.svg)"), std::string::npos);
 }
 

@@ -103,7 +103,9 @@ TEST(reportRun, OutputFilesExistAndParse) {
   int rows = 0;
   while (std::getline(cf, line)) ++rows;
   EXPECT_EQ(rows, 2);
-  if (!find_gnuplot().empty()) EXPECT_EQ(out.files.size(), 9u) << (out.warnings.empty() ? "" : out.warnings[0]);
+  if (!find_gnuplot().empty()) {  // 3 text files, 3 figures, and a confusion matrix and ROC per run, PNG + SVG
+    EXPECT_EQ(out.files.size(), 17u) << (out.warnings.empty() ? "" : out.warnings[0]);
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -444,6 +444,12 @@ std::string dataset_identity(const DatasetLocation& location) {
   return identity_of(location, list_sources(location, class_names));
 }
 
+std::vector<std::string> dataset_class_names(const DatasetLocation& location) {
+  std::vector<std::string> class_names;
+  list_sources(location, class_names);
+  return class_names;
+}
+
 Survey survey_dataset(const DatasetLocation& location) {
   Survey sv;
   std::vector<Source> sources = list_sources(location, sv.class_names);

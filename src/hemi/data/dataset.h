@@ -115,6 +115,10 @@ struct Survey {
 };
 Survey survey_dataset(const DatasetLocation& location);
 
+// The class names of a data set, from its listing (image folders) or label files (IDX);
+// decodes no image. Throws as load_dataset for class folders that differ between splits.
+std::vector<std::string> dataset_class_names(const DatasetLocation& location);
+
 // A data set's identity: "sha256:" + hex SHA-256 of its file list (paths relative to the
 // data set's folder, sorted) with each file's size, and for the four IDX files also their
 // SHA-256 (they are few and always the same size). The same files in another place have the

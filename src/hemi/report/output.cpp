@@ -115,7 +115,7 @@ json run_json(const RunResult& r) {
     j["ckks"] = nullptr;
   }
   const Timings& s = r.seconds;
-  j["seconds"] = {{"load", s.load},       {"train", s.train},     {"keygen", s.keygen},
+  j["seconds"] = {{"load", s.load},       {"train", s.train},     {"setup", s.setup},   {"keygen", s.keygen},
                   {"encrypt", s.encrypt}, {"evaluate", s.evaluate}, {"decrypt", s.decrypt},
                   {"inference", s.inference}, {"total", s.total}};
   j["images_per_second"] = r.images_per_second;

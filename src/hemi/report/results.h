@@ -44,7 +44,8 @@ struct Timings {
   double load = 0;     // reading and preprocessing the data set (shared by an experiment's runs)
   double train = 0;    // training (shared by an experiment's runs)
   double keygen = 0, encrypt = 0, evaluate = 0, decrypt = 0;
-  double inference = 0;  // the variant's end-to-end evaluation: plain forward, or keygen..decrypt
+  double setup = 0;      // encrypted: compiling the plan, the server's pre-encoding, the rest
+  double inference = 0;  // the variant's end-to-end evaluation: plain forward, or setup + keygen..decrypt
   double total = 0;      // train + inference
 };
 

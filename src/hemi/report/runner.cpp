@@ -302,6 +302,7 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
     he::SessionResult s = he::run_encrypted(t.model, test_set.pixels.data(), count, truth, so);
     bar.finish();
     r.seconds.keygen = s.seconds.keygen;
+    r.seconds.setup = s.seconds.compile + s.seconds.setup + s.seconds.other;
     r.seconds.encrypt = s.seconds.encrypt;
     r.seconds.evaluate = s.seconds.evaluate;
     r.seconds.decrypt = s.seconds.decrypt;
@@ -403,6 +404,24 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
     } else {
       report.warnings.push_back("experiment '" + e.name + "': the model file carries no split record (format 1): "
                                 "its test images may include images it was trained on");
+    }
+  }
+  // Every encrypted variant's plan (parameters, rotation keys, memory) is checked before any
+  // image is decoded, so that a refusal comes at once.
+  {
+    const nn::Model probe = initial_model(e, p, data::dataset_class_names(loc));
+    for (const VariantSpec& v : e.variants) {
+      if (v.mode != Mode::kEncrypted) continue;
+      he::CompileOptions co;
+      co.packing = v.packing;
+      co.images = v.limit ? v.limit : (e.test_limit ? e.test_limit : 1);
+      co.scale_bits = v.scale_bits;
+      co.params = v.params;
+      try {
+        (void)he::compile(probe, co);
+      } catch (const Error& err) {
+        throw Error("experiment '" + e.name + "', variant '" + v.name + "': " + err.what());
+      }
     }
   }
   const auto t_load = Clock::now();
