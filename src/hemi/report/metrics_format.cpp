@@ -101,12 +101,13 @@ std::string metrics_text(const metrics::ClassificationMetrics& m) {
   std::size_t cw = 5;
   for (const auto& row : m.confusion)
     for (std::size_t v : row) cw = std::max(cw, std::to_string(v).size() + 2);
+  const std::size_t lw = std::to_string(m.confusion.size()).size() + 1 + w;  // "k name"
   o << "\n  confusion matrix (rows: true class, columns: predicted, in class order)\n";
-  o << "  " << pad("", w, false);
+  o << "  " << pad("", lw, false);
   for (std::size_t p = 0; p < m.confusion.size(); ++p) o << pad(std::to_string(p), cw);
   o << "\n";
   for (std::size_t t = 0; t < m.confusion.size(); ++t) {
-    o << "  " << pad(std::to_string(t) + " " + m.per_class[t].name, w + 2, false);
+    o << "  " << pad(std::to_string(t) + " " + m.per_class[t].name, lw, false);
     for (std::size_t v : m.confusion[t]) o << pad(std::to_string(v), cw);
     o << "\n";
   }
