@@ -129,7 +129,7 @@ struct DataRecord {
   std::string test_split;   // "named": the split held out
   double train_fraction = 1.0;  // "fraction"
   std::uint64_t seed = 0;       // "fraction": the split seed (also the samples' base seed)
-  std::uint64_t train_images = 0, test_images = 0;  // as trained and held out
+  std::uint64_t train_images = 0, test_images = 0;  // trained on; held out (before a test sample)
   std::uint64_t train_limit = 0;                    // 0 = no sample of the training images
   bool kept_cross_duplicates = false;               // the duplicate policy used
 };

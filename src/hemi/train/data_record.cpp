@@ -25,7 +25,7 @@ nn::DataRecord make_data_record(const data::Dataset& ds, const data::LoadOptions
   r.train_fraction = ds.split.mode == data::SplitMode::kNamed ? 1.0 : ds.split.train_fraction;
   r.seed = opts.seed;
   r.train_images = ds.train.size();
-  r.test_images = ds.test.size();
+  r.test_images = ds.test_sample.of;  // held out, before any --limit sample of them
   r.train_limit = ds.train_sample.sampled() ? ds.train_sample.drawn : 0;
   r.kept_cross_duplicates = ds.duplicates.kept;
   return r;
