@@ -128,6 +128,16 @@ TEST(Flooding, FloodedDecryptionIsCloseRoundedAndReported) {
   const double rms = std::sqrt(sq / static_cast<double>(x.size()));
   EXPECT_GT(rms, rep.slot_sigma / 2);
   EXPECT_LT(rms, rep.slot_sigma * 2);
+  // A width that would wrap around the level's modulus is refused, not decoded into garbage:
+  // level 0 of this set is one 50-bit prime, 2^(1.8 + 15 + 30) * 16 does not fit in 2^49.
+  policy.log2_error_std = 30;
+  auto ct0 = b.encrypt(x, 0);
+  try {
+    decrypt_flooded(b.decryptor, b.encoder, ct0, policy, prng, &rep);
+    FAIL() << "a flooding width wider than the modulus was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not fit the ciphertext's modulus"), std::string::npos) << e.what();
+  }
   // A pinned estimate (a separate estimation run) is used as given.
   policy.log2_error_std = 9;
   decrypt_flooded(b.decryptor, b.encoder, ct, policy, prng, &rep);

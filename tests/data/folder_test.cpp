@@ -14,6 +14,7 @@
 #include "hemi/data/image.h"
 #include "hemi/data/split.h"
 #include "test_data.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::data {
 namespace {
@@ -35,6 +36,7 @@ std::string base_name(const std::string& path) { return path.substr(path.rfind('
 // (All MRI decoding of the suite happens here, once.) By default the 5 test files whose bytes
 // are also training files are dropped: 202 / 46 (dataSplits.BrainMriDropsItsFiveLeakedImages).
 TEST(dataBrainMri, AllFilesLoadAndSplit202To51) {
+  HEMI_REQUIRE_FULL_DATA();
   DatasetLocation loc;
   loc.name = "brain-mri";
   loc.kind = DatasetKind::kImageFolder;
@@ -91,6 +93,7 @@ TEST(dataBrainMri, AllFilesLoadAndSplit202To51) {
 // A few real files in RGB mode: the PNG stored as grayscale (Y92.png) has three equal planes,
 // the RGBA PNGs stored under .jpg names (No15.jpg...) decode.
 TEST(dataBrainMri, RgbModeOnGrayAndRgbaFiles) {
+  HEMI_REQUIRE_FULL_DATA();
   FolderListing listing = list_image_folder(testing::brain_mri_dir());
   ASSERT_EQ(listing.files.size(), 253u);
   std::vector<std::size_t> pick;

@@ -24,6 +24,7 @@ using simd::Path;
 // One path's kernels as function pointers; null where the path has no version of its own.
 struct Kernels {
   bool (*eligible)(u64);
+  bool (*eligible_acc)(u64);  // mac_scalar and the dot accumulators
   std::size_t min_ntt_n;
   void (*ntt_forward)(u64*, const NttTables&);
   void (*ntt_inverse)(u64*, const NttTables&);
@@ -46,7 +47,7 @@ const Kernels* kernels_for(Path p) {
 #if defined(__x86_64__)
   namespace a = simd::avx2;
   namespace f = simd::ifma;
-  static const Kernels avx2{a::eligible,      8,
+  static const Kernels avx2{a::eligible,      a::eligible_int, 8,
                             a::ntt_forward,   a::ntt_inverse,
                             a::add_mod_vec,   a::sub_mod_vec,
                             a::mul_mod_vec,   a::mul_scalar_vec,
@@ -54,7 +55,7 @@ const Kernels* kernels_for(Path p) {
                             a::reduce_from_2q, a::convert_centered,
                             a::reduce_sub_const, a::dot_accumulate,
                             a::product_accumulate, 32};
-  static const Kernels ifma{f::eligible,      16,
+  static const Kernels ifma{f::eligible,      f::eligible, 16,
                             f::ntt_forward,   f::ntt_inverse,
                             f::add_mod_vec,   f::sub_mod_vec,
                             f::mul_mod_vec,   f::mul_scalar_vec,
@@ -146,7 +147,7 @@ TEST_P(SimdTwins, EltwiseMatchesScalar) {
         };
         same_lazy([&](u64* o) { scalar::mac_shoup_lazy(o, x, y, yshoup.data(), len, q); },
                   [&](u64* o) { k->mac_shoup(o, x, y, yshoup.data(), len, q); });
-        if (k->mac_scalar)
+        if (k->mac_scalar && k->eligible_acc(q))
           same_lazy([&](u64* o) { scalar::mac_scalar_lazy(o, x, len, w, ws, q); },
                     [&](u64* o) { k->mac_scalar(o, x, len, w, ws, q); });
         {
@@ -155,7 +156,7 @@ TEST_P(SimdTwins, EltwiseMatchesScalar) {
           k->reduce_2q(v.data() + off, len, q);
           ASSERT_EQ(s, v);
         }
-        for (u64 a : {u64{1073479681}, u64{2147352577}, u64{2147205121}}) {
+        for (u64 a : {u64{1073479681}, u64{2147352577}, u64{2147205121}, u64{1099510054913}, u64{1125899906826241}}) {
           if (!k->convert_centered || !k->eligible(a)) continue;
           auto Xa = rnd(len + off, a, rng);
           Xa[off] = a / 2 + (len % 2);  // both sides of the centre over the lengths
@@ -176,7 +177,7 @@ TEST_P(SimdTwins, DotAccumulatorsSumExactly) {
   if (!k) GTEST_SKIP() << not_run_reason(path);
   std::mt19937_64 rng(2);
   for (u64 q : test_primes()) {
-    if (!k->eligible(q)) continue;
+    if (!k->eligible_acc(q)) continue;
     for (std::size_t len : test_lengths()) {
       std::vector<u64> lo(len, 0), hi(len, 0);
       std::vector<u128> want(len, 0);

@@ -80,6 +80,14 @@ std::vector<double> decrypt_flooded(const Decryptor& decryptor, const Encoder& e
     log2_t = std::max(std::ceil(std::log2(std::max(t, 1.0))), std::ceil(log2_rescale_noise(params)));
   }
   const double sigma = flooding_sigma(policy, log2_t);
+  // The flooded coefficients must stay inside (-Q_l/2, Q_l/2), or they wrap into garbage.
+  const double log2_q = params.log2_q(ct.level);
+  if (std::log2(sigma) + 4 > log2_q - 1) {
+    pt.poly.wipe();  // the unflooded decryption
+    throw Error("flooding: width 2^" + std::to_string(std::log2(sigma)) + " does not fit the ciphertext's modulus 2^" +
+                std::to_string(log2_q) + " at level " + std::to_string(ct.level) +
+                " (16 deviations must fit in half of it): lower the query budget or use a larger first prime");
+  }
   add_flooding_noise(pt, sigma, params, prng);
   std::vector<double> values = encoder.decode(pt);
   pt.poly.wipe();

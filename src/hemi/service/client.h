@@ -1,6 +1,6 @@
 // The client's side of the service: turning image files into the model's input, encrypting
-// them into a request, decrypting a result into logits and probabilities, optional noise
-// flooding of decrypted outputs, and the HTTP client of `hemi query`.
+// them into a request, decrypting a result into logits and probabilities (flooded if the
+// he::Client has a flooding policy), and the HTTP client of `hemi query`.
 //
 // The secret key never leaves the client: nothing here sends it; only evaluation keys and
 // requests go to a server.
