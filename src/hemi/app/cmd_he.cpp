@@ -99,7 +99,7 @@ data::LoadOptions choose_split(const EvalArgs& a, const nn::Model& model, const 
     if (same_data && o.split_mode == data::SplitMode::kFraction && rec->split_mode == "fraction" &&
         (o.train_fraction != rec->train_fraction))
       warnings.push_back("--split " + a.split + " differs from the training split (fraction " +
-                         std::to_string(rec->train_fraction) + "): some test images may have been trained on");
+                         nlohmann::json(rec->train_fraction).dump() + "): some test images may have been trained on");
   } else if (same_data) {
     train::apply_held_out_split(*rec, o);
     notes.push_back("the images held out when the model was trained (recorded in the model file)");
