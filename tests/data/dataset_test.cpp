@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -130,8 +131,14 @@ TEST(dataLocate, PathsToIdxAndImageFolders) {
   Dataset ds = load_dataset(loc, opts);
   EXPECT_EQ(ds.train.size(), 20u);
   EXPECT_EQ(ds.test.size(), 20u);
-  EXPECT_EQ(ds.test.labels[0], 7);
-  EXPECT_EQ(ds.train.labels[0], 5);
+  // A stratified sample, not the first 20: two images of every digit.
+  for (int d = 0; d < 10; ++d) {
+    EXPECT_EQ(std::count(ds.train.labels.begin(), ds.train.labels.end(), d), 2) << d;
+    EXPECT_EQ(std::count(ds.test.labels.begin(), ds.test.labels.end(), d), 2) << d;
+  }
+  EXPECT_TRUE(ds.test_sample.sampled());
+  EXPECT_EQ(ds.test_sample.of, 10000u);
+  EXPECT_EQ(ds.split.describe(), "train on 'train', test on 'test' (the data set's own split)");
   EXPECT_EQ(ds.train.class_names.size(), ds.test.class_names.size());
 
   // A folder that is neither.

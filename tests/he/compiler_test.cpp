@@ -83,7 +83,75 @@ TEST(Compiler, LatencyPlansOverTheServerMemoryLimitAreRefused) {
   }
   o.packing.reset();
   o.images = 1;
-  EXPECT_EQ(compile(seed_cnn(), o).packing, Packing::kThroughput);  // auto falls back
+  // auto falls back to throughput when that fits; seed-cnn's throughput plan holds more (one
+  // ciphertext per value), so a limit between the two estimates picks throughput only when
+  // throughput is the smaller one.
+  CompileOptions t = o;
+  t.packing = Packing::kThroughput;
+  t.max_throughput_memory = std::size_t{1} << 50;
+  const std::size_t throughput_bytes = compile(seed_cnn(), t).server_memory_bytes;
+  if (throughput_bytes <= o.max_throughput_memory) {
+    EXPECT_EQ(compile(seed_cnn(), o).packing, Packing::kThroughput);
+  } else {
+    EXPECT_THROW(compile(seed_cnn(), o), Error);  // neither fits: refused, naming both
+  }
+}
+
+// Throughput plans hold one ciphertext per value: the estimate covers at least the input's,
+// a plan over the limit is refused with the reason, and auto takes the packing that fits.
+TEST(Compiler, ThroughputPlansOverTheServerMemoryLimitAreRefused) {
+  CompileOptions o;
+  o.packing = Packing::kThroughput;
+  const Plan p = compile(seed_cnn(), o);
+  const auto params = ckks::Params::create(p.params).value();
+  // The server streams the input ciphertexts into the first convolution, whose outputs (one
+  // per value, at one level less) are then all alive.
+  const std::size_t conv_out = seed_cnn().shapes()[0].size();
+  EXPECT_GE(p.server_memory_bytes, conv_out * 2 * static_cast<std::size_t>(p.depth) * params.n() * 8);
+  o.max_throughput_memory = p.server_memory_bytes - 1;
+  o.max_server_memory = o.max_throughput_memory;
+  try {
+    compile(seed_cnn(), o);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("throughput packing would hold about"), std::string::npos) << w;
+    EXPECT_NE(w.find("a smaller batch would not help"), std::string::npos) << w;
+  }
+  CompileOptions l;
+  l.packing = Packing::kLatency;
+  const std::size_t latency_bytes = compile(seed_cnn(), l).server_memory_bytes;
+  o.packing.reset();
+  o.images = 10000;  // would pick throughput by time
+  if (latency_bytes <= o.max_server_memory) {
+    EXPECT_EQ(compile(seed_cnn(), o).packing, Packing::kLatency);
+  }
+  o.max_server_memory = o.max_throughput_memory = std::size_t{1} << 20;
+  try {
+    compile(seed_cnn(), o);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no packing fits"), std::string::npos) << e.what();
+  }
+}
+
+// The case: mri-cnn on 64x64 RGB in throughput packing ran out of memory (over 13 GB)
+// after minutes; now the compiler refuses it at once under the default 8 GiB limit.
+TEST(Compiler, MriCnnAt64RgbThroughputIsRefusedUpFront) {
+  nn::ArchitectureOptions a;
+  a.input = nn::default_input("mri-cnn");
+  a.input.color = nn::ColorMode::kRgb;
+  a.input.height = a.input.width = 64;
+  a.input.mean.assign(3, 0.5);
+  a.input.std.assign(3, 0.5);
+  a.class_names = {"no", "yes"};
+  const nn::Model m = nn::build_architecture("mri-cnn", a).value();
+  CompileOptions o;
+  o.packing = Packing::kThroughput;
+  o.max_throughput_memory = std::size_t{1} << 50;
+  EXPECT_GT(compile(m, o).server_memory_bytes, std::size_t{16} << 30);
+  o.max_throughput_memory = CompileOptions{}.max_throughput_memory;
+  EXPECT_THROW(compile(m, o), Error);
 }
 
 TEST(Compiler, RefusesParametersWithoutEnoughLevels) {

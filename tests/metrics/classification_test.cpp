@@ -449,4 +449,25 @@ TEST(metricsHelpers, ArgmaxAndSoftmax) {
 }
 
 }  // namespace
+// The ROC curve's trapezoid area is the AUROC (ties as one diagonal step); undefined with a
+// reason when a group is missing.
+TEST(metricsRoc, CurveAreaIsTheAuroc) {
+  const std::vector<int> truth = {0, 1, 1, 0, 1, 0, 0, 1, 1, 0};
+  const std::vector<double> scores = {0.1, 0.9, 0.4, 0.4, 0.8, 0.3, 0.6, 0.4, 0.2, 0.05};
+  const RocCurve c = roc_curve(truth, scores, 1);
+  ASSERT_TRUE(c.defined());
+  ASSERT_EQ(c.fpr.size(), c.tpr.size());
+  EXPECT_EQ(c.fpr.front(), 0.0);
+  EXPECT_EQ(c.tpr.front(), 0.0);
+  EXPECT_EQ(c.fpr.back(), 1.0);
+  EXPECT_EQ(c.tpr.back(), 1.0);
+  EXPECT_EQ(c.fpr.size(), 9u);  // (0,0) + 8 distinct scores
+  double area = 0;
+  for (std::size_t i = 1; i < c.fpr.size(); ++i) area += (c.fpr[i] - c.fpr[i - 1]) * (c.tpr[i] + c.tpr[i - 1]) / 2;
+  EXPECT_NEAR(area, *auroc_binary(truth, scores, 1).value, 1e-12);
+  const RocCurve none = roc_curve({1, 1, 1}, {0.2, 0.3, 0.4}, 1);
+  EXPECT_FALSE(none.defined());
+  EXPECT_EQ(none.reason, "no image outside the positive class");
+}
+
 }  // namespace hemi::metrics

@@ -114,7 +114,7 @@ TEST(ModelFile, RejectsGarbage) {
 
 TEST(ModelFile, RejectsLaterVersion) {
   Bytes b = detail::encode_spec(testing::every_layer_spec(), WeightPrecision::kFloat64, kModelFormatVersion + 1);
-  EXPECT_NE(load_error(b).find("format version 2 is newer than this build supports (1)"), std::string::npos);
+  EXPECT_NE(load_error(b).find("format version 3 is newer than this build supports (2)"), std::string::npos);
 }
 
 TEST(ModelFile, RejectsTrailingBytes) {
@@ -183,6 +183,85 @@ TEST(ModelFile, RejectsUnknownLayerKindAndFlags) {
   std::uint64_t sum = detail::fnv1a64(b.data() + 24, b.size() - 32);
   std::memcpy(b.data() + b.size() - 8, &sum, 8);
   EXPECT_NE(load_error(b).find("layer 1: unknown layer kind 42"), std::string::npos) << load_error(b);
+}
+
+DataRecord sample_record() {
+  DataRecord d;
+  d.dataset = "../shared/data/brain-tumor-mri4";
+  d.identity = "sha256:de9f4174e31473e66a72545dff9b517f4591d19a1d95d507bdbc77a757f48974";
+  d.split_mode = "fraction";
+  d.train_split = "Training";
+  d.train_fraction = 0.75;
+  d.seed = 3;
+  d.train_images = 2152;
+  d.test_images = 718;
+  d.train_limit = 0;
+  d.kept_cross_duplicates = true;
+  return d;
+}
+
+// Format 2 carries the data record: identity, split, counts, duplicate policy.
+TEST(ModelFile, DataRecordRoundTrips) {
+  auto s = testing::every_layer_spec();
+  s.data = sample_record();
+  Model m = deserialize_model(detail::encode_spec(s, WeightPrecision::kFloat64));
+  ASSERT_TRUE(m.spec().data.has_value());
+  const DataRecord& d = *m.spec().data;
+  EXPECT_EQ(d.dataset, s.data->dataset);
+  EXPECT_EQ(d.identity, s.data->identity);
+  EXPECT_EQ(d.split_mode, "fraction");
+  EXPECT_EQ(d.train_split, "Training");
+  EXPECT_EQ(d.train_fraction, 0.75);
+  EXPECT_EQ(d.seed, 3u);
+  EXPECT_EQ(d.train_images, 2152u);
+  EXPECT_EQ(d.test_images, 718u);
+  EXPECT_TRUE(d.kept_cross_duplicates);
+  EXPECT_NE(m.describe().find("split: fraction 0.75 of 'Training', seed 3; 2152 training, 718 held-out images"),
+            std::string::npos)
+      << m.describe();
+}
+
+// A format-1 file (written before the record existed) still loads, without a record, and
+// model info says so.
+TEST(ModelFile, FormatOneStillLoadsWithoutARecord) {
+  auto s = testing::every_layer_spec();
+  s.data = sample_record();  // not written by format 1
+  Model m = deserialize_model(detail::encode_spec(s, WeightPrecision::kFloat64, 1));
+  EXPECT_FALSE(m.spec().data.has_value());
+  EXPECT_NE(m.describe().find("no split record"), std::string::npos);
+  // And a format-2 file without a record is the same.
+  s.data.reset();
+  EXPECT_FALSE(deserialize_model(detail::encode_spec(s, WeightPrecision::kFloat64)).spec().data.has_value());
+}
+
+TEST(ModelFile, RejectsABadDataRecord) {
+  auto s = testing::every_layer_spec();
+  s.data = sample_record();
+  s.data->split_mode = "random";
+  EXPECT_NE(load_error(detail::encode_spec(s, WeightPrecision::kFloat64)).find("split mode 'random'"), std::string::npos);
+  s.data = sample_record();
+  s.data->train_fraction = 1.5;
+  EXPECT_NE(load_error(detail::encode_spec(s, WeightPrecision::kFloat64)).find("train fraction"), std::string::npos);
+}
+
+// model info's layer table stays aligned when a polynomial row is long.
+TEST(ModelFile, DescribeColumnsFitPolynomialRows) {
+  Model m = deserialize_model(detail::encode_spec(testing::every_layer_spec(), WeightPrecision::kFloat64));
+  const std::string d = m.describe();
+  std::size_t col = std::string::npos;
+  std::size_t rows = 0;
+  for (std::size_t start = d.find("layers:\n") + 8; start < d.size();) {
+    const std::size_t end = d.find('\n', start);
+    const std::string line = d.substr(start, end - start);
+    start = end + 1;
+    if (line.find(" -> ") == std::string::npos) break;
+    const std::size_t at = line.find(" -> ");
+    if (col == std::string::npos) col = at;
+    EXPECT_EQ(at, col) << line;
+    EXPECT_EQ(line.find(" params "), d.substr(d.find("layers:\n") + 8).find(" params ")) << line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, m.layers().size());
 }
 
 }  // namespace

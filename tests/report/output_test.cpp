@@ -204,5 +204,43 @@ TEST(reportOutput, FiguresArePngAndSvg) {
   EXPECT_NE(read(dir.path + "/report.md").find("![metrics.svg](metrics.svg)"), std::string::npos);
 }
 
+// Per run a confusion matrix and ROC curves; an undefined AUROC is labelled "undefined" in
+// metrics.png and in the ROC figure (never a silent gap); a clean gnuplot run leaves no empty log.
+TEST(reportOutput, ConfusionAndRocFiguresMarkUndefinedValues) {
+  if (find_gnuplot().empty()) GTEST_SKIP() << "gnuplot is not installed";
+  Report rep = sample_report();
+  rep.runs.resize(1);
+  RunResult& r = rep.runs[0];
+  r.truth = {0, 0, 0, 1, 1, 1, 1, 0};
+  r.logits = {{2, 1}, {2, 0}, {0, 1}, {0, 2}, {1, 3}, {1, 0}, {0, 2}, {2, 1}};
+  RunResult one = r;  // a test set of one class: AUROC undefined
+  one.variant = "one-class";
+  one.truth.assign(8, 1);
+  std::vector<std::vector<double>> probs;
+  for (const auto& l : one.logits) probs.push_back(metrics::softmax(l));
+  metrics::MetricsOptions mo;
+  mo.bootstrap_resamples = 0;
+  mo.class_names = {"no", "yes"};
+  one.metrics = metrics::evaluate(one.truth, probs, mo);
+  ASSERT_FALSE(one.metrics.auroc.defined());
+  rep.runs.push_back(one);
+  TempDir dir;
+  Outputs out = write_outputs(rep, dir.path);
+  EXPECT_TRUE(out.warnings.empty()) << out.warnings[0];
+  for (const char* f : {"confusion_run1", "roc_run1", "confusion_run2", "roc_run2"}) {
+    EXPECT_EQ(read(dir.path + "/" + f + ".png").substr(0, 4), "\x89PNG") << f;
+    EXPECT_NE(read(dir.path + "/" + f + ".svg").find("<svg"), std::string::npos) << f;
+  }
+  const std::string gp = read(dir.path + "/figures.gp");
+  EXPECT_NE(gp.find("'AUROC undefined' at 1.290"), std::string::npos) << gp;
+  EXPECT_NE(gp.find("undefined: yes: no image outside the positive class"), std::string::npos);
+  EXPECT_NE(read(dir.path + "/confusion_run1.dat").find("1 1 3 0.75"), std::string::npos);
+  // gnuplot.log stays only when gnuplot said something (here: warnings about equal times).
+  if (std::filesystem::exists(dir.path + "/gnuplot.log")) {
+    EXPECT_FALSE(read(dir.path + "/gnuplot.log").empty());
+  }
+  EXPECT_NE(read(dir.path + "/report.md").find("![roc_run2.svg](roc_run2.svg)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hemi::report

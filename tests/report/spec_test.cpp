@@ -196,6 +196,23 @@ TEST(reportSpec, RejectsBadPreprocessing) {
   expect_rejected(with("seed = -1"), {"'seed'"});
 }
 
+// The split choice: a named split, or a fraction, never both; the duplicate policy.
+TEST(reportSpec, SplitAndDuplicatePolicy) {
+  Spec s = parse_spec(with("split = \"val\"\nkeep_duplicates = true"));
+  EXPECT_EQ(s.experiments[0].split, "val");
+  EXPECT_TRUE(s.experiments[0].keep_duplicates);
+  EXPECT_FALSE(s.experiments[0].train_fraction_given);
+  Spec a = parse_spec(with("split = \"auto\""));
+  EXPECT_TRUE(a.experiments[0].split.empty());
+  Spec f = parse_spec(with("train_fraction = 0.7"));
+  EXPECT_TRUE(f.experiments[0].train_fraction_given);
+  EXPECT_FALSE(parse_spec(kMinimal).experiments[0].keep_duplicates);
+  expect_rejected(with("train_fraction = 0.7\nsplit = \"test\""), {"'split'", "not both"});
+  expect_rejected(with("split = \"0.5\""), {"'split'", "train_fraction"});
+  expect_rejected(with("split = 3"), {"'split'", "string"});
+  expect_rejected(with("keep_duplicates = 1"), {"'keep_duplicates'"});
+}
+
 TEST(reportSpec, RejectsBadTrainingSettings) {
   expect_rejected(with("[experiment.train]\nepochs = -1"), {"train", "'epochs'"});
   expect_rejected(with("[experiment.train]\nbatch_size = 0"), {"'batch_size'"});

@@ -1,10 +1,12 @@
 // hemi plan: compile a model into an encrypted plan and explain it.
-// hemi eval: evaluate a model on a data set's held-out split, plaintext or encrypted.
+// hemi eval: evaluate a model on the images held out from its training (or an explicit split),
+// plaintext or encrypted, with the full classification metrics.
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "hemi/app/command.h"
@@ -14,7 +16,10 @@
 #include "hemi/he/compiler.h"
 #include "hemi/he/session.h"
 #include "hemi/nn/interpreter.h"
+#include "hemi/metrics/classification.h"
 #include "hemi/nn/model_file.h"
+#include "hemi/report/metrics_format.h"
+#include "hemi/train/data_record.h"
 
 namespace hemi::app {
 namespace {
@@ -57,10 +62,11 @@ void run_plan(const PlanArgs& a) {
 // ---- hemi eval ----
 
 struct EvalArgs {
-  std::string model, data, mode = "encrypted", packing = "auto";
+  std::string model, data, mode = "encrypted", packing = "auto", split;
+  std::optional<std::uint64_t> seed;
   std::size_t limit = 0;
   int threads = 0, scale_bits = 0;
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, keep_duplicates = false;
 };
 
 data::LoadOptions load_options_for(const nn::Model& model) {
@@ -74,78 +80,201 @@ data::LoadOptions load_options_for(const nn::Model& model) {
   return o;
 }
 
+std::string short_id(const std::string& id) { return id.substr(0, std::min<std::size_t>(id.size(), 19)); }
+
+// Which images to evaluate (docs/experiments.md, "Evaluation protocol"): an explicit --split;
+// else the images held out when the model was trained (its data record), when the data set is
+// the one it was trained on; else the data set's own test split, or every image of a plain
+// folder the model never saw. Says what it chose in `notes` and what is doubtful in `warnings`.
+data::LoadOptions choose_split(const EvalArgs& a, const nn::Model& model, const data::DatasetLocation& loc,
+                               const std::string& identity, std::vector<std::string>& notes,
+                               std::vector<std::string>& warnings) {
+  data::LoadOptions o = load_options_for(model);
+  const auto& rec = model.spec().data;
+  const bool same_data = rec && rec->identity == identity;
+  if (!a.split.empty()) {
+    data::parse_split_choice(a.split, o);
+    o.seed = rec ? rec->seed : 0;
+    notes.push_back("split chosen with --split " + a.split);
+    if (same_data && o.split_mode == data::SplitMode::kFraction && rec->split_mode == "fraction" &&
+        (o.train_fraction != rec->train_fraction))
+      warnings.push_back("--split " + a.split + " differs from the training split (fraction " +
+                         nlohmann::json(rec->train_fraction).dump() + "): some test images may have been trained on");
+  } else if (same_data) {
+    train::apply_held_out_split(*rec, o);
+    notes.push_back("the images held out when the model was trained (recorded in the model file)");
+  } else if (rec) {
+    warnings.push_back("the data set differs from the one the model was trained on (trained on '" + rec->dataset +
+                       "', " + short_id(rec->identity) + "; this is '" + loc.name + "', " + short_id(identity) +
+                       "): the recorded split does not apply");
+    if (loc.splits.empty()) {
+      o.split_mode = data::SplitMode::kFraction;
+      o.train_fraction = 0.0;
+      notes.push_back("every image of a data set the model was not trained on");
+    }
+  } else {
+    warnings.push_back("the model file carries no split record (written by an older hemi, format 1): evaluating the "
+                       "data set's default split, which may contain images the model was trained on");
+  }
+  if (a.seed) o.seed = *a.seed;
+  if (a.keep_duplicates) o.keep_cross_duplicates = true;
+  o.test_limit = a.limit;
+  o.load_train = false;
+  return o;
+}
+
 void run_eval(const EvalArgs& a) {
   using Clock = std::chrono::steady_clock;
+  const auto t_start = Clock::now();
   if (a.mode != "plain" && a.mode != "encrypted") throw Error("--mode must be plain or encrypted, not '" + a.mode + "'");
   nn::Model model = nn::load_model(a.model);
-  data::Dataset ds = data::load_dataset(a.data, load_options_for(model));
+  // The plan and its limits (memory, security) are checked before any image is read.
+  std::optional<he::Plan> plan;
+  if (a.mode == "encrypted") {
+    he::CompileOptions co;
+    co.packing = parse_packing(a.packing);
+    co.scale_bits = a.scale_bits;
+    co.images = a.limit ? a.limit : (model.spec().data ? std::max<std::size_t>(1, model.spec().data->test_images) : 1);
+    plan = he::compile(model, co);
+  }
+  const data::DatasetLocation loc = data::locate_dataset(a.data);
+  const std::string identity = data::dataset_identity(loc);
+  std::vector<std::string> notes, warnings;
+  const data::LoadOptions opts = choose_split(a, model, loc, identity, notes, warnings);
+  const auto t_load = Clock::now();
+  data::Dataset ds = data::load_dataset(loc, opts);
+  const double load_seconds = std::chrono::duration<double>(Clock::now() - t_load).count();
+  train::check_same_classes(model.class_names(), ds.test.class_names, ds.location.name);
+  notes.insert(notes.end(), ds.notes.begin(), ds.notes.end());
   data::ImageSet& test = ds.test;
+  if (test.size() == 0)
+    throw Error("eval: no test images: " + ds.split.describe() +
+                (model.spec().data && model.spec().data->test_images == 0
+                     ? "; the model was trained on every image (train fraction 1), none is held out: evaluate another "
+                       "data set, or choose --split test / a fraction"
+                     : std::string()));
   if (test.image_values() != model.input_shape().size())
     throw Error("eval: the data set's images have " + std::to_string(test.image_values()) + " values, the model expects " +
                 std::to_string(model.input_shape().size()));
-  const std::size_t count = a.limit ? std::min(a.limit, test.size()) : test.size();
-  std::vector<int> labels(test.labels.begin(), test.labels.begin() + static_cast<long>(count));
+  const auto& rec = model.spec().data;
+  if (rec && rec->identity == identity && a.split.empty() && !ds.test_sample.sampled() &&
+      rec->test_images != ds.test_sample.of)
+    warnings.push_back("the model file recorded " + std::to_string(rec->test_images) + " held-out images, this split has " +
+                       std::to_string(ds.test_sample.of));
+  const std::size_t count = test.size();
+  const std::vector<int>& labels = test.labels;
   nlohmann::json j = {{"model", a.model}, {"data", ds.location.name}, {"data_path", ds.location.path},
-                      {"mode", a.mode}, {"images", count}};
+                      {"data_identity", identity}, {"mode", a.mode}, {"images", count},
+                      {"split", ds.split.describe()},
+                      {"sample", {{"sampled", ds.test_sample.sampled()}, {"drawn", ds.test_sample.drawn},
+                                  {"of", ds.test_sample.of}, {"seed", ds.test_sample.seed}}},
+                      {"duplicates", {{"policy", ds.duplicates.kept ? "keep" : "drop"},
+                                      {"test_images_also_in_train", ds.duplicates.test_images},
+                                      {"dropped", ds.duplicates.dropped},
+                                      {"within_test", ds.duplicates.within_test}}}};
+  std::vector<std::vector<double>> logits;
+  double eval_seconds = 0;
+  std::optional<he::SessionResult> enc;
   if (a.mode == "plain") {
     const auto t = Clock::now();
     ThreadPool pool(a.threads > 0 ? static_cast<std::size_t>(a.threads) : 0);
     nn::BatchOutput out = nn::forward_batch(model, {test.pixels.data(), count, model.input_shape()}, &pool);
-    const double secs = std::chrono::duration<double>(Clock::now() - t).count();
-    const double acc = nn::accuracy(out, labels);
-    j["accuracy"] = acc;
-    j["seconds"] = {{"evaluate", secs}, {"total", secs}};
-    j["images_per_second"] = static_cast<double>(count) / secs;
+    eval_seconds = std::chrono::duration<double>(Clock::now() - t).count();
+    const auto k = static_cast<std::size_t>(out.classes);
+    for (std::size_t i = 0; i < count; ++i)
+      logits.emplace_back(out.logits.begin() + static_cast<long>(i * k), out.logits.begin() + static_cast<long>((i + 1) * k));
     j["threads"] = pool.size();
-    j["peak_memory_mib"] = peak_rss_mib();
-    if (a.json) std::printf("%s\n", j.dump(2).c_str());
-    else std::printf("plaintext %s on %zu images of %s: accuracy %.2f%%, %.3f s (%.0f images/s)\n", model.architecture().c_str(),
-                     count, ds.location.name.c_str(), 100 * acc, secs, static_cast<double>(count) / secs);
-    return;
+  } else {
+    he::SessionOptions so;
+    so.packing = parse_packing(a.packing);
+    so.threads = a.threads;
+    so.scale_bits = a.scale_bits;
+    const auto t0 = Clock::now();
+    if (!a.quiet) {
+      so.phase = [&](const std::string& name) {
+        if (name == "evaluate" || name == "plaintext reference") return;
+        std::fprintf(stderr, "  encrypted evaluation: %s%s...\n", name.c_str(),
+                     name == "setup" ? " (the server encodes the plan's plaintexts)" : "");
+      };
+      so.progress = [&](std::size_t done, std::size_t all) {
+        const double el = std::chrono::duration<double>(Clock::now() - t0).count();
+        std::fprintf(stderr, "\r  encrypted evaluation: %zu/%zu images, %.1f s, ETA %.1f s   ", done, all, el,
+                     el / static_cast<double>(done) * static_cast<double>(all - done));
+        if (done == all) std::fprintf(stderr, "\n");
+      };
+    }
+    enc = he::run_encrypted(model, test.pixels.data(), count, labels, so);
+    eval_seconds = enc->seconds.total;
+    logits = enc->logits;
+    j["threads"] = enc->threads;
   }
-  he::SessionOptions so;
-  so.packing = parse_packing(a.packing);
-  so.threads = a.threads;
-  so.scale_bits = a.scale_bits;
-  const auto t0 = Clock::now();
-  if (!a.quiet)
-    so.progress = [&](std::size_t done, std::size_t all) {
-      const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-      std::fprintf(stderr, "\r  encrypted evaluation: %zu/%zu images, %.1f s, ETA %.1f s   ", done, all, el,
-                   el / static_cast<double>(done) * static_cast<double>(all - done));
-      if (done == all) std::fprintf(stderr, "\n");
-    };
-  he::SessionResult r = he::run_encrypted(model, test.pixels.data(), count, labels, so);
-  auto params = ckks::Params::create(r.plan.params).value();
-  j["packing"] = he::to_string(r.plan.packing);
-  j["accuracy"] = r.accuracy;
-  j["plain_accuracy"] = r.plain_accuracy;
-  j["agreement"] = r.agreement;
-  j["max_logit_error"] = r.max_logit_error;
-  j["seconds"] = {{"keygen", r.seconds.keygen}, {"encrypt", r.seconds.encrypt}, {"evaluate", r.seconds.evaluate},
-                  {"decrypt", r.seconds.decrypt}, {"total", r.seconds.total}, {"plain", r.plain_seconds}};
-  j["images_per_second"] = static_cast<double>(count) / r.seconds.total;
-  j["bytes_up_per_image"] = r.bytes_up_per_image;
-  j["bytes_down_per_image"] = r.bytes_down_per_image;
-  j["eval_key_bytes"] = r.eval_key_bytes;
-  j["secret_key_bytes"] = r.secret_key_bytes;
+  metrics::MetricsOptions mo;
+  mo.class_names = model.class_names();
+  mo.seed = opts.seed;
+  std::vector<std::vector<double>> probs;
+  for (const auto& row : logits) probs.push_back(metrics::softmax(row));
+  const metrics::ClassificationMetrics m = metrics::evaluate(labels, probs, mo);
+  const double total_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+  j["accuracy"] = m.accuracy;
+  j["metrics"] = report::metrics_json(m);
+  j["notes"] = notes;
+  j["warnings"] = warnings;
   j["peak_memory_mib"] = peak_rss_mib();
-  j["threads"] = r.threads;
-  j["ckks"] = {{"n", params.n()}, {"q_bits", r.plan.params.q_bits}, {"p_bits", r.plan.params.p_bits},
-               {"log_scale", r.plan.params.log_scale}, {"log2_qp", params.log2_qp()},
-               {"security_bits", params.security_bits()}, {"insecure", params.insecure()}};
+  if (!enc) {
+    j["seconds"] = {{"load", load_seconds}, {"evaluate", eval_seconds}, {"total", total_seconds},
+                    {"other", std::max(0.0, total_seconds - load_seconds - eval_seconds)}};
+    j["images_per_second"] = static_cast<double>(count) / eval_seconds;
+  } else {
+    const he::SessionResult& r = *enc;
+    auto params = ckks::Params::create(r.plan.params).value();
+    j["packing"] = he::to_string(r.plan.packing);
+    j["plain_accuracy"] = r.plain_accuracy;
+    j["agreement"] = r.agreement;
+    j["max_logit_error"] = r.max_logit_error;
+    // The phases add up to total: other is whatever no phase covers (plan check, metrics, ...).
+    const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.total - r.plain_seconds);
+    j["seconds"] = {{"load", load_seconds},         {"compile", r.seconds.compile}, {"keygen", r.seconds.keygen},
+                    {"setup", r.seconds.setup},     {"encrypt", r.seconds.encrypt}, {"evaluate", r.seconds.evaluate},
+                    {"decrypt", r.seconds.decrypt}, {"plain", r.plain_seconds},     {"other", other},
+                    {"encrypted", r.seconds.total}, {"total", total_seconds}};
+    j["images_per_second"] = static_cast<double>(count) / r.seconds.total;
+    j["bytes_up_per_image"] = r.bytes_up_per_image;
+    j["bytes_down_per_image"] = r.bytes_down_per_image;
+    j["eval_key_bytes"] = r.eval_key_bytes;
+    j["secret_key_bytes"] = r.secret_key_bytes;
+    j["ckks"] = {{"n", params.n()}, {"q_bits", r.plan.params.q_bits}, {"p_bits", r.plan.params.p_bits},
+                 {"log_scale", r.plan.params.log_scale}, {"log2_qp", params.log2_qp()},
+                 {"security_bits", params.security_bits()}, {"insecure", params.insecure()}};
+  }
   if (a.json) {
     std::printf("%s\n", j.dump(2).c_str());
+    for (const auto& w : warnings) std::fprintf(stderr, "hemi eval: warning: %s\n", w.c_str());
     return;
   }
-  std::printf("encrypted %s on %zu images of %s (%s packing, N = %zu, %d-bit secure, %d threads)\n",
-              model.architecture().c_str(), count, ds.location.name.c_str(), he::to_string(r.plan.packing), params.n(),
+  for (const auto& w : warnings) std::fprintf(stderr, "hemi eval: warning: %s\n", w.c_str());
+  std::printf("%s %s on %zu images of %s\n", a.mode == "plain" ? "plaintext" : "encrypted",
+              model.architecture().c_str(), count, ds.location.name.c_str());
+  std::printf("  split: %s\n", ds.split.describe().c_str());
+  for (const auto& n : notes) std::printf("  note: %s\n", n.c_str());
+  if (!ds.duplicates.test_images) std::printf("  duplicates: %s\n", ds.duplicates.describe().c_str());
+  std::printf("%s", report::metrics_text(m).c_str());
+  if (!enc) {
+    std::printf("\n  time: load %.2f s, evaluate %.3f s (%.0f images/s), other %.2f s, total %.2f s\n", load_seconds,
+                eval_seconds, static_cast<double>(count) / eval_seconds,
+                std::max(0.0, total_seconds - load_seconds - eval_seconds), total_seconds);
+    return;
+  }
+  const he::SessionResult& r = *enc;
+  auto params = ckks::Params::create(r.plan.params).value();
+  std::printf("\n  encrypted: %s packing, N = %zu, %d-bit secure, %d threads\n", he::to_string(r.plan.packing), params.n(),
               params.security_bits(), r.threads);
-  std::printf("  accuracy %.2f%% (plaintext %.2f%%), agreement with plaintext %.2f%%, max |logit error| %.2e\n",
-              100 * r.accuracy, 100 * r.plain_accuracy, 100 * r.agreement, r.max_logit_error);
-  std::printf("  time: keygen %.2f s, encrypt %.2f s, evaluate %.2f s, decrypt %.2f s, total %.2f s (%.1f images/s)\n",
-              r.seconds.keygen, r.seconds.encrypt, r.seconds.evaluate, r.seconds.decrypt, r.seconds.total,
-              static_cast<double>(count) / r.seconds.total);
+  std::printf("  plaintext accuracy %.2f%%, agreement with plaintext %.2f%%, max |logit error| %.2e\n",
+              100 * r.plain_accuracy, 100 * r.agreement, r.max_logit_error);
+  const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.total - r.plain_seconds);
+  std::printf("  time: load %.2f s, compile %.2f s, keygen %.2f s, server setup %.2f s, encrypt %.2f s, evaluate %.2f s, "
+              "decrypt %.2f s, plaintext reference %.2f s, other %.2f s; total %.2f s (%.1f images/s encrypted)\n",
+              load_seconds, r.seconds.compile, r.seconds.keygen, r.seconds.setup, r.seconds.encrypt, r.seconds.evaluate,
+              r.seconds.decrypt, r.plain_seconds, other, total_seconds, static_cast<double>(count) / r.seconds.total);
   std::printf("  per image: %.1f KiB up, %.1f KiB down; evaluation keys %.1f MiB; peak memory %.0f MiB\n",
               r.bytes_up_per_image / 1024, r.bytes_down_per_image / 1024, static_cast<double>(r.eval_key_bytes) / 1048576.0,
               peak_rss_mib());
@@ -168,7 +297,13 @@ void setup(CLI::App& root) {
   ev->add_option("--data", ea->data, "mnist, fashion-mnist, brain-mri, or a path")->required();
   ev->add_option("--mode", ea->mode, "plain or encrypted (default)");
   ev->add_option("--packing", ea->packing, "auto (default), throughput or latency");
-  ev->add_option("--limit", ea->limit, "evaluate only the first K test images");
+  ev->add_option("--split", ea->split,
+                 "which images: a split name (test, val, train), a train fraction, or auto (default: the images "
+                 "held out when the model was trained)");
+  ev->add_option("--seed", ea->seed, "seed of a fraction split and of the --limit sample (default: the model's)");
+  ev->add_option("--limit", ea->limit, "evaluate a seeded stratified random sample of K test images");
+  ev->add_flag("--keep-duplicates", ea->keep_duplicates,
+               "keep test images whose content is also a training image (default: drop them)");
   ev->add_option("--threads", ea->threads, "threads (default: every core)");
   ev->add_option("--scale-bits", ea->scale_bits, "CKKS scale 2^BITS (default: automatic)");
   ev->add_flag("--json", ea->json, "print one JSON object");

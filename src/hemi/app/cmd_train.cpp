@@ -11,6 +11,7 @@
 #include "hemi/data/dataset.h"
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/model_file.h"
+#include "hemi/train/data_record.h"
 #include "hemi/train/dp_sgd.h"
 #include "hemi/train/torchscript_import.h"
 #include "hemi/train/trainer.h"
@@ -29,7 +30,8 @@ struct TrainArgs {
   double noise_factor = 1000.0;
   std::string channels, size;
   std::vector<float> mean, stddev;
-  double split = 0.8;
+  std::string split = "auto";
+  bool keep_duplicates = false;
   int threads = 0;
   std::size_t limit = 0;
   std::string output;
@@ -63,7 +65,8 @@ void run_train(const TrainArgs& a) {
   if (!a.size.empty()) data::parse_size(a.size, load.height, load.width);
   if (!a.mean.empty()) load.mean = a.mean;
   if (!a.stddev.empty()) load.stddev = a.stddev;
-  load.train_fraction = a.split;
+  data::parse_split_choice(a.split, load);
+  load.keep_cross_duplicates = a.keep_duplicates;
   load.seed = a.seed;
   load.limit = a.limit;
   data::validate(load);
@@ -79,6 +82,9 @@ void run_train(const TrainArgs& a) {
   data::Dataset ds = data::load_dataset(a.data, load);
   double load_seconds = since(t_load);
   if (ds.train.size() == 0) throw Error("train: the training split of '" + a.data + "' is empty");
+  if (ds.split.mode == data::SplitMode::kNamed && ds.split.test_split == ds.split.train_split)
+    throw Error("train: --split " + a.split + " would test on the training images; choose the test or val split, "
+                "or a train fraction");
 
   FILE* log = a.json ? stderr : stdout;
   std::optional<train::ImportCheck> import_check;
@@ -113,6 +119,8 @@ void run_train(const TrainArgs& a) {
 
   std::fprintf(log, "data %s: %zu train, %zu test images, %dx%dx%d (loaded in %.2f s)\n", ds.location.name.c_str(),
                ds.train.size(), ds.test.size(), ds.train.channels, ds.train.height, ds.train.width, load_seconds);
+  std::fprintf(log, "split: %s\n", ds.split.describe().c_str());
+  for (const std::string& note : ds.notes) std::fprintf(log, "note: %s\n", note.c_str());
   std::fprintf(log, "model %s: %zu parameters, depth %d; %d epochs, batch %d, lr %g, seed %llu%s\n",
                initial.architecture().c_str(), initial.parameter_count(), initial.multiplicative_depth(), to.epochs,
                to.batch_size, to.learning_rate, static_cast<unsigned long long>(to.seed),
@@ -145,7 +153,10 @@ void run_train(const TrainArgs& a) {
   auto t_eval = std::chrono::steady_clock::now();
   train::Evaluation ev = train::evaluate(result.model, ds.test, a.threads);
   double eval_seconds = since(t_eval);
-  nn::save_model(result.model, a.output, a.float32 ? nn::WeightPrecision::kFloat32 : nn::WeightPrecision::kFloat64);
+  nn::ModelSpec spec = result.model.spec();
+  spec.data = train::make_data_record(ds, load);
+  const nn::Model trained = nn::Model::create(std::move(spec)).value();
+  nn::save_model(trained, a.output, a.float32 ? nn::WeightPrecision::kFloat32 : nn::WeightPrecision::kFloat64);
 
   if (a.json) {
     nlohmann::json j;
@@ -166,8 +177,18 @@ void run_train(const TrainArgs& a) {
     j["eval_seconds"] = eval_seconds;
     j["load_seconds"] = load_seconds;
     j["total_seconds"] = since(t_start);
-    j["test_accuracy"] = ev.accuracy;
-    j["test_loss"] = ev.loss;
+    j["split"] = ds.split.describe();
+    j["notes"] = ds.notes;
+    j["duplicates"] = {{"policy", ds.duplicates.kept ? "keep" : "drop"},
+                       {"test_images_also_in_train", ds.duplicates.test_images},
+                       {"dropped", ds.duplicates.dropped}};
+    if (ev.count) {
+      j["test_accuracy"] = ev.accuracy;
+      j["test_loss"] = ev.loss;
+    } else {
+      j["test_accuracy"] = nullptr;
+      j["test_loss"] = nullptr;
+    }
     if (import_check)
       j["import_check"] = {{"samples", import_check->samples},
                            {"max_difference", import_check->max_difference},
@@ -188,8 +209,12 @@ void run_train(const TrainArgs& a) {
     }
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("test accuracy %.2f%% (%zu images), test loss %.4f; training %.2f s, evaluation %.2f s\n",
-                100 * ev.accuracy, ev.count, ev.loss, result.seconds, eval_seconds);
+    if (ev.count)
+      std::printf("test accuracy %.2f%% (%zu images), test loss %.4f; training %.2f s, evaluation %.2f s\n",
+                  100 * ev.accuracy, ev.count, ev.loss, result.seconds, eval_seconds);
+    else
+      std::printf("no test set (split: %s): nothing was evaluated; training %.2f s\n", ds.split.describe().c_str(),
+                  result.seconds);
     if (dp)
       std::printf("privacy: (epsilon %.3f, delta %g)-DP per training example (noise multiplier %.4f, clip %g, "
                   "%lld steps; %.1f%% of example gradients clipped)\n", dp->epsilon, dp->delta, dp->noise_multiplier,
@@ -219,9 +244,15 @@ void setup_train(CLI::App& root) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--std", args->stddev, "normalization std, one value or one per channel (default 0.5)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  cmd->add_option("--split", args->split, "training fraction of image-folder data sets")->capture_default_str();
+  cmd->add_option("--split", args->split,
+                  "auto (the data set's own test split, else 0.8), a train fraction (1 = no test set) or a split "
+                  "name (test, val)")
+      ->capture_default_str();
+  cmd->add_flag("--keep-duplicates", args->keep_duplicates,
+                "keep test images whose content is also a training image (default: drop them)");
   cmd->add_option("--threads", args->threads, "threads (0 = every core; 1 = deterministic)")->capture_default_str();
-  cmd->add_option("--limit", args->limit, "at most this many images per split (0 = all)")->capture_default_str();
+  cmd->add_option("--limit", args->limit, "a seeded stratified sample of at most this many images per split (0 = all)")
+      ->capture_default_str();
   cmd->add_option("-o,--output", args->output, "model file to write")->required();
   cmd->add_flag("--float32", args->float32, "store weights as float32 (default float64)");
   cmd->add_flag("--json", args->json, "print one JSON object (progress goes to stderr)");
@@ -265,6 +296,16 @@ void setup_model(CLI::App& root) {
     j["layers"] = layers;
     j["parameters"] = m.parameter_count();
     j["depth"] = m.multiplicative_depth();
+    if (const auto& d = m.spec().data) {
+      j["data"] = {{"dataset", d->dataset},         {"identity", d->identity},
+                   {"split_mode", d->split_mode},   {"train_split", d->train_split},
+                   {"test_split", d->test_split},   {"train_fraction", d->train_fraction},
+                   {"seed", d->seed},               {"train_images", d->train_images},
+                   {"test_images", d->test_images}, {"train_limit", d->train_limit},
+                   {"duplicates", d->kept_cross_duplicates ? "keep" : "drop"}};
+    } else {
+      j["data"] = nullptr;
+    }
     std::printf("%s\n", j.dump().c_str());
   });
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "hemi/base/error.h"
 
@@ -83,6 +85,39 @@ void validate(const LoadOptions& opts) {
   if (!(opts.train_fraction >= 0.0 && opts.train_fraction <= 1.0))
     throw Error("load options: train fraction " + std::to_string(opts.train_fraction) +
                 " is not in [0, 1]");
+}
+
+void parse_split_choice(const std::string& text, LoadOptions& opts) {
+  if (text.empty()) throw Error("empty split choice (expected auto, a train fraction in [0, 1] or a split name)");
+  if (lower(text) == "auto") {
+    opts.split_mode = SplitMode::kAuto;
+    return;
+  }
+  char* end = nullptr;
+  const double f = std::strtod(text.c_str(), &end);
+  if (end && *end == '\0' && end != text.c_str()) {
+    if (!(f >= 0.0 && f <= 1.0))
+      throw Error("split " + text + ": a train fraction must be in [0, 1] (1 = every image trains, no test set)");
+    opts.split_mode = SplitMode::kFraction;
+    opts.train_fraction = f;
+    return;
+  }
+  opts.split_mode = SplitMode::kNamed;
+  opts.test_split = text;
+}
+
+std::string describe_split_choice(const LoadOptions& opts) {
+  switch (opts.split_mode) {
+    case SplitMode::kAuto: return "auto";
+    case SplitMode::kNamed: return "split '" + opts.test_split + "'";
+    case SplitMode::kFraction: {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "fraction %g (seed %llu)", opts.train_fraction,
+                    static_cast<unsigned long long>(opts.seed));
+      return buf;
+    }
+  }
+  return "?";
 }
 
 std::vector<float> channel_means(const LoadOptions& opts) {

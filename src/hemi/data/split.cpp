@@ -85,6 +85,42 @@ SplitIndices stratified_split(const std::vector<int>& labels, double train_fract
   return split;
 }
 
+std::vector<std::size_t> stratified_sample(const std::vector<int>& labels, std::size_t k,
+                                           std::uint64_t seed) {
+  std::vector<std::size_t> out;
+  if (k >= labels.size()) {
+    out.resize(labels.size());
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = i;
+    return out;
+  }
+  auto classes = shuffled_classes(labels, seed);
+  const std::size_t n = labels.size();
+  // Hamilton's largest-remainder apportionment of k over the classes.
+  struct Share {
+    int label;
+    std::size_t take;
+    std::size_t remainder;  // (k * n_c) mod n, compared exactly
+  };
+  std::vector<Share> shares;
+  std::size_t given = 0;
+  for (const auto& [label, idx] : classes) {
+    const unsigned __int128 prod = static_cast<unsigned __int128>(k) * idx.size();
+    shares.push_back({label, static_cast<std::size_t>(prod / n), static_cast<std::size_t>(prod % n)});
+    given += shares.back().take;
+  }
+  std::vector<std::size_t> order(shares.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return shares[a].remainder > shares[b].remainder; });
+  for (std::size_t i = 0; given < k && i < order.size(); ++i, ++given) ++shares[order[i]].take;
+  for (const Share& sh : shares) {
+    const auto& idx = classes.at(sh.label);
+    out.insert(out.end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(sh.take));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<SplitIndices> kfold_splits(const std::vector<int>& labels, int k, std::uint64_t seed) {
   if (k < 2 || static_cast<std::size_t>(k) > labels.size())
     throw Error("k-fold: k = " + std::to_string(k) + " must be in [2, " +

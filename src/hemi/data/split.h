@@ -35,6 +35,15 @@ SplitIndices stratified_split(const std::vector<int>& labels, double train_fract
 // folds as train. Throws hemi::Error unless 2 <= k <= labels.size().
 std::vector<SplitIndices> kfold_splits(const std::vector<int>& labels, int k, std::uint64_t seed);
 
+// A seeded, stratified random sample of k of the n = labels.size() items: positions into
+// `labels`, ascending. Each class gets its share k * n_c / n rounded down, and the k left over
+// go one each to the classes with the largest remainders (ties: the lower label), so the
+// sample has the data's class proportions within one image per class. Which images: each
+// class's positions are shuffled as in stratified_split (seeded from (seed, label)) and the
+// first of them taken. k >= n returns every position. Throws for a negative label.
+std::vector<std::size_t> stratified_sample(const std::vector<int>& labels, std::size_t k,
+                                           std::uint64_t seed);
+
 // Fisher-Yates shuffle of v with std::mt19937_64(seed): for i from size-1 down to 1, swap
 // v[i] with v[j], j uniform in [0, i] by rejection sampling on the 64-bit outputs.
 void seeded_shuffle(std::vector<std::size_t>& v, std::uint64_t seed);

@@ -142,13 +142,24 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     CompileOptions t = options, l = options;
     t.packing = Packing::kThroughput;
     l.packing = Packing::kLatency;
-    Plan pt = compile(model, t);
-    Plan pl;
+    // Each packing may be refused (memory, slots); auto takes the one that fits, and says why
+    // neither does.
+    Plan pt, pl;
+    std::string why_t, why_l;
+    try {
+      pt = compile(model, t);
+    } catch (const Error& e) {
+      why_t = e.what();
+    }
     try {
       pl = compile(model, l);
-    } catch (const Error&) {
-      return pt;  // the network does not fit one ciphertext
+    } catch (const Error& e) {
+      why_l = e.what();
     }
+    if (!why_t.empty() && !why_l.empty())
+      throw Error("compile: no packing fits: throughput: " + why_t + "; latency: " + why_l);
+    if (!why_t.empty()) return pl;
+    if (!why_l.empty()) return pt;  // e.g. the network does not fit one ciphertext
     const double batches = std::ceil(static_cast<double>(std::max<std::size_t>(options.images, 1)) /
                                      static_cast<double>(pt.images_per_batch));
     return batches * pt.predicted_seconds <= static_cast<double>(options.images) * pl.predicted_seconds ? pt : pl;
@@ -259,6 +270,10 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
   nn::TensorShape shape = model.input_shape();
   std::set<int> steps;
   std::size_t plaintext_words = 0;  // latency: pre-encoded diagonals
+  // Throughput: one ciphertext per value, so the largest layer's input and output ciphertexts
+  // are alive at once (each 2 polynomials of level + 1 residues of n words).
+  std::size_t live_ciphertext_words = 0;
+  bool streamed_first = true;  // no layer with ciphertexts yet
   for (std::size_t li = 0; li < model.layers().size(); ++li) {
     const nn::Layer& layer = model.layers()[li];
     LayerPlan lp;
@@ -303,6 +318,15 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
       level -= ld;  // the result is brought back to the incoming scale
     }
     // flatten: nothing happens to ciphertexts
+    if (thr) {
+      // The server streams the first linear layer's inputs one by one (Server::evaluate_batch):
+      // only its outputs are alive then; later layers hold their input and output.
+      const bool streamed = streamed_first && nn::is_linear(layer);
+      const std::size_t in_words = streamed ? 0 : shape.size() * static_cast<std::size_t>(lp.level_in + 1);
+      live_ciphertext_words = std::max(
+          live_ciphertext_words, 2 * params.n() * (in_words + out.size() * static_cast<std::size_t>(std::max(level, 0) + 1)));
+      if (!std::holds_alternative<nn::Flatten>(layer)) streamed_first = false;
+    }
     lp.level_out = level;
     lp.log2_scale_out = log2_scale;
     lp.shape_out = out.to_string();
@@ -319,12 +343,22 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
   // In memory a key-switching key holds b, a and both Shoup tables as full 64-bit words.
   const std::size_t key_words = params.digit_count() * (params.max_level() + 1 + params.special_count()) * params.n();
   plan.server_memory_bytes = (1 + plan.rotation_steps.size()) * key_words * 4 * sizeof(std::uint64_t) +
-                             plaintext_words * sizeof(std::uint64_t);
+                             plaintext_words * sizeof(std::uint64_t) + live_ciphertext_words * sizeof(std::uint64_t);
   if (!thr && plan.server_memory_bytes > options.max_server_memory)
     throw Error("compile: latency packing would hold about " + std::to_string(plan.server_memory_bytes >> 20) +
                 " MiB on the server (" + std::to_string(plan.rotation_steps.size()) +
                 " Galois keys and the pre-encoded diagonals), over the limit of " +
                 std::to_string(options.max_server_memory >> 20) + " MiB: use throughput packing");
+  // A smaller batch does not help throughput packing: every ciphertext holds one value of
+  // every image of the batch, so the count depends on the network, not on the images.
+  if (thr && plan.server_memory_bytes > options.max_throughput_memory)
+    throw Error("compile: throughput packing would hold about " + std::to_string(plan.server_memory_bytes >> 20) +
+                " MiB on the server (one ciphertext per value: " + std::to_string(model.input_shape().size()) +
+                " for the " + model.input_shape().to_string() + " input, up to " +
+                std::to_string((live_ciphertext_words * sizeof(std::uint64_t)) >> 20) +
+                " MiB of ciphertexts alive in one layer, N = " + std::to_string(params.n()) + "), over the limit of " +
+                std::to_string(options.max_throughput_memory >> 20) +
+                " MiB; a smaller batch would not help: use latency packing or a smaller input size");
   return plan;
 }
 

@@ -64,6 +64,7 @@ struct Plan {
   std::size_t download_bytes_per_batch = 0;  // logits ciphertexts
   std::size_t eval_key_bytes = 0;            // relinearization + Galois keys
   std::size_t server_memory_bytes = 0;       // estimate: keys in memory + pre-encoded plaintexts
+                                             // (latency) or the largest layer's ciphertexts (throughput)
 
   std::string to_json() const;
   static Plan from_json(const std::string& text);  // throws hemi::Error on malformed input

@@ -34,18 +34,29 @@ SessionResult run_encrypted(const nn::Model& model, const float* images, std::si
   co.images = count;
   co.scale_bits = options.scale_bits;
   co.params = options.params;
+  auto phase = [&](const char* name) {
+    if (options.phase) options.phase(name);
+  };
+  phase("compile");
+  auto t = Clock::now();
   r.plan = compile(model, co);
+  r.seconds.compile = since(t);
   const Plan& plan = r.plan;
   const std::size_t values = model.input_shape().size();
 
-  auto t = Clock::now();
+  phase("keygen");
+  t = Clock::now();
   Client client(plan);
   EvalKeys keys = client.eval_keys();
-  r.seconds.keygen = since(t);
   r.eval_key_bytes = ckks::serialize(keys.relin, client.params()).size() +
                      (keys.galois.keys.empty() ? 0 : ckks::serialize(keys.galois, client.params()).size());
   r.secret_key_bytes = ckks::serialize(client.secret_key(), client.params()).size();
+  r.seconds.keygen = since(t);
+  phase("setup");
+  t = Clock::now();
   Server server(plan, model, std::move(keys), &pool);
+  r.seconds.setup = since(t);
+  phase("evaluate");
 
   r.logits.resize(count);
   double up = 0, down = 0;
@@ -91,7 +102,10 @@ SessionResult run_encrypted(const nn::Model& model, const float* images, std::si
     }
   }
   r.seconds.total = since(t_all);
+  const PhaseSeconds& ps = r.seconds;
+  r.seconds.other = std::max(0.0, ps.total - ps.compile - ps.keygen - ps.setup - ps.encrypt - ps.evaluate - ps.decrypt);
 
+  phase("plaintext reference");
   t = Clock::now();
   nn::ImageBatch batch{images, count, model.input_shape()};
   nn::BatchOutput plain = nn::forward_batch(model, batch, &pool);

@@ -20,10 +20,16 @@ struct SessionOptions {
   std::optional<ckks::ParamsLiteral> params;
   // Called after each batch (throughput) or image (latency): images done, images in all.
   std::function<void(std::size_t, std::size_t)> progress;
+  // Called when a phase starts: "compile", "keygen", "setup" (the server pre-encodes the
+  // plan's plaintexts), "evaluate", "plaintext reference"; for progress lines.
+  std::function<void(const std::string&)> phase;
 };
 
+// Every phase of run_encrypted; compile + keygen + setup + encrypt + evaluate + decrypt + other
+// = total, where `other` is the rest (progress callbacks, bookkeeping), so the printed phases
+// always add up.
 struct PhaseSeconds {
-  double keygen = 0, encrypt = 0, evaluate = 0, decrypt = 0, total = 0;
+  double compile = 0, keygen = 0, setup = 0, encrypt = 0, evaluate = 0, decrypt = 0, other = 0, total = 0;
 };
 
 struct SessionResult {

@@ -490,6 +490,38 @@ MetricValue auroc_binary(const std::vector<int>& truth, const std::vector<double
       [&](std::uint32_t i) { return truth[i] == positive_class; }, nullptr);
 }
 
+RocCurve roc_curve(const std::vector<int>& truth, const std::vector<double>& scores, int positive_class) {
+  if (truth.empty()) throw Error("roc_curve: empty input (no images)");
+  if (truth.size() != scores.size())
+    throw Error("roc_curve: mismatched lengths: " + std::to_string(truth.size()) + " true labels but " +
+                std::to_string(scores.size()) + " scores");
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    if (!std::isfinite(scores[i]))
+      throw Error("roc_curve: score of image " + std::to_string(i) + " is not finite (" + fmt(scores[i]) + ")");
+    pos += truth[i] == positive_class;
+  }
+  const std::size_t neg = truth.size() - pos;
+  RocCurve c;
+  if (pos == 0 || neg == 0) {
+    c.reason = pos == 0 ? "no image of the positive class" : "no image outside the positive class";
+    return c;
+  }
+  std::vector<std::uint32_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return scores[a] > scores[b]; });
+  c.fpr.push_back(0);
+  c.tpr.push_back(0);
+  std::size_t tp = 0, fp = 0;
+  for (std::size_t i = 0; i < order.size();) {
+    const double s = scores[order[i]];
+    for (; i < order.size() && scores[order[i]] == s; ++i) (truth[order[i]] == positive_class ? tp : fp) += 1;
+    c.fpr.push_back(static_cast<double>(fp) / static_cast<double>(neg));
+    c.tpr.push_back(static_cast<double>(tp) / static_cast<double>(pos));
+  }
+  return c;
+}
+
 OneVsRestAuroc auroc_one_vs_rest(const std::vector<int>& truth,
                                  const std::vector<std::vector<double>>& probabilities) {
   const int classes = validate("auroc_one_vs_rest", truth, nullptr, probabilities);

@@ -104,6 +104,17 @@ std::vector<std::vector<std::size_t>> confusion_matrix(const std::vector<int>& t
 MetricValue auroc_binary(const std::vector<int>& truth, const std::vector<double>& scores,
                          int positive_class = 1);
 
+// The ROC curve of `scores` for truth == positive_class against the rest: one point per
+// distinct score threshold, from (0, 0) to (1, 1), thresholds descending (tied scores move
+// together, so the trapezoid area under the points equals auroc_binary). Empty `fpr`/`tpr`
+// with a reason when only one of the two groups is present. Same errors as auroc_binary.
+struct RocCurve {
+  std::vector<double> fpr, tpr;
+  std::string reason;  // empty when defined
+  bool defined() const { return !fpr.empty(); }
+};
+RocCurve roc_curve(const std::vector<int>& truth, const std::vector<double>& scores, int positive_class = 1);
+
 // One-vs-rest AUROC per class on the probability columns, and its macro / weighted averages
 // (undefined when any class has no true samples, as roc_auc_score(multi_class="ovr")).
 struct OneVsRestAuroc {

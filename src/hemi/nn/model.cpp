@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <sstream>
 #include <type_traits>
 
@@ -239,6 +240,9 @@ std::string Model::describe() const {
   for (std::size_t i = 0; i < spec_.class_names.size() && i < 20; ++i) os << " " << spec_.class_names[i];
   if (spec_.class_names.size() > 20) os << " ...";
   os << "\nlayers:\n";
+  // Columns as wide as their longest entry (a polynomial's coefficients can be long).
+  std::vector<std::string> whats, outs;
+  std::size_t what_w = 10, out_w = 6;
   for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
     const Layer& l = spec_.layers[i];
     std::string what = layer_kind(l);
@@ -256,13 +260,33 @@ std::string Model::describe() const {
       cs << "]";
       what += cs.str();
     }
-    char line[256];
-    std::snprintf(line, sizeof line, "  %2zu  %-36s -> %-10s params %-8zu depth %d\n", i + 1, what.c_str(),
-                  shapes_[i].to_string().c_str(), nn::parameter_count(l), layer_depth(l));
-    os << line;
+    whats.push_back(what);
+    outs.push_back(shapes_[i].to_string());
+    what_w = std::max(what_w, what.size());
+    out_w = std::max(out_w, outs.back().size());
+  }
+  for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
+    const Layer& l = spec_.layers[i];
+    os << "  " << std::setw(2) << i + 1 << "  " << std::left << std::setw(static_cast<int>(what_w)) << whats[i]
+       << " -> " << std::setw(static_cast<int>(out_w)) << outs[i] << " params " << std::setw(8)
+       << nn::parameter_count(l) << " depth " << layer_depth(l) << std::right << "\n";
   }
   os << "parameters: " << parameter_count() << "\n";
   os << "multiplicative depth: " << multiplicative_depth() << "\n";
+  if (!spec_.data) {
+    os << "trained on: not recorded (a format-1 file, or not trained by hemi): no split record\n";
+  } else {
+    const DataRecord& d = *spec_.data;
+    os << "trained on: " << d.dataset << " (" << d.identity.substr(0, 23) << "...)\n";
+    if (d.split_mode == "named")
+      os << "split: train on '" << d.train_split << "', held out '" << d.test_split << "'";
+    else
+      os << "split: fraction " << d.train_fraction << " of "
+         << (d.train_split.empty() ? std::string("every image") : "'" + d.train_split + "'") << ", seed " << d.seed;
+    os << "; " << d.train_images << " training, " << d.test_images << " held-out images"
+       << (d.train_limit ? " (training images sampled to " + std::to_string(d.train_limit) + ")" : std::string())
+       << "; duplicates " << (d.kept_cross_duplicates ? "kept" : "dropped") << "\n";
+  }
   return os.str();
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -117,12 +118,29 @@ bool is_linear(const Layer& layer);  // conv2d or dense: has weights, takes batc
 // straightforward upper bound.
 int layer_depth(const Layer& layer);
 
+// Where a trained model's images came from (model file format 2; docs/data.md, "Splits"):
+// enough for `hemi eval` to re-create exactly the images held out from training, and to
+// notice another data set. Plain data: the data layer fills it, this layer only stores it.
+struct DataRecord {
+  std::string dataset;      // as named when training ("mnist", a path)
+  std::string identity;     // data::dataset_identity: "sha256:..." of the file list and sizes
+  std::string split_mode;   // "named" (the data set's own split) or "fraction"
+  std::string train_split;  // the split trained on; "" = every image of a plain folder
+  std::string test_split;   // "named": the split held out
+  double train_fraction = 1.0;  // "fraction"
+  std::uint64_t seed = 0;       // "fraction": the split seed (also the samples' base seed)
+  std::uint64_t train_images = 0, test_images = 0;  // trained on; held out (before a test sample)
+  std::uint64_t train_limit = 0;                    // 0 = no sample of the training images
+  bool kept_cross_duplicates = false;               // the duplicate policy used
+};
+
 // An unchecked model literal.
 struct ModelSpec {
   std::string architecture;  // e.g. "seed-cnn"; informational
   InputSpec input;
   std::vector<Layer> layers;
   std::vector<std::string> class_names;  // one per output
+  std::optional<DataRecord> data;        // set by training; absent in format-1 files
 };
 
 class Model {

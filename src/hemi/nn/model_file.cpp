@@ -19,6 +19,7 @@ constexpr std::size_t kHeaderBytes = 24;
 constexpr std::size_t kTrailerBytes = 8;
 constexpr std::uint32_t kFlagFloat32 = 1;
 constexpr std::size_t kMaxName = 1024;
+constexpr std::size_t kMaxPath = 4096;
 
 void put_i32(ByteWriter& w, int v) { w.put<std::uint32_t>(static_cast<std::uint32_t>(v)); }
 
@@ -170,6 +171,17 @@ Bytes encode_spec(const ModelSpec& spec, WeightPrecision precision, std::uint32_
   for (const auto& name : spec.class_names) w.put_string(name);
   w.put<std::uint32_t>(static_cast<std::uint32_t>(spec.layers.size()));
   for (const auto& layer : spec.layers) put_layer(w, layer, precision);
+  if (version >= 2) {
+    w.put<std::uint8_t>(spec.data ? 1 : 0);
+    if (spec.data) {
+      const DataRecord& d = *spec.data;
+      for (const std::string* str : {&d.dataset, &d.identity, &d.split_mode, &d.train_split, &d.test_split})
+        w.put_string(*str);
+      w.put<double>(d.train_fraction);
+      for (std::uint64_t v : {d.seed, d.train_images, d.test_images, d.train_limit}) w.put<std::uint64_t>(v);
+      w.put<std::uint8_t>(d.kept_cross_duplicates ? 1 : 0);
+    }
+  }
 
   Bytes out;
   out.reserve(kHeaderBytes + payload.size() + kTrailerBytes);
@@ -231,6 +243,31 @@ Model deserialize_model(const Bytes& bytes, const std::string& what) {
   for (int i = 0; i < classes; ++i) spec.class_names.push_back(p.get_string("class name", kMaxName));
   auto layers = get_dim(p, "layer count", 1, kMaxLayers);
   for (int i = 0; i < layers; ++i) spec.layers.push_back(get_layer(p, precision, static_cast<std::size_t>(i)));
+  if (version >= 2) {
+    auto has = p.get<std::uint8_t>("data record flag");
+    if (has > 1) p.fail("data record flag is " + std::to_string(has));
+    if (has) {
+      DataRecord d;
+      d.dataset = p.get_string("data record dataset", kMaxPath);
+      d.identity = p.get_string("data record identity", kMaxName);
+      d.split_mode = p.get_string("data record split mode", kMaxName);
+      if (d.split_mode != "named" && d.split_mode != "fraction")
+        p.fail("data record split mode '" + d.split_mode + "' is neither named nor fraction");
+      d.train_split = p.get_string("data record train split", kMaxName);
+      d.test_split = p.get_string("data record test split", kMaxName);
+      d.train_fraction = p.get<double>("data record train fraction");
+      if (!(d.train_fraction >= 0.0 && d.train_fraction <= 1.0))
+        p.fail("data record train fraction " + std::to_string(d.train_fraction) + " is not in [0, 1]");
+      d.seed = p.get<std::uint64_t>("data record seed");
+      d.train_images = p.get<std::uint64_t>("data record train images");
+      d.test_images = p.get<std::uint64_t>("data record test images");
+      d.train_limit = p.get<std::uint64_t>("data record train limit");
+      auto keep = p.get<std::uint8_t>("data record duplicate policy");
+      if (keep > 1) p.fail("data record duplicate policy is " + std::to_string(keep));
+      d.kept_cross_duplicates = keep == 1;
+      spec.data = std::move(d);
+    }
+  }
   p.expect_end();
 
   auto model = Model::create(std::move(spec));

@@ -1,7 +1,8 @@
 // The model file: one versioned binary file holding a Model (docs/model-format.md).
 //
 //   header  "HEMIMODL" | u32 format version | u32 flags | u64 payload bytes
-//   payload architecture, input spec, class names, layers with their weights
+//   payload architecture, input spec, class names, layers with their weights, and (version 2)
+//           the data record: data set identity, split, counts (DataRecord in model.h)
 //   trailer u64 FNV-1a checksum of the payload
 //
 // All integers little-endian. Loading validates everything before a Model exists: magic,
@@ -19,7 +20,8 @@
 namespace hemi::nn {
 
 inline constexpr char kModelMagic[8] = {'H', 'E', 'M', 'I', 'M', 'O', 'D', 'L'};
-inline constexpr std::uint32_t kModelFormatVersion = 1;
+inline constexpr std::uint32_t kModelFormatVersion = 2;
+// Format-1 files still load; they carry no data record (Model::spec().data is empty).
 
 // How conv/dense weights and biases are stored. In memory they are always double.
 enum class WeightPrecision : std::uint8_t { kFloat64 = 0, kFloat32 = 1 };

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "hemi/base/error.h"
+#include "hemi/report/metrics_format.h"
 #include "hemi/report/privacy_runs.h"
 #include "hemi/report/progress.h"
 
@@ -57,48 +58,6 @@ std::string pad(const std::string& s, std::size_t w, bool right = false) {
 
 json opt(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
-json interval_json(const metrics::Interval& ci) {
-  json j = {{"lower", opt(ci.lower)},       {"upper", opt(ci.upper)},     {"confidence", ci.confidence},
-            {"method", ci.method},          {"resamples", ci.resamples}, {"skipped", ci.skipped}};
-  j["reason"] = ci.reason.empty() ? json(nullptr) : json(ci.reason);
-  return j;
-}
-json value_json(const metrics::MetricValue& v) {
-  return {{"value", opt(v.value)}, {"reason", v.reason.empty() ? json(nullptr) : json(v.reason)}};
-}
-json metric_json(double v, const metrics::Interval& ci) { return {{"value", v}, {"ci", interval_json(ci)}}; }
-
-json metrics_json(const metrics::ClassificationMetrics& m) {
-  json j;
-  j["n"] = m.n;
-  j["num_classes"] = m.num_classes;
-  j["average"] = m.average;
-  j["positive_class"] = m.positive_class ? json(*m.positive_class) : json(nullptr);
-  j["accuracy"] = metric_json(m.accuracy, m.accuracy_ci);
-  j["precision"] = metric_json(m.precision, m.precision_ci);
-  j["recall"] = metric_json(m.recall, m.recall_ci);
-  j["f1"] = metric_json(m.f1, m.f1_ci);
-  j["auroc"] = value_json(m.auroc);
-  j["auroc"]["ci"] = interval_json(m.auroc_ci);
-  j["precision_macro"] = m.precision_macro;
-  j["recall_macro"] = m.recall_macro;
-  j["f1_macro"] = m.f1_macro;
-  j["precision_weighted"] = m.precision_weighted;
-  j["recall_weighted"] = m.recall_weighted;
-  j["f1_weighted"] = m.f1_weighted;
-  j["auroc_macro"] = value_json(m.auroc_macro);
-  j["auroc_weighted"] = value_json(m.auroc_weighted);
-  j["confusion"] = m.confusion;
-  json pc = json::array();
-  for (const auto& c : m.per_class)
-    pc.push_back({{"class", c.class_index}, {"name", c.name},           {"precision", c.precision},
-                  {"recall", c.recall},     {"f1", c.f1},               {"support", c.support},
-                  {"predicted", c.predicted}, {"auroc", value_json(c.auroc)}});
-  j["per_class"] = pc;
-  j["warnings"] = m.warnings;
-  return j;
-}
-
 json agreement_json(const metrics::Agreement& a) {
   return {{"n", a.n},
           {"agreements", a.agreements},
@@ -127,6 +86,12 @@ json run_json(const RunResult& r) {
   j["dataset_path"] = r.dataset_path;
   j["model"] = r.model;
   j["input"] = r.input;
+  j["dataset_identity"] = r.dataset_identity;
+  j["split"] = r.split;
+  j["duplicates"] = {{"policy", r.duplicate_policy},
+                     {"test_images_also_in_train", r.duplicates_in_test},
+                     {"dropped", r.duplicates_dropped}};
+  j["data_notes"] = r.data_notes;
   j["parameters"] = r.parameters;
   j["depth"] = r.model_depth;
   j["seed"] = r.seed;
@@ -160,7 +125,7 @@ json run_json(const RunResult& r) {
     j["ckks"] = nullptr;
   }
   const Timings& s = r.seconds;
-  j["seconds"] = {{"load", s.load},       {"train", s.train},     {"keygen", s.keygen},
+  j["seconds"] = {{"load", s.load},       {"train", s.train},     {"setup", s.setup},   {"keygen", s.keygen},
                   {"encrypt", s.encrypt}, {"evaluate", s.evaluate}, {"decrypt", s.decrypt},
                   {"inference", s.inference}, {"total", s.total}};
   j["images_per_second"] = r.images_per_second;
@@ -450,6 +415,17 @@ std::string to_markdown(const Report& report, const std::vector<std::string>& fi
       << " |\n";
   }
 
+  o << "\n## Data: splits, duplicates, samples\n\n";
+  o << "Test images whose content (SHA-256) is also a training image's are dropped from the test set unless the spec "
+       "keeps them (keep_duplicates); limits draw seeded stratified samples.\n\n";
+  o << "| model | split | duplicates | notes |\n|---|---|---|---|\n";
+  for (const RunResult& r : report.runs) {
+    std::string notes;
+    for (const std::string& n : r.data_notes) notes += (notes.empty() ? "" : "; ") + n;
+    o << "| " << r.label() << " | " << r.split << " | " << r.duplicates_in_test << " in test, "
+      << (r.duplicate_policy == "keep" ? "kept" : std::to_string(r.duplicates_dropped) + " dropped") << " | "
+      << (notes.empty() ? "-" : notes) << " |\n";
+  }
   o << privacy_markdown(report);
 
   o << "\n## Per-class reports\n";
@@ -568,6 +544,11 @@ FigureOutput write_figures(const Report& report, const std::string& out_dir) {
            << "set style data histograms\nset style histogram clustered gap 1\n"
            << "plot 'figures.dat' using 7:xtic(1) title 'inference'\n";
       } else {
+        // Undefined values are labelled "undefined" where their bar would stand (never a silent gap).
+        for (std::size_t i = 0; i < n; ++i)
+          if (!report.runs[i].metrics.auroc.defined())
+            gp << "set label " << i + 1 << " 'AUROC undefined' at " << fmt("%.3f", static_cast<double>(i) + 0.29)
+               << ",0.02 rotate by 90 left front tc rgb '#b00000' font ',8'\n";
         gp << "unset logscale y\nset yrange [0:1.05]\nset ylabel 'value'\n"
            << "set title 'Metrics per model with " << fmt("%g", 100 * report.confidence)
            << " % confidence intervals' noenhanced\n"
@@ -576,7 +557,96 @@ FigureOutput write_figures(const Report& report, const std::string& out_dir) {
               "'' using 14:15:16 title 'recall', '' using 17:18:19 title 'F1', '' using 20:21:22 title 'AUROC'\n";
       }
       gp << "unset output\n";
+      if (f == "metrics") gp << "unset label\n";
     }
+  }
+  // Per run: the confusion matrix (cells coloured by the share of the true class, labelled
+  // with the count) and the ROC curves (binary: the positive class; else one vs rest per class).
+  std::vector<std::string> per_run_figs;
+  for (std::size_t k = 0; k < n; ++k) {
+    const RunResult& r = report.runs[k];
+    const auto& m = r.metrics;
+    const std::string tag = "run" + std::to_string(k + 1);
+    const auto classes = static_cast<std::size_t>(m.num_classes);
+    {
+      std::ofstream d(dir / ("confusion_" + tag + ".dat"));
+      d << "# true predicted count share_of_true_class\n";
+      for (std::size_t t = 0; t < m.confusion.size(); ++t) {
+        std::size_t support = 0;
+        for (std::size_t v : m.confusion[t]) support += v;
+        for (std::size_t p = 0; p < m.confusion[t].size(); ++p)
+          d << t << " " << p << " " << m.confusion[t][p] << " "
+            << (support ? dat(static_cast<double>(m.confusion[t][p]) / static_cast<double>(support)) : "0") << "\n";
+        d << "\n";
+      }
+      if (!d) throw Error("cannot write " + (dir / ("confusion_" + tag + ".dat")).string());
+    }
+    std::vector<std::size_t> roc_classes;  // defined curves, in file order
+    std::vector<std::string> undefined;
+    {
+      std::ofstream d(dir / ("roc_" + tag + ".dat"));
+      std::vector<std::size_t> which;
+      if (m.positive_class) which.push_back(static_cast<std::size_t>(*m.positive_class));
+      else for (std::size_t c = 0; c < classes; ++c) which.push_back(c);
+      for (std::size_t c : which) {
+        std::vector<double> scores;
+        for (const auto& row : r.logits) scores.push_back(metrics::softmax(row)[c]);
+        const metrics::RocCurve curve =
+            r.truth.empty() ? metrics::RocCurve{{}, {}, "no predictions kept"} : metrics::roc_curve(r.truth, scores, static_cast<int>(c));
+        const std::string name = c < m.per_class.size() ? m.per_class[c].name : std::to_string(c);
+        if (!curve.defined()) {
+          undefined.push_back(name + ": " + curve.reason);
+          continue;
+        }
+        d << "# class " << name << "\n";
+        for (std::size_t i = 0; i < curve.fpr.size(); ++i) d << dat(curve.fpr[i]) << " " << dat(curve.tpr[i]) << "\n";
+        d << "\n\n";
+        roc_classes.push_back(c);
+      }
+      if (!d) throw Error("cannot write " + (dir / ("roc_" + tag + ".dat")).string());
+    }
+    for (const char* ext : {"png", "svg"}) {
+      if (std::string(ext) == "png")
+        gp << "if (has_cairo) { set terminal pngcairo size 700,600 font 'sans,10' } else { set terminal png size 700,600 }\n";
+      else
+        gp << "set terminal svg size 700,600 font 'sans,10'\n";
+      // Confusion matrix.
+      gp << "reset\nset output 'confusion_" << tag << "." << ext << "'\n"
+         << "set title " << gp_quote("Confusion matrix: " + r.label() + " (" + std::to_string(m.n) + " images)")
+         << " noenhanced\nunset key\nset view map\nset xlabel 'predicted'\nset ylabel 'true'\n"
+         << "set xrange [-0.5:" << classes - 0.5 << "]\nset yrange [" << classes - 0.5 << ":-0.5]\n"
+         << "set cbrange [0:1]\nset cblabel 'share of the true class'\n"
+         << "set palette defined (0 '#ffffff', 1 '#2060a0')\nset xtics rotate by -30 left noenhanced (";
+      for (std::size_t c = 0; c < classes; ++c)
+        gp << (c ? ", " : "") << gp_quote(c < m.per_class.size() ? m.per_class[c].name : std::to_string(c)) << " " << c;
+      gp << ")\nset ytics noenhanced (";
+      for (std::size_t c = 0; c < classes; ++c) {
+        std::string name = c < m.per_class.size() ? m.per_class[c].name : std::to_string(c);
+        if (c < m.per_class.size() && m.per_class[c].support == 0) name += " (no images: row undefined)";
+        gp << (c ? ", " : "") << gp_quote(name) << " " << c;
+      }
+      gp << ")\nplot '" << "confusion_" << tag << ".dat' using 2:1:4 with image, '' using 2:1:(sprintf('%d', $3)) "
+         << "with labels font ',11'\nunset output\n";
+      // ROC curves.
+      gp << "reset\nset output 'roc_" << tag << "." << ext << "'\n"
+         << "set title " << gp_quote("ROC: " + r.label() + (m.positive_class ? " (positive class)" : " (one vs rest)"))
+         << " noenhanced\nset xlabel 'false positive rate'\nset ylabel 'true positive rate'\n"
+         << "set xrange [0:1]\nset yrange [0:1]\nset size square\nset grid\nset key bottom right noenhanced\n";
+      for (std::size_t u = 0; u < undefined.size(); ++u)
+        gp << "set label " << u + 1 << " " << gp_quote("undefined: " + undefined[u]) << " at graph 0.03," << 0.95 - 0.05 * static_cast<double>(u)
+           << " tc rgb '#b00000' noenhanced\n";
+      gp << "plot x with lines dt 2 lc rgb '#888888' title 'chance'";
+      for (std::size_t i = 0; i < roc_classes.size(); ++i) {
+        const std::size_t c = roc_classes[i];
+        const std::string name = c < m.per_class.size() ? m.per_class[c].name : std::to_string(c);
+        const auto& au = c < m.per_class.size() ? m.per_class[c].auroc : metrics::MetricValue{};
+        gp << ", 'roc_" << tag << ".dat' index " << i << " using 1:2 with lines lw 2 title "
+           << gp_quote(name + " (AUROC " + (au.defined() ? fmt("%.4f", *au.value) : "undefined") + ")");
+      }
+      gp << "\nunset output\n";
+    }
+    per_run_figs.push_back("confusion_" + tag);
+    per_run_figs.push_back("roc_" + tag);
   }
   {
     std::ofstream g(dir / "figures.gp");
@@ -585,13 +655,21 @@ FigureOutput write_figures(const Report& report, const std::string& out_dir) {
   }
   const std::string cmd = "cd '" + dir.string() + "' && '" + gnuplot + "' figures.gp > gnuplot.log 2>&1";
   const int rc = std::system(cmd.c_str());
+  std::vector<std::string> all_figs(std::begin(figs), std::end(figs));
+  all_figs.insert(all_figs.end(), per_run_figs.begin(), per_run_figs.end());
   for (const char* ext : {"png", "svg"})
-    for (const char* fig : figs) {
-      const auto p = dir / (std::string(fig) + "." + ext);
+    for (const std::string& fig : all_figs) {
+      const auto p = dir / (fig + "." + ext);
       if (std::filesystem::exists(p) && std::filesystem::file_size(p) > 0) out.files.push_back(p.string());
     }
-  if (rc != 0 || out.files.size() != 6)
+  if (rc != 0 || out.files.size() != 2 * all_figs.size()) {
     out.warning = "gnuplot failed (exit " + std::to_string(rc) + "); see " + (dir / "gnuplot.log").string();
+  } else {
+    // An empty log says nothing: leave no empty file behind.
+    std::error_code ec;
+    const auto log = dir / "gnuplot.log";
+    if (std::filesystem::exists(log, ec) && std::filesystem::file_size(log, ec) == 0) std::filesystem::remove(log, ec);
+  }
   return out;
 }
 

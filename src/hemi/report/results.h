@@ -51,7 +51,8 @@ struct Timings {
   double load = 0;     // reading and preprocessing the data set (shared by an experiment's runs)
   double train = 0;    // training (shared by an experiment's runs)
   double keygen = 0, encrypt = 0, evaluate = 0, decrypt = 0;
-  double inference = 0;  // the variant's end-to-end evaluation: plain forward, or keygen..decrypt
+  double setup = 0;      // encrypted: compiling the plan, the server's pre-encoding, the rest
+  double inference = 0;  // the variant's end-to-end evaluation: plain forward, or setup + keygen..decrypt
   double total = 0;      // train + inference
 };
 
@@ -63,6 +64,11 @@ struct RunResult {
   std::vector<std::string> class_names;
   std::uint64_t seed = 0;
   std::string input;  // e.g. "gray 28x28, mean 0.5, std 0.5"
+  std::string dataset_identity;  // data::dataset_identity
+  std::string split;             // the split used, in words
+  std::string duplicate_policy;  // "drop" or "keep": test images whose content is a training image's
+  std::size_t duplicates_in_test = 0, duplicates_dropped = 0;
+  std::vector<std::string> data_notes;  // samples drawn, duplicates dropped, ... in words
   std::size_t parameters = 0;
   int model_depth = 0;
   TrainingInfo training;

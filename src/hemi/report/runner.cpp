@@ -22,6 +22,7 @@
 #include "hemi/nn/model_file.h"
 #include "hemi/report/privacy_runs.h"
 #include "hemi/report/progress.h"
+#include "hemi/train/data_record.h"
 #include "hemi/train/trainer.h"
 
 #ifndef HEMI_VERSION
@@ -106,15 +107,15 @@ std::string join_floats(const std::vector<double>& v) {
   return s;
 }
 
-// A seeded random subset of `limit` images (ascending indices), or the set itself.
-data::ImageSet limited(const data::ImageSet& set, std::size_t limit, std::uint64_t seed) {
+// A seeded stratified sample of `limit` images (ascending indices), or the set itself; says so
+// in `notes` ("what": which images).
+data::ImageSet limited(const data::ImageSet& set, std::size_t limit, std::uint64_t seed, const std::string& what,
+                       std::vector<std::string>* notes) {
   if (limit == 0 || limit >= set.size()) return set;
-  std::vector<std::size_t> idx(set.size());
-  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  data::seeded_shuffle(idx, seed);
-  idx.resize(limit);
-  std::sort(idx.begin(), idx.end());
-  return data::subset(set, idx);
+  if (notes)
+    notes->push_back("a seeded stratified random sample of " + std::to_string(limit) + " of the " +
+                     std::to_string(set.size()) + " " + what + " (sample seed " + std::to_string(seed) + ")");
+  return data::subset(set, data::stratified_sample(set.labels, limit, seed));
 }
 
 struct Prepared {
@@ -155,8 +156,18 @@ Prepared prepare_input(const ExperimentSpec& e) {
   lo.channels = input.color == nn::ColorMode::kRgb ? data::ChannelMode::kRgb : data::ChannelMode::kGray;
   lo.mean.assign(input.mean.begin(), input.mean.end());
   lo.stddev.assign(input.std.begin(), input.std.end());
-  lo.train_fraction = e.folds >= 2 ? 1.0 : e.train_fraction;
   lo.seed = e.seed;
+  lo.train_fraction = e.train_fraction;
+  lo.keep_cross_duplicates = e.keep_duplicates;
+  if (e.folds >= 2) {
+    lo.split_mode = data::SplitMode::kFraction;  // the folds are made from every training image
+    lo.train_fraction = 1.0;
+  } else {
+    if (!e.split.empty()) data::parse_split_choice(e.split, lo);
+    else if (e.train_fraction_given) lo.split_mode = data::SplitMode::kFraction;
+    lo.train_limit = e.train_limit;
+    lo.test_limit = e.test_limit;
+  }
   data::validate(lo);
   return p;
 }
@@ -164,9 +175,7 @@ Prepared prepare_input(const ExperimentSpec& e) {
 // The starting weights: the model file, or the architecture freshly initialized from the seed.
 nn::Model initial_model(const ExperimentSpec& e, const Prepared& p, const std::vector<std::string>& class_names) {
   if (p.file_model) {
-    if (p.file_model->class_names().size() != class_names.size())
-      throw Error("experiment '" + e.name + "': the model file has " + std::to_string(p.file_model->classes()) +
-                  " classes, the data set " + std::to_string(class_names.size()));
+    train::check_same_classes(p.file_model->class_names(), class_names, e.dataset);
     return *p.file_model;
   }
   nn::ArchitectureOptions ao;
@@ -254,7 +263,7 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
   r.model_depth = t.model.multiplicative_depth();
   r.training = t.info;
   r.seconds.train = t.info.seconds;
-  const std::size_t count = v.limit ? std::min(v.limit, test_set.size()) : test_set.size();
+  const std::size_t count = test_set.size();
   if (count == 0) throw Error("experiment '" + e.name + "': the test set is empty");
   r.test_images = count;
   std::vector<int> truth(test_set.labels.begin(), test_set.labels.begin() + static_cast<long>(count));
@@ -294,6 +303,7 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
     he::SessionResult s = he::run_encrypted(t.model, test_set.pixels.data(), count, truth, so);
     bar.finish();
     r.seconds.keygen = s.seconds.keygen;
+    r.seconds.setup = s.seconds.compile + s.seconds.setup + s.seconds.other;
     r.seconds.encrypt = s.seconds.encrypt;
     r.seconds.evaluate = s.seconds.evaluate;
     r.seconds.decrypt = s.seconds.decrypt;
@@ -377,9 +387,47 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
                     Report& report) {
   say(opts.log, "== experiment %s: %s, %s%s ==\n", e.name.c_str(), e.dataset.c_str(), e.model.c_str(),
       e.folds >= 2 ? (", " + std::to_string(e.folds) + "-fold cross-validation").c_str() : "");
-  const Prepared p = prepare_input(e);
+  Prepared p = prepare_input(e);
+  const data::DatasetLocation loc = data::locate_dataset(e.dataset);
+  // A model file evaluated as trained: on the images held out from its training, when this is
+  // the data set it was trained on and the spec names no split.
+  std::vector<std::string> notes;
+  if (p.file_model && !e.train && e.split.empty() && !e.train_fraction_given) {
+    const auto& rec = p.file_model->spec().data;
+    const std::string identity = data::dataset_identity(loc);
+    if (rec && rec->identity == identity) {
+      train::apply_held_out_split(*rec, p.load);
+      if (e.keep_duplicates) p.load.keep_cross_duplicates = true;
+      notes.push_back("the images held out when the model file was trained (its data record)");
+    } else if (rec) {
+      report.warnings.push_back("experiment '" + e.name + "': the data set differs from the one the model file was "
+                                "trained on ('" + rec->dataset + "'): its recorded split does not apply");
+    } else {
+      report.warnings.push_back("experiment '" + e.name + "': the model file carries no split record (format 1): "
+                                "its test images may include images it was trained on");
+    }
+  }
+  // Every encrypted variant's plan (parameters, rotation keys, memory) is checked before any
+  // image is decoded, so that a refusal comes at once.
+  {
+    const nn::Model probe = initial_model(e, p, data::dataset_class_names(loc));
+    for (const VariantSpec& v : e.variants) {
+      if (v.mode != Mode::kEncrypted) continue;
+      he::CompileOptions co;
+      co.packing = v.packing;
+      co.images = v.limit ? v.limit : (e.test_limit ? e.test_limit : 1);
+      co.scale_bits = v.scale_bits;
+      co.params = v.params;
+      try {
+        (void)he::compile(probe, co);
+      } catch (const Error& err) {
+        throw Error("experiment '" + e.name + "', variant '" + v.name + "': " + err.what());
+      }
+    }
+  }
   const auto t_load = Clock::now();
-  data::Dataset ds = data::load_dataset(e.dataset, p.load);
+  data::Dataset ds = data::load_dataset(loc, p.load);
+  notes.insert(notes.end(), ds.notes.begin(), ds.notes.end());
   const double load_seconds = since(t_load);
   for (const auto& bad : ds.skipped)
     report.warnings.push_back("experiment '" + e.name + "': skipped unreadable image " + bad.path);
@@ -391,18 +439,27 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
   };
   std::vector<Split> splits;
   if (e.folds >= 2) {
-    data::ImageSet all = limited(ds.train, e.train_limit, e.seed);
+    data::ImageSet all = limited(ds.train, e.train_limit, e.seed, "training images", &notes);
     if (static_cast<std::size_t>(e.folds) > all.size())
       throw Error("experiment '" + e.name + "': " + std::to_string(e.folds) + " folds need at least as many images");
     auto folds = data::kfold_splits(all.labels, e.folds, e.seed);
     for (std::size_t k = 0; k < folds.size(); ++k)
-      splits.push_back({data::subset(all, folds[k].train), limited(data::subset(all, folds[k].test), e.test_limit, e.seed),
+      splits.push_back({data::subset(all, folds[k].train),
+                        limited(data::subset(all, folds[k].test), e.test_limit, e.seed, "test images of the fold",
+                                k == 0 ? &notes : nullptr),
                         static_cast<int>(k)});
   } else {
-    splits.push_back({limited(ds.train, e.train_limit, e.seed), limited(ds.test, e.test_limit, e.seed), std::nullopt});
+    splits.push_back({std::move(ds.train), std::move(ds.test), std::nullopt});
   }
   say(opts.log, "  data %s: %zu training, %zu test images, %s (loaded in %s)\n", ds.location.path.c_str(),
       splits[0].train.size(), splits[0].test.size(), describe_input(p.load).c_str(), format_seconds(load_seconds).c_str());
+  const std::string split_text =
+      e.folds >= 2 ? std::to_string(e.folds) + "-fold stratified cross-validation of " +
+                         (ds.split.train_split.empty() ? std::string("every image") : "'" + ds.split.train_split + "'") +
+                         ", seed " + std::to_string(e.seed)
+                   : ds.split.describe();
+  say(opts.log, "  split: %s\n", split_text.c_str());
+  for (const std::string& n : notes) say(opts.log, "  note: %s\n", n.c_str());
 
   const std::size_t first_run = report.runs.size();
   for (const Split& s : splits) {
@@ -415,7 +472,15 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
     }()
                                        : train_on(e, initial, s.train, label, opts.log);
     for (const VariantSpec& v : e.variants) {
-      RunResult r = evaluate_variant(spec, e, v, t, s.test, pool, opts, s.fold);
+      std::vector<std::string> variant_notes = notes;
+      const data::ImageSet test = limited(s.test, v.limit, e.seed + 3, "test images", &variant_notes);
+      RunResult r = evaluate_variant(spec, e, v, t, test, pool, opts, s.fold);
+      r.split = split_text;
+      r.data_notes = std::move(variant_notes);
+      r.duplicate_policy = ds.duplicates.kept ? "keep" : "drop";
+      r.duplicates_in_test = ds.duplicates.test_images;
+      r.duplicates_dropped = ds.duplicates.dropped;
+      r.dataset_identity = ds.identity;
       r.dataset = ds.location.name;
       r.dataset_path = ds.location.path;
       r.train_images = s.train.size();

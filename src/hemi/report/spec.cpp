@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -284,7 +285,16 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
   if (auto f = r.number("train_fraction", 0, 1, true)) {
     if (*f >= 1) r.fail("train_fraction", "must be below 1 (some images must be left for testing)");
     e.train_fraction = *f;
+    e.train_fraction_given = true;
   }
+  if (auto sp = r.string("split")) {
+    if (e.train_fraction_given) r.fail("split", "give either split (a split name) or train_fraction, not both");
+    if (sp->empty() || (std::isdigit(static_cast<unsigned char>((*sp)[0])) != 0))
+      r.fail("split", "must be a split name such as \"test\" or \"val\", or \"auto\" (a fraction goes in "
+                      "train_fraction)");
+    if (*sp != "auto") e.split = *sp;
+  }
+  if (auto k = r.boolean("keep_duplicates")) e.keep_duplicates = *k;
   if (auto v = r.integer("train_limit", 0, std::int64_t{1} << 40)) e.train_limit = static_cast<std::size_t>(*v);
   if (auto v = r.integer("test_limit", 0, std::int64_t{1} << 40)) e.test_limit = static_cast<std::size_t>(*v);
   if (auto v = r.integer("folds", 0, 100)) {

@@ -27,7 +27,7 @@ struct VariantSpec {
   std::optional<he::Packing> packing;  // encrypted only; nullopt = automatic
   int scale_bits = 0;                  // encrypted only; 0 = automatic
   std::optional<ckks::ParamsLiteral> params;  // encrypted only; nullopt = automatic
-  std::size_t limit = 0;  // evaluate only the first `limit` test images (0 = all)
+  std::size_t limit = 0;  // evaluate a seeded stratified sample of `limit` test images (0 = all)
 };
 
 // DP-SGD ([experiment.train.dp]) or client-level DP of FedAvg ([experiment.train.federated.dp]):
@@ -72,9 +72,16 @@ struct ExperimentSpec {
   std::optional<std::string> channels;  // "gray" or "rgb"
   std::optional<int> height, width;
   std::vector<float> mean = {0.5f}, stddev = {0.5f};
-  double train_fraction = 0.8;  // image folders: stratified split
-  std::size_t train_limit = 0;  // 0 = all training images (first ones of IDX; seeded subset else)
-  std::size_t test_limit = 0;   // 0 = all test images
+  // The split (docs/data.md, "Splits"): `split` names the data set's own test split ("test",
+  // "val"); `train_fraction` (when given) splits the training split by fraction; neither:
+  // the data set's own test split when it has one, else train_fraction 0.8 of each class.
+  // A model file evaluated without training uses the images held out when it was trained.
+  std::string split;                // empty: automatic
+  double train_fraction = 0.8;
+  bool train_fraction_given = false;
+  bool keep_duplicates = false;     // keep test images whose content is a training image's
+  std::size_t train_limit = 0;  // 0 = all training images; else a seeded stratified sample
+  std::size_t test_limit = 0;   // 0 = all test images; else a seeded stratified sample
   int folds = 0;                // >= 2: stratified k-fold cross-validation instead of the split
   std::uint64_t seed = 0;       // initialization, shuffling, noise, split
   std::optional<TrainSpec> train;  // nullopt: no training (a model file evaluated as is)

@@ -170,6 +170,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& train, c
 
 Evaluation evaluate(const nn::Model& model, const data::ImageSet& set, int threads) {
   check_set(model, set, "evaluate");
+  if (set.size() == 0) return Evaluation{};  // no test set (e.g. train fraction 1)
   ThreadPool pool(threads > 0 ? static_cast<std::size_t>(threads) : 0);
   auto out = nn::forward_batch(model, {set.pixels.data(), set.size(), model.input_shape()}, &pool);
   Evaluation e;

@@ -74,7 +74,7 @@ struct Evaluation {
 };
 
 // Evaluates with the nn reference interpreter (double precision), on `threads` threads
-// (0 = every core).
+// (0 = every core). An empty set gives count 0 and nothing else.
 Evaluation evaluate(const nn::Model& model, const data::ImageSet& set, int threads = 0);
 
 }  // namespace hemi::train
