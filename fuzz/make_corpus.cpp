@@ -46,13 +46,15 @@ int main(int argc, char** argv) {
     const std::string tag = he::to_string(packing);
     put("plans", tag + ".json", text(ctx.plan().to_json()));
     he::Client client(ctx.plan(), Seed{3});
-    he::Server server(ctx.plan(), fuzz::model(), client.eval_keys());
+    const he::EvalKeys keys = client.eval_keys();
+    const std::string key_set = service::key_set_fingerprint(keys, ctx);
+    he::Server server(ctx.plan(), fuzz::model(), keys);
     std::vector<float> images(2 * 16, 0.25f);
-    const service::Request req = service::encrypt_images(client, images.data(), 2, 2).at(0);
+    const service::Request req = service::encrypt_images(client, key_set, images.data(), 2, 2).at(0);
     put("requests", tag + "_request", service::write_request(req, ctx));
     put("requests", tag + "_result", service::write_result(service::evaluate(server, req), ctx));
-    put("requests", tag + "_eval_keys", service::write_eval_keys(client.eval_keys(), ctx));
-    put("requests", tag + "_secret_key", service::write_secret_key(client.secret_key(), ctx));
+    put("requests", tag + "_eval_keys", service::write_eval_keys(keys, ctx));
+    put("requests", tag + "_secret_key", service::write_secret_key(client.secret_key(), key_set, ctx));
   }
   put("plans", "empty.json", text("{}"));
 
