@@ -14,6 +14,7 @@
 #include "hemi/ckks/encryptor.h"
 #include "hemi/ckks/evaluator.h"
 #include "hemi/math/simd.h"
+#include "hemi/math/simd_kernels.h"
 
 using namespace hemi;
 using namespace hemi::ckks;
@@ -86,7 +87,8 @@ void register_all(const std::string& tag, const ParamsLiteral& lit) {
       math::ntt_forward(a.data(), t);
       benchmark::DoNotOptimize(a.data());
     }
-    st.SetLabel(t.ifma_eligible() && math::simd::use_ifma() ? "avx512ifma" : "scalar");
+    st.SetLabel(math::simd::path_name(
+        math::simd::kernel_path(t.ifma_eligible(), math::simd::avx2::eligible(t.modulus().value))));
   });
   reg("ntt_forward_scalar", [](benchmark::State& st, Fixture& f) {
     const auto& t = *f.params.ctx().ntt[1];

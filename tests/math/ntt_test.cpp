@@ -5,7 +5,6 @@
 #include <random>
 
 #include "hemi/math/primes.h"
-#include "hemi/math/simd.h"
 
 namespace hemi::math {
 namespace {
@@ -69,27 +68,6 @@ TEST_P(NttTest, OutputIsEvaluationAtOddPowersInBitReversedOrder) {
       xp = mul_mod(xp, x, m);
     }
     ASSERT_EQ(f[i], v) << i;
-  }
-}
-
-TEST_P(NttTest, SimdMatchesScalarOnLazyInputs) {
-  auto [n, bits] = GetParam();
-  Modulus m(generate_ntt_primes({bits}, n)[0]);
-  NttTables t(n, m);
-  if (!t.ifma_eligible() || !simd::cpu_has_ifma()) GTEST_SKIP() << "no IFMA path here";
-  std::mt19937_64 rng(9);
-  for (int rep = 0; rep < 3; ++rep) {
-    auto a = random_poly(n, 4 * m.value, rng);  // forward accepts < 4q
-    auto s = a, v = a;
-    ntt_forward_scalar(s.data(), t);
-    simd::ntt_forward_ifma(v.data(), t);
-    ASSERT_EQ(s, v);
-    auto b = random_poly(n, 2 * m.value, rng);  // inverse accepts < 2q
-    s = b;
-    v = b;
-    ntt_inverse_scalar(s.data(), t);
-    simd::ntt_inverse_ifma(v.data(), t);
-    ASSERT_EQ(s, v);
   }
 }
 

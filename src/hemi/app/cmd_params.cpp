@@ -8,6 +8,8 @@
 #include "hemi/app/command.h"
 #include "hemi/app/params_options.h"
 #include "hemi/ckks/security.h"
+#include "hemi/math/simd.h"
+#include "hemi/math/simd_kernels.h"
 
 namespace hemi::app {
 namespace {
@@ -36,6 +38,13 @@ int run(const Options& o) {
   const int log_q0 = p.q()[0].bits;
   const int integer_bits = log_q0 - l.log_scale;
   auto bound = ckks::max_log_qp(p.log_n(), 128);
+  // How many primes the active SIMD path's kernels take (the rest run the scalar kernels).
+  const std::size_t all_primes = p.q().size() + p.p().size();
+  std::size_t on_path = 0;
+  for (const auto* chain : {&p.q(), &p.p()})
+    for (const auto& m : *chain)
+      on_path += math::simd::kernel_path(m.bits <= 50, math::simd::avx2::eligible(m.value)) ==
+                 math::simd::active_path();
   if (o.json) {
     nlohmann::json q = nlohmann::json::array(), sp = nlohmann::json::array();
     for (auto& m : p.q()) q.push_back({{"value", m.value}, {"bits", m.bits}});
@@ -62,6 +71,8 @@ int run(const Options& o) {
         {"seeded_ciphertext_bytes", p.seeded_ciphertext_bytes(p.max_level())},
         {"relin_key_bytes", p.relin_key_bytes()},
         {"galois_key_bytes", p.galois_key_bytes()},
+        {"simd_path", math::simd::active_path_name()},
+        {"primes_on_simd_path", on_path},
     };
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -94,6 +105,8 @@ int run(const Options& o) {
               human_bytes(static_cast<double>(p.seeded_ciphertext_bytes(p.max_level()))).c_str());
   std::printf("  relinearization    %s key\n", human_bytes(static_cast<double>(p.relin_key_bytes())).c_str());
   std::printf("  Galois key         %s per rotation step\n", human_bytes(static_cast<double>(p.galois_key_bytes())).c_str());
+  std::printf("  kernels            %s path for %zu of %zu primes%s\n", math::simd::active_path_name(), on_path,
+              all_primes, on_path == all_primes ? "" : " (the others exceed its prime size: scalar)");
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include "hemi/app/command.h"
 #include "hemi/base/error.h"
+#include "hemi/math/simd.h"
 
 namespace hemi::app {
 std::vector<CommandSpec>& command_registry() {
@@ -16,7 +17,12 @@ std::vector<CommandSpec>& command_registry() {
 int main(int argc, char** argv) {
   CLI::App app{"hemi: homomorphic encryption for medical imaging (RNS-CKKS encrypted inference)"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "hemi 0.1.0");
+  app.set_version_flag("--version", [] {
+    std::string supported;
+    for (auto p : hemi::math::simd::supported_paths()) supported += std::string(" ") + hemi::math::simd::path_name(p);
+    return std::string("hemi 0.1.0\nSIMD kernel path: ") + hemi::math::simd::active_path_name() +
+           " (this CPU supports:" + supported + "; HEMI_SIMD=scalar|avx2|avx512ifma chooses)";
+  });
   auto& registry = hemi::app::command_registry();
   std::sort(registry.begin(), registry.end(),
             [](const auto& a, const auto& b) { return a.order < b.order; });

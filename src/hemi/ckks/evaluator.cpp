@@ -404,7 +404,7 @@ void Evaluator::rescale_inplace(Ciphertext& a) const {
     for (std::size_t i = 0; i < l; ++i) {
       const math::Modulus& qi = ctx.q[i];
       const u64 h = ctx.half_last[l][i];
-      for (std::size_t c = 0; c < n; ++c) tmp[c] = math::sub_mod(math::reduce_64(last[c], qi), h, qi.value);
+      math::reduce_sub_const(tmp.data(), last.data(), n, ql, qi, h);
       math::ntt_forward(tmp.data(), *ctx.ntt[i]);
       math::sub_mod_vec(poly.limb(i), tmp.data(), n, qi.value);
       math::mul_scalar_vec(poly.limb(i), n, ctx.inv_last[l][i], ctx.inv_last_shoup[l][i], qi.value);

@@ -2,13 +2,11 @@
 
 #include <algorithm>
 
-#include "hemi/math/simd.h"
+#include "hemi/math/simd_kernels.h"
 
 namespace hemi::math {
 
-namespace {
-inline bool vector_path(u64 q, std::size_t n) { return q < (u64{1} << 50) && n % 8 == 0 && simd::use_ifma(); }
-}  // namespace
+using simd::avx2::eligible;
 
 namespace scalar {
 void add_mod_vec(u64* x, const u64* y, std::size_t n, u64 q) {
@@ -31,44 +29,71 @@ void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* ws, std::si
     acc[i] = a;
   }
 }
+void mac_scalar_lazy(u64* acc, const u64* x, std::size_t n, u64 w, u64 ws, u64 q) {
+  const u64 two_q = 2 * q;
+  for (std::size_t i = 0; i < n; ++i) {
+    u64 a = acc[i] + math::mul_shoup_lazy(x[i], w, ws, q);
+    a -= (a >= two_q) ? two_q : 0;
+    acc[i] = a;
+  }
+}
 void reduce_from_2q(u64* x, std::size_t n, u64 q) {
   for (std::size_t i = 0; i < n; ++i) x[i] -= (x[i] >= q) ? q : 0;
+}
+void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b) {
+  const u64 half = a >> 1, a_mod_b = reduce_64(a, b);
+  for (std::size_t i = 0; i < n; ++i) {
+    const u64 r = reduce_64(x[i], b);
+    out[i] = x[i] > half ? sub_mod(r, a_mod_b, b.value) : r;
+  }
+}
+void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64, const Modulus& b, u64 c) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = sub_mod(reduce_64(x[i], b), c, b.value);
 }
 }  // namespace scalar
 
 void add_mod_vec(u64* x, const u64* y, std::size_t n, u64 q) {
-  if (vector_path(q, n)) return simd::add_mod_vec_ifma(x, y, n, q);
-  scalar::add_mod_vec(x, y, n, q);
+  HEMI_DISPATCH(add_mod_vec, simd::ifma::eligible(q), eligible(q), x, y, n, q);
 }
 void sub_mod_vec(u64* x, const u64* y, std::size_t n, u64 q) {
-  if (vector_path(q, n)) return simd::sub_mod_vec_ifma(x, y, n, q);
-  scalar::sub_mod_vec(x, y, n, q);
+  HEMI_DISPATCH(sub_mod_vec, simd::ifma::eligible(q), eligible(q), x, y, n, q);
 }
 void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m) {
-  if (vector_path(m.value, n)) return simd::mul_mod_vec_ifma(out, x, y, n, m);
-  scalar::mul_mod_vec(out, x, y, n, m);
+  HEMI_DISPATCH(mul_mod_vec, simd::ifma::eligible(m.value), eligible(m.value), out, x, y, n, m);
 }
 void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 ws, u64 q) {
-  if (vector_path(q, n)) return simd::mul_scalar_vec_ifma(x, n, w, ws, q);
-  scalar::mul_scalar_vec(x, n, w, ws, q);
+  HEMI_DISPATCH(mul_scalar_vec, simd::ifma::eligible(q), eligible(q), x, n, w, ws, q);
 }
 void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* ws, std::size_t n, u64 q) {
-  if (vector_path(q, n)) return simd::mac_shoup_lazy_ifma(acc, x, w, ws, n, q);
-  scalar::mac_shoup_lazy(acc, x, w, ws, n, q);
+  HEMI_DISPATCH(mac_shoup_lazy, simd::ifma::eligible(q), eligible(q), acc, x, w, ws, n, q);
+}
+void mac_scalar_lazy(u64* acc, const u64* x, std::size_t n, u64 w, u64 ws, u64 q) {
+  // x < 2^32 is the caller's contract; the AVX2 kernel needs q < 2^31 besides.
+  HEMI_DISPATCH_AVX2(mac_scalar_lazy, eligible(q), acc, x, n, w, ws, q);
 }
 void reduce_from_2q(u64* x, std::size_t n, u64 q) {
-  if (vector_path(q, n)) return simd::reduce_from_2q_ifma(x, n, q);
-  scalar::reduce_from_2q(x, n, q);
+  HEMI_DISPATCH(reduce_from_2q, simd::ifma::eligible(q), eligible(q), x, n, q);
+}
+void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b) {
+  HEMI_DISPATCH_AVX2(convert_centered, eligible(a) && eligible(b.value), out, x, n, a, b);
+}
+void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b, u64 c) {
+  HEMI_DISPATCH_AVX2(reduce_sub_const, eligible(a) && eligible(b.value), out, x, n, a, b, c);
 }
 
 void permute(u64* out, const u64* x, const std::uint32_t* perm, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) out[i] = x[perm[i]];
 }
 
-DotAccumulator::DotAccumulator(std::size_t n, const Modulus& m)
-    : n_(n), m_(m), ifma_(vector_path(m.value, n)) {
-  if (ifma_) {
-    // Each half is below 2^52: 2^12 of them fit a 64-bit word.
+DotAccumulator::DotAccumulator(std::size_t n, const Modulus& m) : n_(n), m_(m) {
+  switch (simd::kernel_path(simd::ifma::eligible(m.value), eligible(m.value))) {
+    case simd::Path::avx512ifma: split_ = 52; break;
+    case simd::Path::avx2: split_ = 32; break;
+    case simd::Path::scalar: split_ = 0; break;
+  }
+  if (split_) {
+    // Each part is below 2^split_ (2^52 for IFMA; 2^32 and 2^30 for AVX2's products < 2^62):
+    // 2^12 of them fit a 64-bit word.
     max_terms_ = 4096;
     lo_.assign(n, 0);
     hi_.assign(n, 0);
@@ -79,15 +104,21 @@ DotAccumulator::DotAccumulator(std::size_t n, const Modulus& m)
   }
 }
 
+u64 DotAccumulator::sum_mod(std::size_t i) const {
+  if (split_) return reduce_128((static_cast<u128>(hi_[i]) << split_) + lo_[i], m_);
+  return reduce_128(wide_[i], m_);
+}
+
 void DotAccumulator::fold() {
   // Reduce the sums to one value < q each, which then counts as a single term.
-  if (ifma_) {
-    for (std::size_t i = 0; i < n_; ++i) {
-      lo_[i] = reduce_128((static_cast<u128>(hi_[i]) << 52) + lo_[i], m_);
+  for (std::size_t i = 0; i < n_; ++i) {
+    const u64 v = sum_mod(i);
+    if (split_) {
+      lo_[i] = v;
       hi_[i] = 0;
+    } else {
+      wide_[i] = v;
     }
-  } else {
-    for (std::size_t i = 0; i < n_; ++i) wide_[i] = reduce_128(wide_[i], m_);
   }
   pending_ = 1;
 }
@@ -95,28 +126,30 @@ void DotAccumulator::fold() {
 void DotAccumulator::add(const u64* x, u64 w) {
   if (pending_ + 1 >= max_terms_) fold();
   ++pending_;
-  if (ifma_) return simd::dot_accumulate_ifma(lo_.data(), hi_.data(), x, w, n_);
+#if defined(__x86_64__)
+  if (split_ == 52) return simd::ifma::dot_accumulate(lo_.data(), hi_.data(), x, w, n_);
+  if (split_ == 32) return simd::avx2::dot_accumulate(lo_.data(), hi_.data(), x, w, n_);
+#endif
   for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[i]) * w;
 }
 
 void DotAccumulator::add_product(const u64* x, const u64* y) {
   if (pending_ + 1 >= max_terms_) fold();
   ++pending_;
-  if (ifma_) return simd::product_accumulate_ifma(lo_.data(), hi_.data(), x, y, n_);
+#if defined(__x86_64__)
+  if (split_ == 52) return simd::ifma::product_accumulate(lo_.data(), hi_.data(), x, y, n_);
+  if (split_ == 32) return simd::avx2::product_accumulate(lo_.data(), hi_.data(), x, y, n_);
+#endif
   for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[i]) * y[i];
 }
 
 void DotAccumulator::finish(u64* out) {
-  if (ifma_) {
-    for (std::size_t i = 0; i < n_; ++i) {
-      out[i] = reduce_128((static_cast<u128>(hi_[i]) << 52) + lo_[i], m_);
-      lo_[i] = hi_[i] = 0;
-    }
+  for (std::size_t i = 0; i < n_; ++i) out[i] = sum_mod(i);
+  if (split_) {
+    std::fill(lo_.begin(), lo_.end(), 0);
+    std::fill(hi_.begin(), hi_.end(), 0);
   } else {
-    for (std::size_t i = 0; i < n_; ++i) {
-      out[i] = reduce_128(wide_[i], m_);
-      wide_[i] = 0;
-    }
+    std::fill(wide_.begin(), wide_.end(), u128{0});
   }
   pending_ = 0;
 }

@@ -1,6 +1,7 @@
 // Element-wise kernels over one residue polynomial (n coefficients modulo one prime). Each has
-// a portable scalar version and, for q < 2^50 on CPUs with AVX-512 IFMA, a vector version
-// chosen at run time (simd.h). Ranges: inputs < q unless stated; outputs < q unless `_lazy`.
+// a portable scalar version, the reference, and vector versions chosen at run time (simd.h):
+// AVX2 for q < 2^31, AVX-512 IFMA for q < 2^50. Any n; no alignment needed.
+// Ranges: inputs < q unless stated; outputs < q unless `_lazy`.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +23,17 @@ void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
 // acc[i] = acc[i] + x[i] * w[i] mod q, kept in [0, 2q) (`_lazy`): acc < 2q on entry,
 // w_shoup[i] = shoup(w[i], q) (64-bit factors).
 void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* w_shoup, std::size_t n, u64 q);
+// acc[i] = acc[i] + x[i] * w mod q, kept in [0, 2q): one constant w < q, w_shoup = shoup(w, q),
+// x[i] < 2^32 (`_lazy`).
+void mac_scalar_lazy(u64* acc, const u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
 // x[i] in [0, 2q) -> x[i] mod q
 void reduce_from_2q(u64* x, std::size_t n, u64 q);
+// Exact conversion from one prime a to b: x[i] < a is read as its centred representative
+// (x - a when x > a/2) and reduced mod b (base conversion from a single prime).
+void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b);
+// out[i] = (x[i] mod b) - c mod b, for x[i] < a (a residue of the prime a) and c < b: the
+// rounding step of rescale.
+void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b, u64 c);
 // out[i] = x[perm[i]] (a gather; perm a permutation of [0, n))
 void permute(u64* out, const u64* x, const std::uint32_t* perm, std::size_t n);
 
@@ -41,35 +51,26 @@ class DotAccumulator {
 
  private:
   void fold();  // reduces the partial sums when the next term could overflow
+  u64 sum_mod(std::size_t i) const;
   std::size_t n_;
   Modulus m_;
-  bool ifma_;
+  int split_ = 0;  // vector paths: products split at bit 52 (IFMA) or 32 (AVX2); 0: scalar
   std::size_t max_terms_, pending_ = 0;
-  std::vector<u64> lo_, hi_;  // IFMA: sums of the low / high 52-bit product halves
+  std::vector<u64> lo_, hi_;  // vector paths: sums of the low / high product parts
   std::vector<u128> wide_;    // scalar: 128-bit sums
 };
 
+// The reference kernels (what the vector paths are tested against).
 namespace scalar {
 void add_mod_vec(u64* x, const u64* y, std::size_t n, u64 q);
 void sub_mod_vec(u64* x, const u64* y, std::size_t n, u64 q);
 void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m);
 void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
 void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* w_shoup, std::size_t n, u64 q);
+void mac_scalar_lazy(u64* acc, const u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
 void reduce_from_2q(u64* x, std::size_t n, u64 q);
+void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b);
+void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b, u64 c);
 }  // namespace scalar
-
-namespace simd {
-// The IFMA versions: q < 2^50, n a multiple of 8.
-void add_mod_vec_ifma(u64* x, const u64* y, std::size_t n, u64 q);
-void sub_mod_vec_ifma(u64* x, const u64* y, std::size_t n, u64 q);
-void mul_mod_vec_ifma(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m);
-void mul_scalar_vec_ifma(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
-void mac_shoup_lazy_ifma(u64* acc, const u64* x, const u64* w, const u64* w_shoup, std::size_t n, u64 q);
-void reduce_from_2q_ifma(u64* x, std::size_t n, u64 q);
-// lo[i] += low 52 bits of x[i] * w, hi[i] += high 52 bits (x, w < 2^52)
-void dot_accumulate_ifma(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n);
-// lo[i] += low 52 bits of x[i] * y[i], hi[i] += high 52 bits
-void product_accumulate_ifma(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n);
-}  // namespace simd
 
 }  // namespace hemi::math

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "hemi/math/primes.h"
-#include "hemi/math/simd.h"
+#include "hemi/math/simd_kernels.h"
 
 namespace hemi::math {
 
@@ -113,12 +113,24 @@ void ntt_inverse_scalar(u64* a, const NttTables& tb) {
 }
 
 void ntt_forward(u64* a, const NttTables& t) {
-  if (t.ifma_eligible() && simd::use_ifma()) return simd::ntt_forward_ifma(a, t);
+#if defined(__x86_64__)
+  switch (simd::kernel_path(t.ifma_eligible(), simd::avx2::eligible(t.modulus().value))) {
+    case simd::Path::avx512ifma: return simd::ifma::ntt_forward(a, t);
+    case simd::Path::avx2: return simd::avx2::ntt_forward(a, t);
+    case simd::Path::scalar: break;
+  }
+#endif
   ntt_forward_scalar(a, t);
 }
 
 void ntt_inverse(u64* a, const NttTables& t) {
-  if (t.ifma_eligible() && simd::use_ifma()) return simd::ntt_inverse_ifma(a, t);
+#if defined(__x86_64__)
+  switch (simd::kernel_path(t.ifma_eligible(), simd::avx2::eligible(t.modulus().value))) {
+    case simd::Path::avx512ifma: return simd::ifma::ntt_inverse(a, t);
+    case simd::Path::avx2: return simd::avx2::ntt_inverse(a, t);
+    case simd::Path::scalar: break;
+  }
+#endif
   ntt_inverse_scalar(a, t);
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "hemi/math/eltwise.h"
+
 namespace hemi::math {
 
 BaseConverter::BaseConverter(std::vector<Modulus> from, std::vector<Modulus> to)
@@ -42,30 +44,28 @@ void BaseConverter::convert(const u64* in, u64* const* outs, std::size_t n) cons
 void BaseConverter::convert_into(const u64* in, u64* const* outs, std::size_t to_count, std::size_t n) const {
   const std::size_t k = from_.size();
   if (k == 1) {  // one source prime: the centred representative of x, exact in each target
-    const u64 a = from_[0].value, half = a >> 1;
-    for (std::size_t j = 0; j < to_count; ++j) {
-      const Modulus& b = to_[j];
-      const u64 a_mod_b = reduce_64(a, b);
-      u64* dst = outs[j];
-      for (std::size_t c = 0; c < n; ++c) {
-        const u64 x = in[c], r = reduce_64(x, b);
-        dst[c] = x > half ? sub_mod(r, a_mod_b, b.value) : r;  // x - a when x > a/2
-      }
-    }
+    for (std::size_t j = 0; j < to_count; ++j) convert_centered(outs[j], in, n, from_[0].value, to_[j]);
     return;
   }
-  U64Vec y(k * n);
-  for (std::size_t i = 0; i < k; ++i) {
-    const u64 q = from_[i].value, w = hat_inv_[i], ws = hat_inv_shoup_[i];
-    const u64* src = in + i * n;
-    u64* dst = y.data() + i * n;
-    for (std::size_t c = 0; c < n; ++c) dst[c] = mul_shoup(src[c], w, ws, q);
-  }
+  U64Vec y(in, in + k * n);
+  for (std::size_t i = 0; i < k; ++i)
+    mul_scalar_vec(y.data() + i * n, n, hat_inv_[i], hat_inv_shoup_[i], from_[i].value);
+  const bool small = std::all_of(from_.begin(), from_.end(), [](const Modulus& m) { return m.bits <= 32; });
   for (std::size_t j = 0; j < to_count; ++j) {
     const Modulus& b = to_[j];
-    const u64* hats = hat_mod_to_.data() + j * k;
     u64* dst = outs[j];
-    // k products below 2^122 each: the sum fits in 128 bits for k <= 64.
+    if (small) {
+      // y_i < 2^32: each term y_i (A/a_i mod b) is reduced lazily to [0, 2b) and summed there.
+      std::fill(dst, dst + n, 0);
+      for (std::size_t i = 0; i < k; ++i) {
+        const u64 h = hat_mod_to_[j * k + i];
+        mac_scalar_lazy(dst, y.data() + i * n, n, h, shoup(h, b.value), b.value);
+      }
+      reduce_from_2q(dst, n, b.value);
+      continue;
+    }
+    const u64* hats = hat_mod_to_.data() + j * k;
+    // Wide primes: k products below 2^122 each; the sum fits in 128 bits for k <= 64.
     for (std::size_t c = 0; c < n; ++c) {
       u128 acc = 0;
       for (std::size_t i = 0; i < k; ++i) acc += static_cast<u128>(y[i * n + c]) * hats[i];

@@ -1,0 +1,141 @@
+// AVX2 element-wise kernels for q < 2^31 (contracts in eltwise.h and simd_kernels.h): operands
+// below 2^32 in 64-bit lanes, so each product is one _mm256_mul_epu32. Tails use the scalar
+// kernels.
+#include "hemi/math/eltwise.h"
+#include "hemi/math/simd_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx2,bmi2")
+#define HEMI_AVX2_REGION
+
+namespace hemi::math::simd::avx2 {
+
+#include "hemi/math/avx2_ops.h"
+
+void add_mod_vec(u64* x, const u64* y, std::size_t n, u64 qv) {
+  const V q = set1(qv);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) store(x + i, reduce_once(_mm256_add_epi64(load(x + i), load(y + i)), q));
+  scalar::add_mod_vec(x + i, y + i, n - i, qv);
+}
+
+void sub_mod_vec(u64* x, const u64* y, std::size_t n, u64 qv) {
+  const V q = set1(qv);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    store(x + i, reduce_once(_mm256_add_epi64(_mm256_sub_epi64(load(x + i), load(y + i)), q), q));
+  scalar::sub_mod_vec(x + i, y + i, n - i, qv);
+}
+
+// Barrett with k = bits(q) <= 31: p = x y < 2^2k, c1 = p >> (k-1) < 2^(k+1), mu = floor(2^2k / q)
+// < 2^(k+1), estimate (c1 mu) >> (k+1) is short by at most 2, so the remainder is < 3q.
+void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m) {
+  const int k = m.bits;
+  const V q = set1(m.value), two_q = set1(2 * m.value);
+  const V mu = set1(static_cast<u64>((u128{1} << (2 * k)) / m.value));
+  const __m128i s1 = _mm_cvtsi32_si128(k - 1), s2 = _mm_cvtsi32_si128(k + 1);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const V p = _mm256_mul_epu32(load(x + i), load(y + i));
+    const V est = _mm256_srl_epi64(_mm256_mul_epu32(_mm256_srl_epi64(p, s1), mu), s2);
+    const V r = _mm256_sub_epi64(p, _mm256_mul_epu32(est, q));
+    store(out + i, reduce_once(reduce_once(r, two_q), q));
+  }
+  scalar::mul_mod_vec(out + i, x + i, y + i, n - i, m);
+}
+
+void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 qv) {
+  const V q = set1(qv), vw = set1(w), w32 = set1(w_shoup >> 32);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) store(x + i, reduce_once(mul_shoup32_lazy(load(x + i), vw, w32, q), q));
+  scalar::mul_scalar_vec(x + i, n - i, w, w_shoup, qv);
+}
+
+void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* ws, std::size_t n, u64 qv) {
+  const V q = set1(qv), two_q = set1(2 * qv);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const V prod = mul_shoup32_lazy(load(x + i), load(w + i), _mm256_srli_epi64(load(ws + i), 32), q);
+    store(acc + i, reduce_once(_mm256_add_epi64(load(acc + i), prod), two_q));
+  }
+  scalar::mac_shoup_lazy(acc + i, x + i, w + i, ws + i, n - i, qv);
+}
+
+void mac_scalar_lazy(u64* acc, const u64* x, std::size_t n, u64 w, u64 w_shoup, u64 qv) {
+  const V q = set1(qv), two_q = set1(2 * qv), vw = set1(w), w32 = set1(w_shoup >> 32);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const V prod = mul_shoup32_lazy(load(x + i), vw, w32, q);
+    store(acc + i, reduce_once(_mm256_add_epi64(load(acc + i), prod), two_q));
+  }
+  scalar::mac_scalar_lazy(acc + i, x + i, n - i, w, w_shoup, qv);
+}
+
+void reduce_from_2q(u64* x, std::size_t n, u64 qv) {
+  const V q = set1(qv);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) store(x + i, reduce_once(load(x + i), q));
+  scalar::reduce_from_2q(x + i, n - i, qv);
+}
+
+void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b) {
+  const V vb = set1(b.value), mu = set1((u64{1} << 32) / b.value);
+  const V half = set1(a >> 1), a_mod_b = set1(reduce_64(a, b));
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const V v = load(x + i);
+    const V r = reduce_32(v, vb, mu);
+    const V sub = _mm256_and_si256(_mm256_cmpgt_epi64(v, half), a_mod_b);  // x - a when x > a/2
+    store(out + i, reduce_once(_mm256_add_epi64(_mm256_sub_epi64(r, sub), vb), vb));
+  }
+  scalar::convert_centered(out + i, x + i, n - i, a, b);
+}
+
+void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b, u64 c) {
+  const V vb = set1(b.value), mu = set1((u64{1} << 32) / b.value), vc = set1(c);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const V r = reduce_32(load(x + i), vb, mu);
+    store(out + i, reduce_once(_mm256_add_epi64(_mm256_sub_epi64(r, vc), vb), vb));
+  }
+  scalar::reduce_sub_const(out + i, x + i, n - i, a, b, c);
+}
+
+void dot_accumulate(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n) {
+  const V vw = set1(w), mask = set1(0xffffffffu);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const V p = _mm256_mul_epu32(load(x + i), vw);
+    store(lo + i, _mm256_add_epi64(load(lo + i), _mm256_and_si256(p, mask)));
+    store(hi + i, _mm256_add_epi64(load(hi + i), _mm256_srli_epi64(p, 32)));
+  }
+  for (; i < n; ++i) {
+    const u64 p = x[i] * w;
+    lo[i] += p & 0xffffffffu;
+    hi[i] += p >> 32;
+  }
+}
+
+void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n) {
+  const V mask = set1(0xffffffffu);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const V p = _mm256_mul_epu32(load(x + i), load(y + i));
+    store(lo + i, _mm256_add_epi64(load(lo + i), _mm256_and_si256(p, mask)));
+    store(hi + i, _mm256_add_epi64(load(hi + i), _mm256_srli_epi64(p, 32)));
+  }
+  for (; i < n; ++i) {
+    const u64 p = x[i] * y[i];
+    lo[i] += p & 0xffffffffu;
+    hi[i] += p >> 32;
+  }
+}
+
+}  // namespace hemi::math::simd::avx2
+
+#undef HEMI_AVX2_REGION
+#pragma GCC pop_options
+#endif  // __x86_64__

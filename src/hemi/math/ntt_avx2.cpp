@@ -1,0 +1,105 @@
+// AVX2 NTT kernels for q < 2^31: four 64-bit lanes whose values stay below 2q < 2^32, so every
+// product is one _mm256_mul_epu32. Butterflies keep [0, 2q) (Harvey's with both outputs
+// corrected), Shoup factors are the 64-bit table entries shifted down by 32. Stages with
+// butterfly distance t >= 4 work on whole vectors; t = 2 and t = 1 regroup two vectors.
+#include "hemi/math/ntt.h"
+#include "hemi/math/simd_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx2,bmi2")
+#define HEMI_AVX2_REGION
+
+namespace hemi::math::simd::avx2 {
+
+#include "hemi/math/avx2_ops.h"
+
+namespace {
+
+// Applies `bf` to every butterfly of the stage with m groups of distance t.
+template <typename Butterfly>
+void stage(u64* a, std::size_t n, std::size_t m, std::size_t t, const u64* w, const u64* ws, Butterfly bf) {
+  if (t >= 4) {
+    for (std::size_t i = 0; i < m; ++i) {
+      const V W = set1(w[m + i]), W32 = set1(ws[m + i] >> 32);
+      u64* x = a + 2 * i * t;
+      u64* y = x + t;
+      for (std::size_t j = 0; j < t; j += 4) {
+        V X = load(x + j), Y = load(y + j);
+        bf(X, Y, W, W32);
+        store(x + j, X);
+        store(y + j, Y);
+      }
+    }
+  } else if (t == 2) {  // [x0 x1 y0 y1][x0' x1' y0' y1']: groups m+i and m+i+1
+    for (std::size_t k = 0, i = 0; k < n; k += 8, i += 2) {
+      const V v0 = load(a + k), v1 = load(a + k + 4);
+      V X = _mm256_permute2x128_si256(v0, v1, 0x20), Y = _mm256_permute2x128_si256(v0, v1, 0x31);
+      const V W = _mm256_setr_epi64x(static_cast<long long>(w[m + i]), static_cast<long long>(w[m + i]),
+                                     static_cast<long long>(w[m + i + 1]), static_cast<long long>(w[m + i + 1]));
+      const V W32 = _mm256_setr_epi64x(static_cast<long long>(ws[m + i] >> 32), static_cast<long long>(ws[m + i] >> 32),
+                                       static_cast<long long>(ws[m + i + 1] >> 32),
+                                       static_cast<long long>(ws[m + i + 1] >> 32));
+      bf(X, Y, W, W32);
+      store(a + k, _mm256_permute2x128_si256(X, Y, 0x20));
+      store(a + k + 4, _mm256_permute2x128_si256(X, Y, 0x31));
+    }
+  } else {  // t == 1: [x0 y0 x1 y1][x2 y2 x3 y3]; unpack puts groups in lane order 0 2 1 3
+    for (std::size_t k = 0, i = 0; k < n; k += 8, i += 4) {
+      const V v0 = load(a + k), v1 = load(a + k + 4);
+      V X = _mm256_unpacklo_epi64(v0, v1), Y = _mm256_unpackhi_epi64(v0, v1);
+      const V W = _mm256_permute4x64_epi64(load(w + m + i), 0xD8);
+      const V W32 = _mm256_srli_epi64(_mm256_permute4x64_epi64(load(ws + m + i), 0xD8), 32);
+      bf(X, Y, W, W32);
+      store(a + k, _mm256_unpacklo_epi64(X, Y));
+      store(a + k + 4, _mm256_unpackhi_epi64(X, Y));
+    }
+  }
+}
+
+}  // namespace
+
+void ntt_forward(u64* a, const NttTables& tb) {
+  const std::size_t n = tb.n();
+  const V q = set1(tb.modulus().value), two_q = set1(2 * tb.modulus().value);
+  // Input < 4q -> [0, 2q).
+  for (std::size_t i = 0; i < n; i += 4) store(a + i, reduce_once(load(a + i), two_q));
+  auto bf = [q, two_q](V& X, V& Y, V W, V W32) {
+    const V T = mul_shoup32_lazy(Y, W, W32, q);
+    Y = reduce_once(_mm256_add_epi64(_mm256_sub_epi64(X, T), two_q), two_q);
+    X = reduce_once(_mm256_add_epi64(X, T), two_q);
+  };
+  const u64* w = tb.root_pows().data();
+  const u64* ws = tb.root_pows_shoup().data();
+  std::size_t t = n;
+  for (std::size_t m = 1; m < n; m <<= 1) {
+    t >>= 1;
+    stage(a, n, m, t, w, ws, bf);
+  }
+  for (std::size_t i = 0; i < n; i += 4) store(a + i, reduce_once(load(a + i), q));
+}
+
+void ntt_inverse(u64* a, const NttTables& tb) {
+  const std::size_t n = tb.n();
+  const V q = set1(tb.modulus().value), two_q = set1(2 * tb.modulus().value);
+  auto bf = [q, two_q](V& X, V& Y, V W, V W32) {
+    const V U = reduce_once(_mm256_add_epi64(X, Y), two_q);
+    const V D = reduce_once(_mm256_add_epi64(_mm256_sub_epi64(X, Y), two_q), two_q);
+    X = U;
+    Y = mul_shoup32_lazy(D, W, W32, q);
+  };
+  const u64* w = tb.inv_root_pows().data();
+  const u64* ws = tb.inv_root_pows_shoup().data();
+  std::size_t t = 1;
+  for (std::size_t m = n >> 1; m >= 1; m >>= 1, t <<= 1) stage(a, n, m, t, w, ws, bf);
+  const V ni = set1(tb.n_inv()), ni32 = set1(tb.n_inv_shoup() >> 32);
+  for (std::size_t i = 0; i < n; i += 4) store(a + i, reduce_once(mul_shoup32_lazy(load(a + i), ni, ni32, q), q));
+}
+
+}  // namespace hemi::math::simd::avx2
+
+#undef HEMI_AVX2_REGION
+#pragma GCC pop_options
+#endif  // __x86_64__
