@@ -84,7 +84,7 @@ void add_client_limits(CLI::App* app, service::ClientLimits& l) {
                 "accept a plan below 128-bit security (tests only; every output is stamped INSECURE)");
   app->add_option("--max-rotation-keys", l.max_rotation_keys, "refuse a plan that needs more rotation keys (default 64)");
   app->add_option("--max-key-mib", l.max_key_memory_mib,
-                  "refuse a plan whose evaluation keys take more memory to generate (default 8192)");
+                  "refuse a plan whose evaluation keys take more memory to generate, in MiB (default 4096)");
 }
 
 // Checks the plan against the client's limits; returns the insecure stamp ("" if secure).

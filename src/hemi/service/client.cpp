@@ -132,7 +132,7 @@ std::string insecure_stamp(const PlanContext& ctx) {
 std::string escape_text(const std::string& name) {
   std::string out;
   for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f || c == '\\') {
+    if (c < 0x20 || c == 0x7f) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
       out += buf;
@@ -296,13 +296,9 @@ httplib::Result bounded(httplib::Client& cli, const std::string& method, const s
 }
 }  // namespace
 
-ModelInfo HttpClient::model_info() {
-  bool too_long = false;
-  auto res = bounded(impl_->cli, "GET", "/v1/model", nullptr, kMaxJsonAnswer, too_long);
-  if (too_long) throw Error("model info: the answer is longer than " + std::to_string(kMaxJsonAnswer >> 20) + " MiB");
-  if (!res || res->status != 200) http_fail("model info", res);
+ModelInfo parse_model_info(const std::string& body) {
   try {
-    const json j = json::parse(res->body);
+    const json j = json::parse(body);
     ModelInfo m;
     m.plan = he::Plan::from_json(j.at("plan").dump());  // validated (Plan::validation_error)
     m.plan_id = j.at("plan_id").get<std::string>();
@@ -321,10 +317,16 @@ ModelInfo HttpClient::model_info() {
   } catch (const json::exception& e) {
     throw Error(std::string("model info: malformed answer: ") + e.what());
   } catch (const Error& e) {
-    const std::string what = e.what();
-    if (what.rfind("model info", 0) == 0) throw;
-    throw Error("model info: " + what);
+    throw Error(std::string("model info: ") + e.what());
   }
+}
+
+ModelInfo HttpClient::model_info() {
+  bool too_long = false;
+  auto res = bounded(impl_->cli, "GET", "/v1/model", nullptr, kMaxJsonAnswer, too_long);
+  if (too_long) throw Error("model info: the answer is longer than " + std::to_string(kMaxJsonAnswer >> 20) + " MiB");
+  if (!res || res->status != 200) http_fail("model info", res);
+  return parse_model_info(res->body);
 }
 
 std::string HttpClient::register_keys(const Bytes& eval_keys) {

@@ -39,7 +39,7 @@ std::vector<float> prepare_images(const std::vector<std::string>& paths, const n
 struct ClientLimits {
   bool allow_insecure = false;          // --insecure: accept parameters below 128-bit security
   std::size_t max_rotation_keys = 64;   // Galois keys the client will generate
-  std::size_t max_key_memory_mib = 8192;  // memory the evaluation keys take while generated
+  std::size_t max_key_memory_mib = 4096;  // memory the evaluation keys take while generated
 };
 
 // What generating a plan's evaluation keys costs, computed from its CKKS parameters and its
@@ -61,9 +61,10 @@ void check_input_spec(const nn::InputSpec& spec, const he::Plan& plan);
 // "INSECURE: N = 1024, below 128-bit security (--insecure)".
 std::string insecure_stamp(const PlanContext& plan);
 
-// Names for CSV and text output: control characters (newlines included) and backslashes
-// become \xNN escapes, so a name is one line; csv_field also quotes (RFC 4180) what holds a
-// comma or a quote, and defuses a leading = + - @ (spreadsheet formulas) with a quote mark.
+// Names for CSV and text output: control characters (newlines and terminal escapes included)
+// become \xNN, so a name is one line and cannot drive the terminal (escaping twice changes
+// nothing); csv_field also quotes (RFC 4180) what holds a comma or a quote, and defuses a
+// leading = + - @ (spreadsheet formulas) with a quote mark.
 std::string escape_text(const std::string& name);
 std::string csv_field(const std::string& name);
 
@@ -101,6 +102,9 @@ struct ModelInfo {
   std::vector<std::string> class_names;
   std::size_t max_images_per_request = 64;
 };
+
+// Parses and validates the body of GET /v1/model (throws hemi::Error naming what is wrong).
+ModelInfo parse_model_info(const std::string& body);
 
 class HttpClient {
  public:
