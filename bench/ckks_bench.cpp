@@ -1,6 +1,7 @@
 // hemi-bench-ckks: median time of each CKKS operation, single thread, at the study's parameters
 // (N = 8192, [31, 26 x 6] + special 31, scale 2^26) and at N = 16384 ([60, 40 x 7] + special 60,
-// scale 2^40). Names: ckks/N<degree>/<operation>. Operations run at the top level.
+// scale 2^40), and at the chain `hemi plan` picks for seed-cnn (N = 8192, [38, 28 x 5] + special
+// 39, scale 2^28). Names: ckks/N<degree>[_seedcnn]/<operation>. Operations run at the top level.
 // Keys and inputs are built once per parameter set (outside the timed loops).
 // ntt_forward_scalar is the portable kernel, timed in the same run as a reference for the SIMD
 // path (ratio = ntt_forward_scalar / ntt_forward).
@@ -179,6 +180,8 @@ void register_all(const std::string& tag, const ParamsLiteral& lit) {
 int main(int argc, char** argv) {
   register_all("N8192", {13, {31, 26, 26, 26, 26, 26, 26}, {31}, 26, 128, false});
   register_all("N16384", {14, {60, 40, 40, 40, 40, 40, 40, 40}, {60}, 40, 128, false});
+  // What `hemi plan` chooses for seed-cnn: q_0 and the special prime above 2^31.
+  register_all("N8192_seedcnn", {13, {38, 28, 28, 28, 28, 28}, {39}, 28, 128, false});
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("simd", math::simd::active_path_name());

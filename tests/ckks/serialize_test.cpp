@@ -76,7 +76,7 @@ TEST(Serialize, PackedSizesMatchTheParamsEstimate) {
   EXPECT_EQ(serialize(seeded, p).size(), p.seeded_ciphertext_bytes(1));
   EXPECT_EQ(serialize(b.rk, p).size(), p.relin_key_bytes());
   // a set of two keys: header + count + 2 * (element + key)
-  EXPECT_EQ(serialize(b.gk, p).size(), 24 + 4 + b.gk.keys.size() * p.galois_key_bytes());
+  EXPECT_EQ(serialize(b.gk, p).size(), kHeaderBytes + 4 + b.gk.keys.size() * p.galois_key_bytes());
 }
 
 template <typename F>

@@ -12,6 +12,7 @@
 #include "hemi/data/dataset.h"
 #include "hemi/data/idx.h"
 #include "test_data.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::data {
 namespace {
@@ -53,6 +54,7 @@ class ScopedCwd {
 std::string canonical(const std::string& p) { return fs::weakly_canonical(p).string(); }
 
 TEST(dataLocate, NamesThroughHemiData) {
+  HEMI_REQUIRE_FULL_DATA();
   const std::string shared = testing::shared_data_dir();
   ScopedEnv data("HEMI_DATA", shared);
   DatasetLocation mnist = locate_dataset("mnist");
@@ -66,6 +68,7 @@ TEST(dataLocate, NamesThroughHemiData) {
 }
 
 TEST(dataLocate, RepositoryRootAndCurrentDirectory) {
+  HEMI_REQUIRE_FULL_DATA();
   ScopedEnv data("HEMI_DATA", std::nullopt);
   ScopedEnv source("HEMI_SOURCE_DIR", std::string(HEMI_SOURCE_DIR));
   TempDir tmp;
@@ -107,6 +110,7 @@ TEST(dataLocate, NotFoundListsWhereItLooked) {
 }
 
 TEST(dataLocate, PathsToIdxAndImageFolders) {
+  HEMI_REQUIRE_FULL_DATA();
   TempDir tmp;
   // An IDX folder: two raw and two gzip files of a tiny set.
   testing::make_dirs(tmp.file("idx"));

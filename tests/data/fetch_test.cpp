@@ -12,6 +12,7 @@
 #include "hemi/base/error.h"
 #include "hemi/data/fetch.h"
 #include "test_data.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::data {
 namespace {
@@ -66,6 +67,7 @@ std::vector<std::string> folder_names(const std::string& dir) {
 }
 
 TEST(dataFetch, DownloadsVerifiesAndSkipsValidFiles) {
+  HEMI_REQUIRE_FULL_DATA();
   LoopbackServer server;
   TempDir tmp;
   const std::string dest = tmp.file("mnist");
@@ -94,6 +96,7 @@ TEST(dataFetch, DownloadsVerifiesAndSkipsValidFiles) {
 }
 
 TEST(dataFetch, RejectsWrongChecksumAndWritesNothing) {
+  HEMI_REQUIRE_FULL_DATA();
   LoopbackServer server;
   TempDir tmp;
   const std::string dest = tmp.file("out");

@@ -14,6 +14,7 @@
 #include "hemi/data/image.h"
 #include "hemi/data/split.h"
 #include "test_data.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::data {
 namespace {
@@ -34,6 +35,7 @@ std::string base_name(const std::string& path) { return path.substr(path.rfind('
 // 98 no), and the default 80/20 stratified split gives 202 / 51. (All MRI decoding of the
 // suite happens here, once.)
 TEST(dataBrainMri, AllFilesLoadAndSplit202To51) {
+  HEMI_REQUIRE_FULL_DATA();
   DatasetLocation loc;
   loc.name = "brain-mri";
   loc.kind = DatasetKind::kImageFolder;
@@ -87,6 +89,7 @@ TEST(dataBrainMri, AllFilesLoadAndSplit202To51) {
 // A few real files in RGB mode: the PNG stored as grayscale (Y92.png) has three equal planes,
 // the RGBA PNGs stored under .jpg names (No15.jpg...) decode.
 TEST(dataBrainMri, RgbModeOnGrayAndRgbaFiles) {
+  HEMI_REQUIRE_FULL_DATA();
   FolderListing listing = list_image_folder(testing::brain_mri_dir());
   ASSERT_EQ(listing.files.size(), 253u);
   std::vector<std::size_t> pick;

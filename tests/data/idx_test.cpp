@@ -11,6 +11,7 @@
 #include "hemi/data/fetch.h"
 #include "hemi/data/idx.h"
 #include "test_data.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::data {
 namespace {
@@ -47,6 +48,7 @@ using test_support::error_of;
 // images[16:]. The label counts are those in /work/shared/data/mnist/SOURCE.md.
 // MNIST is loaded once (train and test) in this one test to keep the suite fast.
 TEST(dataIdxMnist, CountsLabelsAndPixelChecksums) {
+  HEMI_REQUIRE_FULL_DATA();
   const std::string dir = testing::mnist_dir();
   LoadOptions opts;  // 28x28 gray, mean 0.5, stddev 0.5
   ImageSet train = load_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz", opts);
@@ -98,6 +100,7 @@ TEST(dataIdxMnist, CountsLabelsAndPixelChecksums) {
 }
 
 TEST(dataIdxMnist, RawFilesGiveTheSameSetAsGzip) {
+  HEMI_REQUIRE_FULL_DATA();
   const std::string dir = testing::mnist_dir();
   TempDir tmp;
   write_file(tmp.file("imgs"), read_maybe_gzip(dir + "/t10k-images-idx3-ubyte.gz"));
@@ -115,6 +118,7 @@ TEST(dataIdxMnist, RawFilesGiveTheSameSetAsGzip) {
 
 // Resizing to 14x14 with the area filter averages 2x2 blocks; rgb replicates the gray plane.
 TEST(dataIdxMnist, ResizeAndRgbAgainstBlockMeans) {
+  HEMI_REQUIRE_FULL_DATA();
   const std::string dir = testing::mnist_dir();
   IdxArray raw = read_idx(dir + "/t10k-images-idx3-ubyte.gz");
   LoadOptions opts;
@@ -203,6 +207,7 @@ TEST(dataIdxErrors, LengthMustMatchHeader) {
 }
 
 TEST(dataIdxErrors, TruncatedAndCorruptGzip) {
+  HEMI_REQUIRE_FULL_DATA();
   const std::string dir = testing::mnist_dir();
   Bytes gz = read_file(dir + "/t10k-labels-idx1-ubyte.gz");
   TempDir tmp;

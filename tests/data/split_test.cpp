@@ -11,6 +11,7 @@
 #include "hemi/data/folder.h"
 #include "hemi/data/split.h"
 #include "test_data.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::data {
 namespace {
@@ -48,6 +49,7 @@ TEST(dataSplit, TestCountRule) {
 }
 
 TEST(dataSplit, Mri80To20Gives202And51) {
+  HEMI_REQUIRE_FULL_DATA();
   auto labels = mri_labels();
   SplitIndices s = stratified_split(labels, 0.8, 0);
   EXPECT_EQ(s.train.size(), 202u);

@@ -15,16 +15,13 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "support/test_data_dir.h"
+
 namespace hemi::data::testing {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-bool has_shared_data(const fs::path& dir) {
-  return fs::exists(dir / "mnist" / "t10k-labels-idx1-ubyte.gz") &&
-         fs::is_directory(dir / "brain-mri" / "yes");
-}
 
 void append(void* context, void* data, int size) {
   auto* out = static_cast<Bytes*>(context);
@@ -35,17 +32,9 @@ void append(void* context, void* data, int size) {
 }  // namespace
 
 std::string shared_data_dir() {
-  std::vector<fs::path> tried;
-  if (const char* env = std::getenv("HEMI_DATA"); env && *env) tried.emplace_back(env);
-  if (const char* env = std::getenv("HEMI_SOURCE_DIR"); env && *env)
-    tried.push_back(fs::path(env) / ".." / "shared" / "data");
-  tried.push_back(fs::path(HEMI_SOURCE_DIR) / ".." / "shared" / "data");
   std::string looked;
-  for (const auto& dir : tried) {
-    if (has_shared_data(dir)) return dir.lexically_normal().string();
-    looked += " " + dir.string();
-  }
-  throw std::runtime_error("shared data (mnist/, brain-mri/) not found; looked in:" + looked +
+  if (auto dir = test_support::find_full_data(&looked)) return *dir;
+  throw std::runtime_error("shared data (mnist/, brain-mri/) not found; looked in: " + looked +
                            " (set HEMI_DATA)");
 }
 

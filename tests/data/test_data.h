@@ -10,9 +10,10 @@
 
 namespace hemi::data::testing {
 
-// $HEMI_DATA, else $HEMI_SOURCE_DIR/../shared/data, else the compile-time HEMI_SOURCE_DIR's.
-// Throws (so the test FAILS, never skips) when the folder or the expected files are missing:
-// the shared data is always present for developers and CI.
+// $HEMI_DATA, else $HEMI_SOURCE_DIR/../shared/data, else the compile-time HEMI_SOURCE_DIR's
+// (test_support::find_full_data). Throws when the data is missing: a test that needs it starts
+// with HEMI_REQUIRE_FULL_DATA() (support/test_data_dir.h), which skips with the reason, and
+// is labelled full-data in CMakeLists.txt.
 std::string shared_data_dir();
 std::string mnist_dir();      // <shared>/mnist with the four .gz files
 std::string brain_mri_dir();  // <shared>/brain-mri with yes/ and no/

@@ -9,6 +9,7 @@
 #include "hemi/he/session.h"
 #include "hemi/nn/architectures.h"
 #include "hemi/train/trainer.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::he {
 namespace {
@@ -20,6 +21,7 @@ struct Trained {
 
 const Trained& trained() {
   static const Trained t = [] {
+    test_support::use_mnist_or_synthetic();  // real MNIST, or synthetic digits in a bare clone
     data::LoadOptions lo;  // 28x28 gray, mean/std 0.5 as in the study
     data::Dataset ds = data::load_dataset("mnist", lo);
     std::vector<std::size_t> first(3000);

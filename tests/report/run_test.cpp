@@ -1,6 +1,7 @@
 // End to end on the shared data: a small MNIST experiment (1000 training images, 1 epoch,
 // plaintext on 300 test images, encrypted throughput on 100) written to disk and read back,
-// the same spec run twice (determinism), and a 3-fold brain-MRI cross-validation.
+// the same spec run twice (determinism), and a 3-fold brain-MRI cross-validation. Without
+// the shared data, MNIST is the synthetic digit set and the brain-MRI tests skip.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include "hemi/report/output.h"
 #include "hemi/report/runner.h"
 #include "hemi/report/spec.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::report {
 namespace {
@@ -39,6 +41,7 @@ limit = 100
 )";
 
 RunOptions quiet() {
+  test_support::use_mnist_or_synthetic();  // real MNIST, or synthetic digits in a bare clone
   RunOptions o;
   o.threads = 2;
   o.log = nullptr;
@@ -130,6 +133,7 @@ TEST(reportRun, SameSeedSameMetrics) {
 }
 
 TEST(reportRun, BrainMriThreeFoldCrossValidation) {
+  HEMI_REQUIRE_FULL_DATA();
   const Spec spec = parse_spec(R"(
 seed = 2
 bootstrap_resamples = 50
@@ -163,6 +167,7 @@ epochs = 2
 }
 
 TEST(reportRun, PairedComparisonOnTheSameImages) {
+  HEMI_REQUIRE_FULL_DATA();
   const std::string two = R"(
 seed = 3
 bootstrap_resamples = 0

@@ -104,7 +104,7 @@ TEST(ServiceCli, KeygenEncryptInferDecryptMatchesInterpreter) {
   // --insecure is stamped on every output: a comment line before the CSV header.
   EXPECT_EQ(csv.out.rfind("# INSECURE: N = ", 0), 0u) << csv.out;
   EXPECT_NE(csv.out.find("\nimage,class,label,p_0,p_1,p_2\n"), std::string::npos) << csv.out;
-  CliRun fl = run("decrypt --insecure --json --flood 0.01 --keys " + dir.file("keys/secret.key") + " --plan " + dir.file("plan.json") + " " +
+  CliRun fl = run("decrypt --insecure --json --flood 1024 --keys " + dir.file("keys/secret.key") + " --plan " + dir.file("plan.json") + " " +
                server.file("res.bin"));
   ASSERT_EQ(fl.rc, 0) << fl.err;
   const auto jf = nlohmann::json::parse(fl.out);

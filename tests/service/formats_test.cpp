@@ -126,10 +126,10 @@ TEST_P(ServiceFormats, HeaderFieldsAreChecked) {
   const std::uint16_t later = kServiceFormatVersion + 1, result_kind = 3, bad_kind = 99;
   const std::uint32_t flags = 1;
   EXPECT_NE(patched(0, "HEMIXXXX", 8).find("not a hemi service file"), std::string::npos);
-  const std::uint16_t older = 1;
-  EXPECT_NE(patched(8, &later, 2).find("format version 3 is not supported"), std::string::npos);
-  EXPECT_NE(patched(8, &older, 2).find("format version 1 was written by an older hemi, without key-set fingerprints"),
-            std::string::npos);
+  EXPECT_NE(patched(8, &later, 2).find("format version " + std::to_string(later) + " is not supported"), std::string::npos);
+  for (std::uint16_t older : {1, 2})  // 64-bit parameter ids; no key-set fingerprint: refused, not misread
+    EXPECT_NE(patched(8, &older, 2).find("format version " + std::to_string(older) + " was written by an older hemi"),
+              std::string::npos);
   EXPECT_NE(patched(10, &result_kind, 2).find("this is result, not request"), std::string::npos);
   EXPECT_NE(patched(10, &bad_kind, 2).find("unknown object kind"), std::string::npos);
   EXPECT_NE(patched(12, &flags, 4).find("unknown flags"), std::string::npos);
@@ -242,22 +242,28 @@ TEST(ServicePlanId, StableAcrossJsonAndIgnoresPrediction) {
   EXPECT_NE(plan_id(p), id);
 }
 
-TEST(ServiceFlooding, AddsNoiseOfTheRequestedSize) {
-  std::vector<std::vector<double>> logits(200, std::vector<double>(10, 1.0));
-  auto same = logits;
-  Prng prng(Seed{1});
-  flood_logits(same, 0.0, prng);
-  EXPECT_EQ(same, logits);
-  flood_logits(logits, 0.5, prng);
-  double sum = 0, sq = 0;
-  for (auto& row : logits)
-    for (double x : row) {
-      sum += x - 1.0;
-      sq += (x - 1.0) * (x - 1.0);
+TEST(ServiceFlooding, FloodedLogitsAreNoisyRoundedAndReportTheirWidth) {
+  Fixture f(he::Packing::kThroughput);
+  he::Server server(f.ctx.plan(), f.model, f.client.eval_keys());
+  const Result r = evaluate(server, f.request);
+  const auto exact = decrypt_result(f.client, r);
+  f.client.set_flooding(ckks::flooding_for_budget(1024));
+  const auto flooded = decrypt_result(f.client, r);
+  const ckks::FloodingReport& rep = f.client.flooding_report();
+  ASSERT_GT(rep.slot_sigma, 0);
+  EXPECT_EQ(std::exp2(std::round(std::log2(rep.grid))), rep.grid);  // a power of two
+  double sq = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < exact.size(); ++i)
+    for (std::size_t c = 0; c < exact[i].size(); ++c) {
+      EXPECT_EQ(std::fmod(flooded[i][c], rep.grid), 0.0) << flooded[i][c];  // printed on the grid
+      sq += (flooded[i][c] - exact[i][c]) * (flooded[i][c] - exact[i][c]);
+      ++n;
     }
-  const double n = 2000, mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
-  EXPECT_NEAR(mean, 0.0, 0.05);
-  EXPECT_NEAR(sd, 0.5, 0.05);
+  EXPECT_GT(sq, 0);
+  EXPECT_LT(std::sqrt(sq / static_cast<double>(n)), 6 * rep.slot_sigma);
+  f.client.set_flooding(std::nullopt);
+  EXPECT_EQ(decrypt_result(f.client, r), exact);  // exact again, deterministically
 }
 
 TEST(ServiceInputSpec, JsonRoundTripAndRejections) {

@@ -4,12 +4,14 @@
 
 #include "hemi/data/dataset.h"
 #include "hemi/nn/architectures.h"
+#include "support/test_data_dir.h"
 
 namespace hemi::train {
 namespace {
 
 const data::Dataset& mnist_subset() {
   static const data::Dataset d = [] {
+    test_support::use_mnist_or_synthetic();  // real MNIST, or synthetic digits in a bare clone
     data::LoadOptions o;
     o.limit = 2000;
     return data::load_dataset("mnist", o);

@@ -207,7 +207,7 @@ void run_infer(const InferArgs& a) {
 
 struct DecryptArgs {
   std::string keys, plan, result, names;
-  double flood = 0;
+  std::uint64_t flood = 0;
   PrintOptions print;
   service::ClientLimits limits;
 };
@@ -218,13 +218,10 @@ void run_decrypt(const DecryptArgs& a) {
   std::string key_set;
   he::Client client(ctx.plan(), service::read_secret_key(read_file(a.keys, 1 << 28), ctx, &key_set));
   const service::Result res = service::read_result(read_file(a.result, std::size_t{1} << 33), ctx);
+  client.set_flooding(ckks::flooding_for_budget(a.flood));
   std::vector<std::string> names;
   if (!a.names.empty()) names = read_lines(a.names);
   auto logits = service::decrypt_result(client, key_set, res, names.size());
-  if (a.flood > 0) {
-    Prng prng;
-    service::flood_logits(logits, a.flood, prng);
-  }
   if (a.names.empty())
     for (std::size_t i = 0; i < logits.size(); ++i) names.push_back(std::to_string(i));
   print_predictions(names, logits, {}, a.print, stamp);
@@ -288,19 +285,15 @@ void run_serve(const ServeArgs& a) {
 struct QueryArgs {
   std::string server;
   std::vector<std::string> images;
-  double flood = 0;
+  std::uint64_t flood = 0;
   PrintOptions print;
   service::ClientLimits limits;
 };
 
 void run_query(const QueryArgs& a) {
   service::HttpClient http(a.server);
-  service::QueryOutput q =
-      service::query(http, a.images, a.limits, [](const std::string& s) { std::fprintf(stderr, "hemi query: %s\n", s.c_str()); });
-  if (a.flood > 0) {
-    Prng prng;
-    service::flood_logits(q.logits, a.flood, prng);
-  }
+  service::QueryOutput q = service::query(http, a.images, a.limits, ckks::flooding_for_budget(a.flood),
+                                          [](const std::string& s) { std::fprintf(stderr, "hemi query: %s\n", s.c_str()); });
   print_predictions(q.names, q.logits, q.info.class_names, a.print, q.insecure_stamp);
 }
 
@@ -339,8 +332,9 @@ void setup(CLI::App& root) {
   de->add_option("--plan", da->plan, "plan file")->required();
   de->add_option("result", da->result, "result file (hemi infer)")->required();
   de->add_option("--names", da->names, "image names, one a line (REQUEST.names from hemi encrypt)");
-  de->add_option("--flood", da->flood, "add Gaussian noise of this standard deviation to each logit before printing "
-                                        "(for results shared with others; docs/service.md)");
+  de->add_option("--flood", da->flood, "flood the decryptions for results shared with others: the number of shared "
+                                        "decryptions to cover (e.g. 1024; statistical security 30 bits; 0: exact, local "
+                                        "only; docs/ckks.md)");
   de->add_flag("--csv", da->print.csv, "CSV even for one image");
   de->add_flag("--json", da->print.json, "print JSON");
   add_client_limits(de, da->limits);
@@ -365,7 +359,7 @@ void setup(CLI::App& root) {
   auto* qu = root.add_subcommand("query", "Client: keygen, register keys, encrypt, send, decrypt and print, over HTTP");
   qu->add_option("--server", qa->server, "server URL, e.g. http://127.0.0.1:8080")->required();
   qu->add_option("images", qa->images, "image files (PNG, JPEG) or directories of them")->required();
-  qu->add_option("--flood", qa->flood, "Gaussian noise of this standard deviation on each decrypted logit");
+  qu->add_option("--flood", qa->flood, "flood the decryptions: the number of shared decryptions to cover (0: exact)");
   qu->add_flag("--csv", qa->print.csv, "CSV even for one image");
   qu->add_flag("--json", qa->print.json, "print JSON");
   add_client_limits(qu, qa->limits);

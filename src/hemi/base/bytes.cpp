@@ -12,7 +12,11 @@
 namespace hemi {
 
 Bytes read_file(const std::string& path, std::size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  // Unbuffered: the bytes go straight into `data` (a wiping Bytes), so no stream buffer keeps
+  // a copy of a secret key after it is freed.
+  std::ifstream in;
+  in.rdbuf()->pubsetbuf(nullptr, 0);
+  in.open(path, std::ios::binary | std::ios::ate);
   if (!in) throw Error("cannot open '" + path + "': " + std::strerror(errno));
   auto end = in.tellg();
   if (end < 0) throw Error("cannot read '" + path + "'");

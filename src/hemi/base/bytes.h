@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "hemi/base/error.h"
+#include "hemi/base/secure_memory.h"
 
 namespace hemi {
 
-using Bytes = std::vector<std::uint8_t>;
+// Serialized objects, key files included: every buffer is wiped when freed, so neither a
+// ByteWriter's reallocations nor a key file read into memory leave copies on the heap.
+using Bytes = std::vector<std::uint8_t, WipingAllocator<std::uint8_t>>;
 
 class ByteWriter {
  public:

@@ -3,9 +3,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <bit>
 #include <cstring>
+#include <string>
 
 #include "hemi/base/error.h"
 
@@ -18,10 +20,6 @@ Seed random_seed() {
   return s;
 }
 
-void secure_wipe(void* data, std::size_t bytes) {
-  if (data && bytes) OPENSSL_cleanse(data, bytes);
-}
-
 struct Prng::Impl {
   EVP_CIPHER_CTX* ctx = nullptr;
   std::uint8_t buf[4096];
@@ -32,13 +30,48 @@ struct Prng::Impl {
   }
 };
 
-Prng::Prng() : Prng(random_seed()) {}
+// The OS seed is a temporary here: it is wiped as soon as the cipher holds it (the key
+// schedule inside the EVP context is cleansed by EVP_CIPHER_CTX_free).
+Prng::Prng() : impl_(std::make_unique<Impl>()) {
+  Seed seed = random_seed();
+  try {
+    init(seed.data());
+  } catch (...) {
+    secure_wipe(seed.data(), seed.size());
+    throw;
+  }
+  secure_wipe(seed.data(), seed.size());
+}
 
-Prng::Prng(const Seed& seed) : impl_(std::make_unique<Impl>()) {
+Prng::Prng(const Seed& seed) : impl_(std::make_unique<Impl>()) { init(seed.data()); }
+
+Prng::Prng(const Seed& seed, std::string_view label) : impl_(std::make_unique<Impl>()) {
+  static constexpr char kPrefix[] = "hemi-prng-v1";
+  const std::uint32_t len = static_cast<std::uint32_t>(label.size());
+  const std::uint8_t len_le[4] = {static_cast<std::uint8_t>(len), static_cast<std::uint8_t>(len >> 8),
+                                  static_cast<std::uint8_t>(len >> 16), static_cast<std::uint8_t>(len >> 24)};
+  std::string buf;  // reserved once, so no reallocation leaves a copy of the seed
+  buf.reserve(sizeof(kPrefix) - 1 + sizeof(len_le) + label.size() + seed.size());
+  buf.append(kPrefix, sizeof(kPrefix) - 1);
+  buf.append(reinterpret_cast<const char*>(len_le), sizeof(len_le));
+  buf.append(label);
+  buf.append(reinterpret_cast<const char*>(seed.data()), seed.size());
+  std::uint8_t key[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(), key);
+  secure_wipe(buf.data(), buf.size());
+  try {
+    init(key);
+  } catch (...) {
+    secure_wipe(key, sizeof(key));
+    throw;
+  }
+  secure_wipe(key, sizeof(key));
+}
+
+void Prng::init(const std::uint8_t* key) {
   impl_->ctx = EVP_CIPHER_CTX_new();
   std::uint8_t iv[16] = {0};
-  if (!impl_->ctx ||
-      EVP_EncryptInit_ex(impl_->ctx, EVP_aes_256_ctr(), nullptr, seed.data(), iv) != 1)
+  if (!impl_->ctx || EVP_EncryptInit_ex(impl_->ctx, EVP_aes_256_ctr(), nullptr, key, iv) != 1)
     throw Error("random: cannot initialise AES-256-CTR");
 }
 

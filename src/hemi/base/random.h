@@ -2,6 +2,9 @@
 // (OpenSSL EVP) keyed by a 32-byte seed. The default seed comes from the operating system's
 // CSPRNG (OpenSSL RAND_bytes); fixed seeds are for tests and for expanding the public
 // uniform part of a seeded ciphertext or key, which is safe to reproduce.
+// Expansions of public seeds name their purpose (a domain-separation label): the AES key is
+// then SHA-256("hemi-prng-v1" | u32 label length | label | seed), so one seed used for two
+// purposes never yields the same stream (docs/ckks.md, "Randomness").
 // Concurrency: one Prng per thread.
 #pragma once
 
@@ -9,6 +12,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
+
+#include "hemi/base/secure_memory.h"
 
 namespace hemi {
 
@@ -17,13 +23,12 @@ using Seed = std::array<std::uint8_t, 32>;
 // A fresh seed from the operating system's CSPRNG. Throws hemi::Error if none is available.
 Seed random_seed();
 
-// Overwrites memory in a way the compiler cannot optimise away (OPENSSL_cleanse).
-void secure_wipe(void* data, std::size_t bytes);
-
 class Prng {
  public:
   Prng();                         // seeded from random_seed()
-  explicit Prng(const Seed& seed);  // deterministic stream
+  explicit Prng(const Seed& seed);  // deterministic stream, the seed is the AES key
+  // Deterministic stream for one purpose: the AES key is derived from the label and the seed.
+  Prng(const Seed& seed, std::string_view label);
   ~Prng();
   Prng(Prng&&) noexcept;
   Prng& operator=(Prng&&) noexcept;
@@ -36,6 +41,7 @@ class Prng {
   std::uint64_t uniform(std::uint64_t bound);
 
  private:
+  void init(const std::uint8_t* key);
   void refill();
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hemi/base/random.h"
+#include "hemi/ckks/params_id.h"
 #include "hemi/ckks/poly.h"
 
 namespace hemi::ckks {
@@ -15,14 +16,14 @@ struct Plaintext {
   RnsPoly poly;
   std::size_t level = 0;
   double scale = 1;
-  std::uint64_t params_id = 0;
+  ParamsId params_id{};
 };
 
 struct Ciphertext {
   std::vector<RnsPoly> polys;  // (c0, c1) or, after a multiplication, (c0, c1, c2)
   std::size_t level = 0;
   double scale = 1;
-  std::uint64_t params_id = 0;
+  ParamsId params_id{};
 
   std::size_t size() const { return polys.size(); }
 };
@@ -34,7 +35,7 @@ struct SeededCiphertext {
   Seed seed{};
   std::size_t level = 0;
   double scale = 1;
-  std::uint64_t params_id = 0;
+  ParamsId params_id{};
 };
 
 }  // namespace hemi::ckks

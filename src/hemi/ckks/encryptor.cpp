@@ -72,7 +72,7 @@ SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt) {
   const std::size_t limbs = pt.level + 1;
   SeededCiphertext sct;
   prng_.fill(sct.seed.data(), sct.seed.size());
-  Prng expand(sct.seed);
+  Prng expand(sct.seed, detail::kLabelSeededCiphertextA);
   RnsPoly a = detail::sample_uniform(expand, ctx, limbs, false);
   auto e_small = detail::sample_gaussian(prng_, ctx.n);
   RnsPoly e = detail::small_to_ntt(e_small.data(), ctx, limbs, false);
@@ -96,7 +96,7 @@ SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt) {
 Ciphertext SymmetricEncryptor::expand(const Params& params, const SeededCiphertext& sct) {
   if (sct.params_id != params.id()) throw Error("expand: ciphertext from other parameters");
   check_level(params, sct.level, "expand");
-  Prng expand(sct.seed);
+  Prng expand(sct.seed, detail::kLabelSeededCiphertextA);
   Ciphertext ct;
   ct.level = sct.level;
   ct.scale = sct.scale;
@@ -121,7 +121,12 @@ Plaintext Decryptor::decrypt(const Ciphertext& ct) const {
   pt.scale = ct.scale;
   pt.params_id = params_.id();
   pt.poly = RnsPoly(ctx.n, limbs);
-  std::vector<u64, AlignedAllocator<u64>> t(ctx.n), s2;
+  // s^2 and c2 s^2 are secret-dependent temporaries: sized once, wiped before they are freed.
+  std::vector<u64, AlignedAllocator<u64>> t, s2;
+  if (ct.size() == 3) {
+    t.resize(ctx.n);
+    s2.resize(ctx.n);
+  }
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& m = ctx.q[i];
     const u64* s = sk_.poly.limb(i);
@@ -130,13 +135,13 @@ Plaintext Decryptor::decrypt(const Ciphertext& ct) const {
     math::mul_mod_vec(out, ct.polys[1].limb(i), s, ctx.n, m);
     math::add_mod_vec(out, ct.polys[0].limb(i), ctx.n, m.value);
     if (ct.size() == 3) {
-      s2.resize(ctx.n);
       math::mul_mod_vec(s2.data(), s, s, ctx.n, m);
       math::mul_mod_vec(t.data(), ct.polys[2].limb(i), s2.data(), ctx.n, m);
       math::add_mod_vec(out, t.data(), ctx.n, m.value);
     }
   }
   secure_wipe(s2.data(), s2.size() * sizeof(u64));
+  secure_wipe(t.data(), t.size() * sizeof(u64));
   return pt;
 }
 

@@ -16,6 +16,7 @@ SecretKey KeyGenerator::secret_key() {
   sk.coeffs = detail::sample_ternary(prng_, ctx.n);
   sk.poly = detail::small_to_ntt(sk.coeffs.data(), ctx, ctx.q.size(), true);
   sk.params_id = params_.id();
+  sk.exclude_from_core_dumps();
   return sk;
 }
 
@@ -52,9 +53,9 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) {
   return pk;
 }
 
-void expand_key_uniform(const Params& params, KeySwitchKey& key) {
+void expand_key_uniform(const Params& params, KeySwitchKey& key, std::string_view label) {
   const auto& ctx = params.ctx();
-  Prng prng(key.seed);
+  Prng prng(key.seed, label);
   key.a.clear();
   for (std::size_t j = 0; j < key.b.size(); ++j)
     key.a.push_back(detail::sample_uniform(prng, ctx, ctx.q.size(), true));
@@ -76,7 +77,7 @@ void precompute_key(const Params& params, KeySwitchKey& key) {
   for (auto& a : key.a) key.a_shoup.push_back(factors(a));
 }
 
-KeySwitchKey KeyGenerator::switch_key(const SecretKey& sk, const RnsPoly& s_prime) {
+KeySwitchKey KeyGenerator::switch_key(const SecretKey& sk, const RnsPoly& s_prime, std::string_view label) {
   check_secret(params_, sk, "key generation");
   const auto& ctx = params_.ctx();
   const std::size_t L1 = ctx.q.size(), limbs = ctx.qp.size();
@@ -85,7 +86,7 @@ KeySwitchKey KeyGenerator::switch_key(const SecretKey& sk, const RnsPoly& s_prim
   key.params_id = params_.id();
   prng_.fill(key.seed.data(), key.seed.size());
   key.b.resize(dnum);
-  expand_key_uniform(params_, key);
+  expand_key_uniform(params_, key, label);
   for (std::size_t j = 0; j < dnum; ++j) {
     auto e_small = detail::sample_gaussian(prng_, ctx.n);
     RnsPoly e = detail::small_to_ntt(e_small.data(), ctx, L1, true);
@@ -120,7 +121,7 @@ RelinKey KeyGenerator::relin_key(const SecretKey& sk) {
   for (std::size_t i = 0; i < ctx.qp.size(); ++i)
     for (std::size_t c = 0; c < ctx.n; ++c)
       s2.limb(i)[c] = math::mul_mod(sk.poly.limb(i)[c], sk.poly.limb(i)[c], ctx.qp[i]);
-  RelinKey rk{switch_key(sk, s2)};
+  RelinKey rk{switch_key(sk, s2, detail::kLabelRelinKeyA)};
   s2.wipe();
   return rk;
 }
@@ -134,7 +135,7 @@ KeySwitchKey KeyGenerator::galois_key(const SecretKey& sk, std::uint32_t g) {
   RnsPoly sg(ctx.n, ctx.qp.size());
   for (std::size_t i = 0; i < ctx.qp.size(); ++i)
     for (std::size_t c = 0; c < ctx.n; ++c) sg.limb(i)[c] = sk.poly.limb(i)[perm[c]];
-  KeySwitchKey k = switch_key(sk, sg);
+  KeySwitchKey k = switch_key(sk, sg, detail::kLabelGaloisKeyA);
   sg.wipe();
   return k;
 }

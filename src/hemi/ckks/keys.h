@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <vector>
 
 #include "hemi/base/random.h"
@@ -26,9 +27,15 @@ class SecretKey {
     secure_wipe(coeffs.data(), coeffs.size());
   }
 
+  // Marks the pages of coeffs and poly MADV_DONTDUMP (best effort; keygen and load call it).
+  void exclude_from_core_dumps() {
+    hemi::exclude_from_core_dumps(coeffs.data(), coeffs.size());
+    hemi::exclude_from_core_dumps(poly.data(), poly.size() * sizeof(math::u64));
+  }
+
   std::vector<std::int8_t> coeffs;  // ternary coefficients in {-1, 0, 1}
   RnsPoly poly;                     // NTT form over all of Q and P
-  std::uint64_t params_id = 0;
+  ParamsId params_id{};
 };
 
 struct PublicKey {
@@ -40,8 +47,8 @@ struct PublicKey {
 struct KeySwitchKey {
   std::vector<RnsPoly> b, a;
   std::vector<RnsPoly> b_shoup, a_shoup;  // Shoup factors of b and a (derived, never stored)
-  Seed seed{};  // a_j expands from it
-  std::uint64_t params_id = 0;
+  Seed seed{};  // a_j expands from it (with the label of the key's purpose)
+  ParamsId params_id{};
 };
 
 struct RelinKey {
@@ -50,7 +57,7 @@ struct RelinKey {
 
 struct GaloisKeys {
   std::map<std::uint32_t, KeySwitchKey> keys;  // galois element -> key for sigma_g(s) -> s
-  std::uint64_t params_id = 0;
+  ParamsId params_id{};
   bool has(std::uint32_t galois_elt) const { return keys.count(galois_elt) != 0; }
 };
 
@@ -68,13 +75,14 @@ class KeyGenerator {
   KeySwitchKey galois_key(const SecretKey& sk, std::uint32_t galois_elt);
 
  private:
-  KeySwitchKey switch_key(const SecretKey& sk, const RnsPoly& s_prime_ntt);
+  KeySwitchKey switch_key(const SecretKey& sk, const RnsPoly& s_prime_ntt, std::string_view label);
   Params params_;
   Prng prng_;
 };
 
-// Expands the uniform parts a_j of a key-switching key from its seed (used on load too).
-void expand_key_uniform(const Params& params, KeySwitchKey& key);
+// Expands the uniform parts a_j of a key-switching key from its seed (used on load too);
+// `label` names the key's purpose (detail::kLabelRelinKeyA or kLabelGaloisKeyA).
+void expand_key_uniform(const Params& params, KeySwitchKey& key, std::string_view label);
 // Computes the Shoup factors of b and a; a key is usable once this has run.
 void precompute_key(const Params& params, KeySwitchKey& key);
 

@@ -10,6 +10,7 @@
 
 #include "hemi/base/bytes.h"
 #include "hemi/ckks/security.h"
+#include "hemi/ckks/serialize.h"
 #include "hemi/math/primes.h"
 
 namespace hemi::ckks {
@@ -77,7 +78,7 @@ std::string check_literal(const ParamsLiteral& l) {
   return {};
 }
 
-std::uint64_t compute_id(const detail::Context& c) {
+ParamsId compute_id(const detail::Context& c) {
   Bytes b;
   ByteWriter w(b);
   w.put_string("hemi-ckks-params-v1");
@@ -88,10 +89,9 @@ std::uint64_t compute_id(const detail::Context& c) {
   for (auto& m : c.p) w.put<u64>(m.value);
   w.put<std::int32_t>(c.literal.log_scale);
   w.put<std::int32_t>(c.security_bits);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(b.data(), b.size(), digest);
-  std::uint64_t id = 0;
-  for (int i = 0; i < 8; ++i) id = (id << 8) | digest[i];
+  static_assert(SHA256_DIGEST_LENGTH == kParamsIdBytes);
+  ParamsId id;
+  SHA256(b.data(), b.size(), id.data());
   return id;
 }
 
@@ -253,34 +253,41 @@ double Params::log2_q(std::size_t level) const {
 }
 int Params::security_bits() const { return ctx_->security_bits; }
 bool Params::insecure() const { return ctx_->security_bits < 128; }
-std::uint64_t Params::id() const { return ctx_->id; }
-std::string Params::id_hex() const {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(ctx_->id));
-  return buf;
+const ParamsId& Params::id() const { return ctx_->id; }
+std::string Params::id_hex() const { return to_hex(ctx_->id); }
+
+std::string to_hex(const ParamsId& id) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(2 * id.size());
+  for (std::uint8_t b : id) {
+    s += kDigits[b >> 4];
+    s += kDigits[b & 15];
+  }
+  return s;
 }
 
 namespace {
 std::size_t packed_limb_bytes(std::size_t n, const math::Modulus& m) { return (n * m.bits + 7) / 8; }
 }  // namespace
 
-// Exact serialized sizes (see serialize.cpp): header 24 bytes, then the payload.
+// Exact serialized sizes (see serialize.cpp): the header, then the payload.
 std::size_t Params::ciphertext_bytes(std::size_t level) const {
   std::size_t b = 0;
   for (std::size_t i = 0; i <= level; ++i) b += packed_limb_bytes(n(), ctx_->q[i]);
-  return 24 + 4 + 4 + 8 + 2 * b;  // level, parts, scale, (c0, c1)
+  return kHeaderBytes + 4 + 4 + 8 + 2 * b;  // level, parts, scale, (c0, c1)
 }
 std::size_t Params::seeded_ciphertext_bytes(std::size_t level) const {
   std::size_t b = 0;
   for (std::size_t i = 0; i <= level; ++i) b += packed_limb_bytes(n(), ctx_->q[i]);
-  return 24 + 4 + 8 + 32 + b;  // level, scale, seed, c0
+  return kHeaderBytes + 4 + 8 + 32 + b;  // level, scale, seed, c0
 }
 std::size_t Params::relin_key_bytes() const {
   std::size_t limb = 0;
   for (auto& m : ctx_->qp) limb += packed_limb_bytes(n(), m);
-  return 24 + 32 + 4 + digit_count() * limb;  // seed, digit count, the b parts (a from the seed)
+  return kHeaderBytes + 32 + 4 + digit_count() * limb;  // seed, digit count, the b parts (a from the seed)
 }
-std::size_t Params::galois_key_bytes() const { return relin_key_bytes() - 24 + 4; }  // in a set: element + key
+std::size_t Params::galois_key_bytes() const { return relin_key_bytes() - kHeaderBytes + 4; }  // in a set: element + key
 
 const std::vector<std::uint32_t>& detail::Context::galois_permutation(std::uint32_t g) const {
   std::lock_guard lock(galois_mutex);

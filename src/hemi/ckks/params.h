@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hemi/base/error.h"
+#include "hemi/ckks/params_id.h"
 #include "hemi/math/ntt.h"
 #include "hemi/math/rns.h"
 #include "hemi/math/special_fft.h"
@@ -62,8 +63,8 @@ class Params {
   double log2_q(std::size_t level) const;  // log2(q_0 ... q_level)
   int security_bits() const;  // the level met by the table: 256, 192, 128, or 0
   bool insecure() const;      // below 128 bits (only with allow_insecure)
-  std::uint64_t id() const;   // first 8 bytes of SHA-256 over the canonical description
-  std::string id_hex() const;
+  const ParamsId& id() const;  // SHA-256 over the canonical description
+  std::string id_hex() const;  // 64 hex digits
   // Sizes in bytes of serialized objects at the top level (what a user ships).
   std::size_t ciphertext_bytes(std::size_t level) const;
   std::size_t seeded_ciphertext_bytes(std::size_t level) const;
@@ -90,7 +91,7 @@ struct Context {
   int total_bits = 0;
   double log2_qp = 0;
   int security_bits = 0;
-  std::uint64_t id = 0;
+  ParamsId id{};
   std::size_t alpha = 1;  // primes per digit
 
   // Rescale from level l: q_l^-1 mod q_i and floor(q_l/2) mod q_i, for i < l.

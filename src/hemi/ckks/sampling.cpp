@@ -51,8 +51,8 @@ std::vector<std::int8_t> sample_gaussian(Prng& prng, std::size_t n) {
     const std::uint64_t r = prng.next_u64();
     int k = 0;
     for (int j = 0; j < kErrorBound; ++j) k += r >= cdt[j];  // branch-free scan of the table
-    const bool neg = prng.next_u64() & 1;
-    out[i] = static_cast<std::int8_t>(neg ? -k : k);
+    const int neg = -static_cast<int>(prng.next_u64() & 1);  // 0 or all ones
+    out[i] = static_cast<std::int8_t>((k ^ neg) - neg);         // k or -k without a branch
   }
   return out;
 }
@@ -84,7 +84,7 @@ RnsPoly small_to_ntt(const std::int8_t* coeffs, const Context& ctx, std::size_t 
     const std::size_t idx = qp_index(ctx, i, q_limbs);
     const math::u64 q = ctx.qp[idx].value;
     math::u64* dst = out.limb(i);
-    for (std::size_t c = 0; c < ctx.n; ++c) dst[c] = coeffs[c] < 0 ? q - static_cast<math::u64>(-coeffs[c]) : static_cast<math::u64>(coeffs[c]);
+    for (std::size_t c = 0; c < ctx.n; ++c) dst[c] = small_to_mod(coeffs[c], q);
     math::ntt_forward(dst, *ctx.ntt[idx]);
   }
   return out;

@@ -17,14 +17,14 @@ constexpr std::uint32_t kMaxItems = 1 << 16;
 
 std::string kind_str(ObjectKind k) { return kind_name(k); }
 
-Bytes with_header(ObjectKind kind, std::uint64_t params_id, const Bytes& payload) {
+Bytes with_header(ObjectKind kind, const ParamsId& params_id, const Bytes& payload) {
   Bytes out;
   out.reserve(kHeaderBytes + payload.size());
   ByteWriter w(out);
   w.put_bytes(kMagic, 4);
   w.put<std::uint16_t>(kFormatVersion);
   w.put<std::uint16_t>(static_cast<std::uint16_t>(kind));
-  w.put<std::uint64_t>(params_id);
+  w.put_bytes(params_id.data(), params_id.size());
   w.put<std::uint64_t>(payload.size());
   w.put_bytes(payload.data(), payload.size());
   return out;
@@ -36,8 +36,8 @@ ByteReader open(const Bytes& data, ObjectKind kind, const Params* params) {
   const std::string what = kind_str(kind);
   if (h.kind != kind) throw Error(what + ": the file holds a " + kind_str(h.kind) + ", not a " + what);
   if (params && h.params_id != params->id())
-    throw Error(what + ": made under other parameters (id " + std::to_string(h.params_id) +
-                ", expected " + params->id_hex() + ")");
+    throw Error(what + ": made under other parameters (id " + to_hex(h.params_id) + ", expected " +
+                params->id_hex() + ")");
   return ByteReader(data.data() + kHeaderBytes, data.size() - kHeaderBytes, what);
 }
 
@@ -77,23 +77,7 @@ RnsPoly get_poly(ByteReader& r, const Params& params, std::size_t q_limbs, bool 
     const math::Modulus& m = ctx.qp[detail::qp_index(ctx, i, q_limbs)];
     const std::size_t bytes = (ctx.n * m.bits + 7) / 8;
     const std::uint8_t* src = r.take(bytes, field);
-    u64* x = p.limb(i);
-    std::size_t bitpos = 0;
-    for (std::size_t c = 0; c < ctx.n; ++c) {
-      u64 v = 0;
-      for (int b = 0; b < m.bits;) {
-        const std::size_t byte = bitpos >> 3;
-        const int off = static_cast<int>(bitpos & 7);
-        const int take = std::min(8 - off, m.bits - b);
-        v |= static_cast<u64>((src[byte] >> off) & ((1u << take) - 1)) << b;
-        b += take;
-        bitpos += take;
-      }
-      if (v >= m.value)
-        r.fail(std::string(field) + ": coefficient " + std::to_string(v) + " out of range for prime " +
-               std::to_string(m.value));
-      x[c] = v;
-    }
+    detail::unpack_limb(r, src, ctx.n, m.bits, m.value, p.limb(i), field);
   }
   return p;
 }
@@ -117,7 +101,7 @@ void put_switch_key(ByteWriter& w, const KeySwitchKey& k, const Params& params) 
   for (auto& b : k.b) put_poly(w, b, params, params.max_level() + 1);
 }
 
-KeySwitchKey get_switch_key(ByteReader& r, const Params& params) {
+KeySwitchKey get_switch_key(ByteReader& r, const Params& params, std::string_view label) {
   KeySwitchKey k;
   r.get_bytes(k.seed.data(), k.seed.size(), "key seed");
   auto dnum = r.get<std::uint32_t>("digit count");
@@ -125,12 +109,36 @@ KeySwitchKey get_switch_key(ByteReader& r, const Params& params) {
     r.fail("key has " + std::to_string(dnum) + " digits, the parameters need " + std::to_string(params.digit_count()));
   for (std::uint32_t j = 0; j < dnum; ++j) k.b.push_back(get_poly(r, params, params.max_level() + 1, true, "key part"));
   k.params_id = params.id();
-  expand_key_uniform(params, k);
+  expand_key_uniform(params, k, label);
   precompute_key(params, k);
   return k;
 }
 
 }  // namespace
+
+void detail::unpack_limb(ByteReader& r, const std::uint8_t* src, std::size_t n, int bits, std::uint64_t q,
+                         std::uint64_t* x, const char* field) {
+  std::size_t bitpos = 0;
+  for (std::size_t c = 0; c < n; ++c) {
+    u64 v = 0;
+    for (int b = 0; b < bits;) {
+      const std::size_t byte = bitpos >> 3;
+      const int off = static_cast<int>(bitpos & 7);
+      const int take = std::min(8 - off, bits - b);
+      v |= static_cast<u64>((src[byte] >> off) & ((1u << take) - 1)) << b;
+      b += take;
+      bitpos += take;
+    }
+    if (v >= q)
+      r.fail(std::string(field) + ": coefficient " + std::to_string(v) + " out of range for prime " + std::to_string(q));
+    x[c] = v;
+  }
+  // Canonical encoding: the padding bits above the last coefficient are zero, so one object
+  // has exactly one encoding (and no spare bits can carry anything).
+  const int used = static_cast<int>(bitpos & 7);
+  if (used != 0 && (src[bitpos >> 3] >> used) != 0)
+    r.fail(std::string(field) + ": padding bits after the last coefficient are not zero (non-canonical encoding)");
+}
 
 const char* kind_name(ObjectKind kind) {
   switch (kind) {
@@ -157,10 +165,14 @@ Header read_header(const Bytes& data) {
     r.fail("format version " + std::to_string(h.version) + " is newer than this hemi reads (" +
            std::to_string(kFormatVersion) + ")");
   if (h.version == 0) r.fail("format version 0 is invalid");
+  if (h.version < kFormatVersion)
+    r.fail("format version " + std::to_string(h.version) + " (64-bit parameter ids, unlabelled seed streams) is " +
+           "no longer read; this hemi reads version " + std::to_string(kFormatVersion) +
+           ": make the keys, requests and results again");
   auto kind = r.get<std::uint16_t>("kind");
   if (kind < 1 || kind > 8) r.fail("unknown object kind " + std::to_string(kind));
   h.kind = static_cast<ObjectKind>(kind);
-  h.params_id = r.get<std::uint64_t>("parameter id");
+  r.get_bytes(h.params_id.data(), h.params_id.size(), "parameter id");
   h.payload_bytes = r.get<std::uint64_t>("payload size");
   if (h.payload_bytes != r.remaining())
     r.fail("payload size says " + std::to_string(h.payload_bytes) + " bytes but " +
@@ -188,12 +200,14 @@ Bytes serialize(const Params& params) {
 
 Params load_params(const Bytes& data) {
   ByteReader r = open(data, ObjectKind::kParams, nullptr);
-  const std::uint64_t id = read_header(data).params_id;
+  const ParamsId id = read_header(data).params_id;
   ParamsLiteral l;
   l.log_n = r.get<std::int32_t>("log_n");
   l.log_scale = r.get<std::int32_t>("log_scale");
   l.security = r.get<std::int32_t>("security");
-  l.allow_insecure = r.get<std::uint8_t>("insecure flag") != 0;
+  const auto insecure = r.get<std::uint8_t>("insecure flag");
+  if (insecure > 1) r.fail("insecure flag " + std::to_string(insecure) + " is not 0 or 1 (non-canonical encoding)");
+  l.allow_insecure = insecure == 1;
   auto nq = r.get<std::uint32_t>("prime count");
   if (nq == 0 || nq > 64) r.fail("prime count " + std::to_string(nq) + " is invalid");
   for (std::uint32_t i = 0; i < nq; ++i) l.q_bits.push_back(r.get<std::int32_t>("prime size"));
@@ -213,28 +227,25 @@ Params load_params(const Bytes& data) {
 // ---- keys ----
 
 namespace {
-void check_id(std::uint64_t id, const Params& params, const char* what) {
+void check_id(const ParamsId& id, const Params& params, const char* what) {
   if (id != params.id()) throw Error(std::string(what) + ": object from other parameters");
 }
 }  // namespace
 
 Bytes serialize(const SecretKey& sk, const Params& params) {
   check_id(sk.params_id, params, "serialize secret key");
-  Bytes payload;
+  Bytes payload;  // a Bytes: wiped when freed, reallocations included
+  payload.reserve(4 + (sk.coeffs.size() + 3) / 4);
   ByteWriter w(payload);
   w.put<std::uint32_t>(static_cast<std::uint32_t>(sk.coeffs.size()));
   for (std::size_t c = 0; c < sk.coeffs.size(); c += 4) {
     std::uint8_t b = 0;
     for (std::size_t k = 0; k < 4 && c + k < sk.coeffs.size(); ++k) {
-      const std::int8_t v = sk.coeffs[c + k];
-      const std::uint8_t code = v == 0 ? 0 : (v == 1 ? 1 : 2);
-      b |= static_cast<std::uint8_t>(code << (2 * k));
+      b |= static_cast<std::uint8_t>(detail::ternary_code(sk.coeffs[c + k]) << (2 * k));
     }
     w.put<std::uint8_t>(b);
   }
-  Bytes out = with_header(ObjectKind::kSecretKey, sk.params_id, payload);
-  secure_wipe(payload.data(), payload.size());
-  return out;
+  return with_header(ObjectKind::kSecretKey, sk.params_id, payload);
 }
 
 SecretKey load_secret_key(const Bytes& data, const Params& params) {
@@ -244,18 +255,24 @@ SecretKey load_secret_key(const Bytes& data, const Params& params) {
     r.fail("holds " + std::to_string(n) + " coefficients, the parameters need " + std::to_string(params.n()));
   SecretKey sk;
   sk.coeffs.resize(n);
-  for (std::size_t c = 0; c < n; c += 4) {
-    auto b = r.get<std::uint8_t>("coefficients");
-    for (std::size_t k = 0; k < 4 && c + k < n; ++k) {
-      const int code = (b >> (2 * k)) & 3;
-      if (code == 3) r.fail("coefficient is not ternary");
-      sk.coeffs[c + k] = static_cast<std::int8_t>(code == 2 ? -1 : code);
-    }
+  // Decoded without a branch on the coefficients; an invalid code (3) is only noted, and the
+  // whole key refused after the loop.
+  std::uint8_t invalid = 0;
+  const std::uint8_t* packed = r.take((n + 3) / 4, "coefficients");
+  for (std::size_t c = 0; c < n; ++c) {
+    const std::uint8_t code = (packed[c / 4] >> (2 * (c % 4))) & 3;
+    invalid |= code & (code >> 1);
+    sk.coeffs[c] = detail::ternary_from_code(code);
   }
   r.expect_end();
+  if (invalid) {
+    secure_wipe(sk.coeffs.data(), sk.coeffs.size());
+    r.fail("a coefficient is not ternary (code 3)");
+  }
   const auto& ctx = params.ctx();
   sk.poly = detail::small_to_ntt(sk.coeffs.data(), ctx, ctx.q.size(), true);
   sk.params_id = params.id();
+  sk.exclude_from_core_dumps();
   return sk;
 }
 
@@ -305,7 +322,7 @@ Bytes serialize(const RelinKey& rk, const Params& params) {
 
 RelinKey load_relin_key(const Bytes& data, const Params& params) {
   ByteReader r = open(data, ObjectKind::kRelinKey, &params);
-  RelinKey rk{get_switch_key(r, params)};
+  RelinKey rk{get_switch_key(r, params, detail::kLabelRelinKeyA)};
   r.expect_end();
   return rk;
 }
@@ -332,7 +349,7 @@ GaloisKeys load_galois_keys(const Bytes& data, const Params& params) {
     auto g = r.get<std::uint32_t>("Galois element");
     if (g % 2 == 0 || g >= 2 * params.n() || g == 1) r.fail("Galois element " + std::to_string(g) + " is invalid");
     if (gk.has(g)) r.fail("Galois element " + std::to_string(g) + " appears twice");
-    gk.keys.emplace(g, get_switch_key(r, params));
+    gk.keys.emplace(g, get_switch_key(r, params, detail::kLabelGaloisKeyA));
   }
   r.expect_end();
   return gk;

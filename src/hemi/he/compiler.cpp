@@ -10,26 +10,12 @@
 #include <variant>
 
 #include "hemi/ckks/params.h"
+#include "hemi/he/cost_model.h"
 #include "hemi/nn/model_file.h"
 
 namespace hemi::he {
 
 namespace {
-
-// Single-thread costs in microseconds measured at N = 8192 with 7 primes (BENCHMARKS.md);
-// scaled linearly in N and in the number of primes. Estimates, not promises.
-constexpr double kRotateUs = 4000, kHoistedRotateUs = 3100, kRelinUs = 3300, kRescaleUs = 400,
-                 kPlainMulUs = 40, kDotTermUs = 25, kAddUs = 20;
-
-double predict_seconds(const OpCounts& o, std::size_t n, std::size_t limbs) {
-  const double f = (static_cast<double>(n) / 8192.0) * (static_cast<double>(limbs) / 7.0);
-  const double hoisted = static_cast<double>(o.rotations) - static_cast<double>(o.hoisted_groups);
-  double us = static_cast<double>(o.hoisted_groups) * kRotateUs + std::max(0.0, hoisted) * kHoistedRotateUs +
-              static_cast<double>(o.relinearizations) * kRelinUs + static_cast<double>(o.rescales) * kRescaleUs +
-              static_cast<double>(o.plain_multiplies) * kPlainMulUs + static_cast<double>(o.dot_terms) * kDotTermUs +
-              static_cast<double>(o.additions) * kAddUs;
-  return us * f * 1e-6;
-}
 
 std::size_t next_pow2(std::size_t x) {
   std::size_t p = 1;

@@ -84,18 +84,27 @@ ckks::SeededCiphertext Client::encrypt_image(const float* image) {
 
 std::vector<std::vector<double>> Client::decrypt_logits(const std::vector<Ciphertext>& out, std::size_t count) const {
   ckks::Decryptor dec(params_, sk_);
+  std::optional<Prng> prng;
+  auto decode = [&](const ckks::Ciphertext& ct) {
+    if (!flooding_) return encoder_.decode(dec.decrypt(ct));
+    if (!prng) prng.emplace();
+    ckks::FloodingReport r;
+    auto v = ckks::decrypt_flooded(dec, encoder_, ct, *flooding_, *prng, &r);
+    if (r.slot_sigma > flooding_report_.slot_sigma) flooding_report_ = r;
+    return v;
+  };
   const std::size_t classes = static_cast<std::size_t>(plan_.classes);
   std::vector<std::vector<double>> logits(count, std::vector<double>(classes));
   if (plan_.packing == Packing::kThroughput) {
     if (out.size() != classes) throw Error("decrypt: expected " + std::to_string(classes) + " ciphertexts, got " + std::to_string(out.size()));
     if (count > plan_.images_per_batch) throw Error("decrypt: more images than a batch holds");
     for (std::size_t c = 0; c < classes; ++c) {
-      auto v = encoder_.decode(dec.decrypt(out[c]));
+      auto v = decode(out[c]);
       for (std::size_t i = 0; i < count; ++i) logits[i][c] = v[i];
     }
   } else {
     if (out.size() != 1 || count != 1) throw Error("decrypt: latency packing returns one ciphertext for one image");
-    auto v = encoder_.decode(dec.decrypt(out[0]));
+    auto v = decode(out[0]);
     for (std::size_t c = 0; c < classes; ++c) logits[0][c] = v[c];
   }
   return logits;

@@ -8,12 +8,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "hemi/base/thread_pool.h"
 #include "hemi/ckks/encoder.h"
 #include "hemi/ckks/encryptor.h"
 #include "hemi/ckks/evaluator.h"
+#include "hemi/ckks/flooding.h"
 #include "hemi/he/linear.h"
 #include "hemi/he/plan.h"
 #include "hemi/nn/model.h"
@@ -51,7 +53,12 @@ class Client {
 
   // Logits of each image: throughput takes `classes` ciphertexts (one per class) and returns
   // logits for `count` images; latency takes one ciphertext and returns one image's logits.
+  // With a flooding policy set, every decryption is flooded (ckks/flooding.h) and the logits
+  // rounded to the flooded precision: for values that leave the client. Unset: exact values.
   std::vector<std::vector<double>> decrypt_logits(const std::vector<ckks::Ciphertext>& out, std::size_t count) const;
+  void set_flooding(std::optional<ckks::FloodingPolicy> policy) { flooding_ = policy; }
+  // The widest flooding of the decryptions so far (slot_sigma: deviation of each logit).
+  const ckks::FloodingReport& flooding_report() const { return flooding_report_; }
 
  private:
   Plan plan_;
@@ -60,6 +67,8 @@ class Client {
   ckks::SecretKey sk_;
   ckks::Encoder encoder_;
   std::unique_ptr<ckks::SymmetricEncryptor> encryptor_;
+  std::optional<ckks::FloodingPolicy> flooding_;
+  mutable ckks::FloodingReport flooding_report_;
 };
 
 // The server's state for one model, independent of any client's keys: the plan, the linear

@@ -30,3 +30,48 @@ inline V reduce_32(V x, V b, V mu) {
 }
 
 }  // namespace
+
+// Primes from 2^31 to 2^50: exact modular products in double precision. Integers below 2^52
+// convert exactly to and from doubles with the 2^52 bias trick; x w = h + l exactly
+// (h = fl(x w), l = fma(x, w, -h)), and with quot = floor(h / q) (off by at most one for
+// x < 2^51) x w - quot q = (h - quot q) + (l - fma residue) is an exact integer in [-q, 2q).
+namespace {
+
+using F = __m256d;
+
+inline F bias() { return _mm256_set1_pd(4503599627370496.0); }  // 2^52
+// x < 2^52 -> double(x)
+inline F to_double(V x) {
+  return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(x, _mm256_castpd_si256(bias()))), bias());
+}
+// an integer-valued double in [0, 2^52) -> u64
+inline V to_u64(F d) {
+  return _mm256_xor_si256(_mm256_castpd_si256(_mm256_add_pd(d, bias())), _mm256_castpd_si256(bias()));
+}
+// x < 2^51, w < q < 2^50 (integer-valued doubles), qinv = fl(1/q) -> x w - quot q in [-q, 2q).
+inline F mul_mod_fp_raw(F x, F w, F q, F qinv) {
+  const F h = _mm256_mul_pd(x, w);
+  const F l = _mm256_fmsub_pd(x, w, h);
+  const F quot = _mm256_floor_pd(_mm256_mul_pd(h, qinv));
+  const F qh = _mm256_mul_pd(quot, q);
+  const F ql = _mm256_fmsub_pd(quot, q, qh);
+  return _mm256_add_pd(_mm256_sub_pd(h, qh), _mm256_sub_pd(l, ql));
+}
+// r + m where r < 0 (r in [-m, m) -> [0, m))
+inline F add_if_negative(F r, F m) {
+  return _mm256_add_pd(r, _mm256_and_pd(_mm256_cmp_pd(r, _mm256_setzero_pd(), _CMP_LT_OQ), m));
+}
+// r - m where r >= m (r in [0, 2m) -> [0, m))
+inline F sub_if_at_least(F r, F m) {
+  return _mm256_sub_pd(r, _mm256_and_pd(_mm256_cmp_pd(r, m, _CMP_GE_OQ), m));
+}
+// x w mod q in [0, 2q)
+inline F mul_mod_fp_lazy(F x, F w, F q, F qinv) { return add_if_negative(mul_mod_fp_raw(x, w, q, qinv), q); }
+// x < 2^52, b < 2^50 -> x mod b (the quotient estimate is off by at most one)
+inline F reduce_fp(F x, F b, F binv) {
+  const F quot = _mm256_floor_pd(_mm256_mul_pd(x, binv));
+  const F r = _mm256_fnmadd_pd(quot, b, x);  // exact: every term is an integer below 2^53
+  return sub_if_at_least(add_if_negative(r, b), b);
+}
+
+}  // namespace

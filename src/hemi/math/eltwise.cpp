@@ -52,11 +52,12 @@ void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64, const Modulus&
 }
 }  // namespace scalar
 
+// Additions and reductions need no products: the AVX2 kernels take any q < 2^62.
 void add_mod_vec(u64* x, const u64* y, std::size_t n, u64 q) {
-  HEMI_DISPATCH(add_mod_vec, simd::ifma::eligible(q), eligible(q), x, y, n, q);
+  HEMI_DISPATCH(add_mod_vec, simd::ifma::eligible(q), true, x, y, n, q);
 }
 void sub_mod_vec(u64* x, const u64* y, std::size_t n, u64 q) {
-  HEMI_DISPATCH(sub_mod_vec, simd::ifma::eligible(q), eligible(q), x, y, n, q);
+  HEMI_DISPATCH(sub_mod_vec, simd::ifma::eligible(q), true, x, y, n, q);
 }
 void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m) {
   HEMI_DISPATCH(mul_mod_vec, simd::ifma::eligible(m.value), eligible(m.value), out, x, y, n, m);
@@ -69,10 +70,10 @@ void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* ws, std::si
 }
 void mac_scalar_lazy(u64* acc, const u64* x, std::size_t n, u64 w, u64 ws, u64 q) {
   // x < 2^32 is the caller's contract; the AVX2 kernel needs q < 2^31 besides.
-  HEMI_DISPATCH_AVX2(mac_scalar_lazy, eligible(q), acc, x, n, w, ws, q);
+  HEMI_DISPATCH_AVX2(mac_scalar_lazy, simd::avx2::eligible_int(q), acc, x, n, w, ws, q);
 }
 void reduce_from_2q(u64* x, std::size_t n, u64 q) {
-  HEMI_DISPATCH(reduce_from_2q, simd::ifma::eligible(q), eligible(q), x, n, q);
+  HEMI_DISPATCH(reduce_from_2q, simd::ifma::eligible(q), true, x, n, q);
 }
 void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b) {
   HEMI_DISPATCH_AVX2(convert_centered, eligible(a) && eligible(b.value), out, x, n, a, b);
@@ -86,7 +87,7 @@ void permute(u64* out, const u64* x, const std::uint32_t* perm, std::size_t n) {
 }
 
 DotAccumulator::DotAccumulator(std::size_t n, const Modulus& m) : n_(n), m_(m) {
-  switch (simd::kernel_path(simd::ifma::eligible(m.value), eligible(m.value))) {
+  switch (simd::kernel_path(simd::ifma::eligible(m.value), simd::avx2::eligible_int(m.value))) {
     case simd::Path::avx512ifma: split_ = 52; break;
     case simd::Path::avx2: split_ = 32; break;
     case simd::Path::scalar: split_ = 0; break;

@@ -1,6 +1,7 @@
-// AVX2 element-wise kernels for q < 2^31 (contracts in eltwise.h and simd_kernels.h): operands
-// below 2^32 in 64-bit lanes, so each product is one _mm256_mul_epu32. Tails use the scalar
-// kernels.
+// AVX2 element-wise kernels (contracts in eltwise.h and simd_kernels.h). For q < 2^31 the
+// operands fit 32 bits in 64-bit lanes, so each product is one _mm256_mul_epu32; for
+// 2^31 <= q < 2^50 products are exact in double precision (avx2_ops.h); additions work on any
+// q below 2^62. Tails use the scalar kernels.
 #include "hemi/math/eltwise.h"
 #include "hemi/math/simd_kernels.h"
 
@@ -8,12 +9,27 @@
 #include <immintrin.h>
 
 #pragma GCC push_options
-#pragma GCC target("avx2,bmi2")
+#pragma GCC target("avx2,bmi2,fma")
 #define HEMI_AVX2_REGION
 
 namespace hemi::math::simd::avx2 {
 
 #include "hemi/math/avx2_ops.h"
+
+namespace {
+constexpr u64 kInt = u64{1} << 31;  // below: the 32-bit-operand kernels; above: doubles
+
+// Wide primes: out[i] = x[i] * y[i] (or * w) mod q through doubles; `lazy` keeps [0, 2q).
+template <bool lazy, typename Y>
+void mul_fp(u64* out, const u64* x, Y&& y_at, std::size_t n, u64 qv, std::size_t& i) {
+  const F q = _mm256_set1_pd(static_cast<double>(qv)), qinv = _mm256_set1_pd(1.0 / static_cast<double>(qv));
+  for (; i + 4 <= n; i += 4) {
+    F r = mul_mod_fp_lazy(to_double(load(x + i)), y_at(i), q, qinv);
+    if (!lazy) r = sub_if_at_least(r, q);
+    store(out + i, to_u64(r));
+  }
+}
+}  // namespace
 
 void add_mod_vec(u64* x, const u64* y, std::size_t n, u64 qv) {
   const V q = set1(qv);
@@ -33,6 +49,11 @@ void sub_mod_vec(u64* x, const u64* y, std::size_t n, u64 qv) {
 // Barrett with k = bits(q) <= 31: p = x y < 2^2k, c1 = p >> (k-1) < 2^(k+1), mu = floor(2^2k / q)
 // < 2^(k+1), estimate (c1 mu) >> (k+1) is short by at most 2, so the remainder is < 3q.
 void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m) {
+  if (m.value >= kInt) {
+    std::size_t i = 0;
+    mul_fp<false>(out, x, [y](std::size_t j) { return to_double(load(y + j)); }, n, m.value, i);
+    return scalar::mul_mod_vec(out + i, x + i, y + i, n - i, m);
+  }
   const int k = m.bits;
   const V q = set1(m.value), two_q = set1(2 * m.value);
   const V mu = set1(static_cast<u64>((u128{1} << (2 * k)) / m.value));
@@ -48,6 +69,12 @@ void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modu
 }
 
 void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 qv) {
+  if (qv >= kInt) {
+    std::size_t i = 0;
+    const F wd = _mm256_set1_pd(static_cast<double>(w));
+    mul_fp<false>(x, x, [wd](std::size_t) { return wd; }, n, qv, i);
+    return scalar::mul_scalar_vec(x + i, n - i, w, w_shoup, qv);
+  }
   const V q = set1(qv), vw = set1(w), w32 = set1(w_shoup >> 32);
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) store(x + i, reduce_once(mul_shoup32_lazy(load(x + i), vw, w32, q), q));
@@ -57,6 +84,14 @@ void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 qv) {
 void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* ws, std::size_t n, u64 qv) {
   const V q = set1(qv), two_q = set1(2 * qv);
   std::size_t i = 0;
+  if (qv >= kInt) {
+    const F qd = _mm256_set1_pd(static_cast<double>(qv)), qinv = _mm256_set1_pd(1.0 / static_cast<double>(qv));
+    for (; i + 4 <= n; i += 4) {
+      const V prod = to_u64(mul_mod_fp_lazy(to_double(load(x + i)), to_double(load(w + i)), qd, qinv));
+      store(acc + i, reduce_once(_mm256_add_epi64(load(acc + i), prod), two_q));
+    }
+    return scalar::mac_shoup_lazy(acc + i, x + i, w + i, ws + i, n - i, qv);
+  }
   for (; i + 4 <= n; i += 4) {
     const V prod = mul_shoup32_lazy(load(x + i), load(w + i), _mm256_srli_epi64(load(ws + i), 32), q);
     store(acc + i, reduce_once(_mm256_add_epi64(load(acc + i), prod), two_q));
@@ -82,6 +117,18 @@ void reduce_from_2q(u64* x, std::size_t n, u64 qv) {
 }
 
 void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b) {
+  if (a >= kInt || b.value >= kInt) {
+    const double bv = static_cast<double>(b.value);
+    const F fb = _mm256_set1_pd(bv), binv = _mm256_set1_pd(1.0 / bv);
+    const F half = _mm256_set1_pd(static_cast<double>(a >> 1)), a_mod_b = _mm256_set1_pd(static_cast<double>(reduce_64(a, b)));
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const F v = to_double(load(x + i));
+      const F sub = _mm256_and_pd(_mm256_cmp_pd(v, half, _CMP_GT_OQ), a_mod_b);  // x - a when x > a/2
+      store(out + i, to_u64(add_if_negative(_mm256_sub_pd(reduce_fp(v, fb, binv), sub), fb)));
+    }
+    return scalar::convert_centered(out + i, x + i, n - i, a, b);
+  }
   const V vb = set1(b.value), mu = set1((u64{1} << 32) / b.value);
   const V half = set1(a >> 1), a_mod_b = set1(reduce_64(a, b));
   std::size_t i = 0;
@@ -95,6 +142,14 @@ void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulu
 }
 
 void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b, u64 c) {
+  if (a >= kInt || b.value >= kInt) {
+    const double bv = static_cast<double>(b.value);
+    const F fb = _mm256_set1_pd(bv), binv = _mm256_set1_pd(1.0 / bv), fc = _mm256_set1_pd(static_cast<double>(c));
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+      store(out + i, to_u64(add_if_negative(_mm256_sub_pd(reduce_fp(to_double(load(x + i)), fb, binv), fc), fb)));
+    return scalar::reduce_sub_const(out + i, x + i, n - i, a, b, c);
+  }
   const V vb = set1(b.value), mu = set1((u64{1} << 32) / b.value), vc = set1(c);
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {

@@ -1,7 +1,9 @@
-// AVX2 NTT kernels for q < 2^31: four 64-bit lanes whose values stay below 2q < 2^32, so every
-// product is one _mm256_mul_epu32. Butterflies keep [0, 2q) (Harvey's with both outputs
-// corrected), Shoup factors are the 64-bit table entries shifted down by 32. Stages with
-// butterfly distance t >= 4 work on whole vectors; t = 2 and t = 1 regroup two vectors.
+// AVX2 NTT kernels. For q < 2^31: four 64-bit lanes whose values stay below 2q < 2^32, so
+// every product is one _mm256_mul_epu32; Shoup factors are the 64-bit table entries shifted
+// down by 32. For 2^31 <= q < 2^50: the limb is converted to doubles once and every product is
+// exact in double precision (avx2_ops.h). Butterflies keep [0, 2q) in both (Harvey's with both
+// outputs corrected). Stages with butterfly distance t >= 4 work on whole vectors; t = 2 and
+// t = 1 regroup two vectors.
 #include "hemi/math/ntt.h"
 #include "hemi/math/simd_kernels.h"
 
@@ -9,7 +11,7 @@
 #include <immintrin.h>
 
 #pragma GCC push_options
-#pragma GCC target("avx2,bmi2")
+#pragma GCC target("avx2,bmi2,fma")
 #define HEMI_AVX2_REGION
 
 namespace hemi::math::simd::avx2 {
@@ -59,9 +61,97 @@ void stage(u64* a, std::size_t n, std::size_t m, std::size_t t, const u64* w, co
   }
 }
 
-}  // namespace
+// The same stages over doubles (t >= 4 whole vectors; t = 2, 1 regrouped), twiddles converted
+// from the integer tables as they are loaded.
+template <typename Butterfly>
+void stage_fp(double* a, std::size_t n, std::size_t m, std::size_t t, const u64* w, Butterfly bf) {
+  if (t >= 4) {
+    for (std::size_t i = 0; i < m; ++i) {
+      const F W = _mm256_set1_pd(static_cast<double>(w[m + i]));
+      double* x = a + 2 * i * t;
+      double* y = x + t;
+      for (std::size_t j = 0; j < t; j += 4) {
+        F X = _mm256_loadu_pd(x + j), Y = _mm256_loadu_pd(y + j);
+        bf(X, Y, W);
+        _mm256_storeu_pd(x + j, X);
+        _mm256_storeu_pd(y + j, Y);
+      }
+    }
+  } else if (t == 2) {
+    for (std::size_t k = 0, i = 0; k < n; k += 8, i += 2) {
+      const F v0 = _mm256_loadu_pd(a + k), v1 = _mm256_loadu_pd(a + k + 4);
+      F X = _mm256_permute2f128_pd(v0, v1, 0x20), Y = _mm256_permute2f128_pd(v0, v1, 0x31);
+      const double w0 = static_cast<double>(w[m + i]), w1 = static_cast<double>(w[m + i + 1]);
+      const F W = _mm256_setr_pd(w0, w0, w1, w1);
+      bf(X, Y, W);
+      _mm256_storeu_pd(a + k, _mm256_permute2f128_pd(X, Y, 0x20));
+      _mm256_storeu_pd(a + k + 4, _mm256_permute2f128_pd(X, Y, 0x31));
+    }
+  } else {
+    for (std::size_t k = 0, i = 0; k < n; k += 8, i += 4) {
+      const F v0 = _mm256_loadu_pd(a + k), v1 = _mm256_loadu_pd(a + k + 4);
+      F X = _mm256_unpacklo_pd(v0, v1), Y = _mm256_unpackhi_pd(v0, v1);
+      const F W = _mm256_permute4x64_pd(to_double(load(w + m + i)), 0xD8);
+      bf(X, Y, W);
+      _mm256_storeu_pd(a + k, _mm256_unpacklo_pd(X, Y));
+      _mm256_storeu_pd(a + k + 4, _mm256_unpackhi_pd(X, Y));
+    }
+  }
+}
 
-void ntt_forward(u64* a, const NttTables& tb) {
+// The limb as doubles, in place of the integers (same 8-byte slots).
+double* as_doubles(u64* a, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += 4) _mm256_storeu_pd(reinterpret_cast<double*>(a + i), to_double(load(a + i)));
+  return reinterpret_cast<double*>(a);
+}
+void back_to_u64(double* d, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += 4) store(reinterpret_cast<u64*>(d + i), to_u64(_mm256_loadu_pd(d + i)));
+}
+
+void ntt_forward_fp(u64* a, const NttTables& tb) {
+  const std::size_t n = tb.n();
+  const double qv = static_cast<double>(tb.modulus().value);
+  const F q = _mm256_set1_pd(qv), two_q = _mm256_set1_pd(2 * qv), qinv = _mm256_set1_pd(1.0 / qv);
+  double* d = as_doubles(a, n);
+  for (std::size_t i = 0; i < n; i += 4) {  // input < 4q -> [0, 2q)
+    _mm256_storeu_pd(d + i, sub_if_at_least(_mm256_loadu_pd(d + i), two_q));
+  }
+  auto bf = [q, two_q, qinv](F& X, F& Y, F W) {
+    const F T = mul_mod_fp_lazy(Y, W, q, qinv);
+    Y = add_if_negative(_mm256_sub_pd(X, T), two_q);
+    X = sub_if_at_least(_mm256_add_pd(X, T), two_q);
+  };
+  const u64* w = tb.root_pows().data();
+  std::size_t t = n;
+  for (std::size_t m = 1; m < n; m <<= 1) {
+    t >>= 1;
+    stage_fp(d, n, m, t, w, bf);
+  }
+  for (std::size_t i = 0; i < n; i += 4) _mm256_storeu_pd(d + i, sub_if_at_least(_mm256_loadu_pd(d + i), q));
+  back_to_u64(d, n);
+}
+
+void ntt_inverse_fp(u64* a, const NttTables& tb) {
+  const std::size_t n = tb.n();
+  const double qv = static_cast<double>(tb.modulus().value);
+  const F q = _mm256_set1_pd(qv), two_q = _mm256_set1_pd(2 * qv), qinv = _mm256_set1_pd(1.0 / qv);
+  double* d = as_doubles(a, n);
+  auto bf = [q, two_q, qinv](F& X, F& Y, F W) {
+    const F U = sub_if_at_least(_mm256_add_pd(X, Y), two_q);
+    const F D = add_if_negative(_mm256_sub_pd(X, Y), two_q);
+    X = U;
+    Y = mul_mod_fp_lazy(D, W, q, qinv);
+  };
+  const u64* w = tb.inv_root_pows().data();
+  std::size_t t = 1;
+  for (std::size_t m = n >> 1; m >= 1; m >>= 1, t <<= 1) stage_fp(d, n, m, t, w, bf);
+  const F ni = _mm256_set1_pd(static_cast<double>(tb.n_inv()));
+  for (std::size_t i = 0; i < n; i += 4)
+    _mm256_storeu_pd(d + i, sub_if_at_least(mul_mod_fp_lazy(_mm256_loadu_pd(d + i), ni, q, qinv), q));
+  back_to_u64(d, n);
+}
+
+void ntt_forward_int(u64* a, const NttTables& tb) {
   const std::size_t n = tb.n();
   const V q = set1(tb.modulus().value), two_q = set1(2 * tb.modulus().value);
   // Input < 4q -> [0, 2q).
@@ -81,7 +171,7 @@ void ntt_forward(u64* a, const NttTables& tb) {
   for (std::size_t i = 0; i < n; i += 4) store(a + i, reduce_once(load(a + i), q));
 }
 
-void ntt_inverse(u64* a, const NttTables& tb) {
+void ntt_inverse_int(u64* a, const NttTables& tb) {
   const std::size_t n = tb.n();
   const V q = set1(tb.modulus().value), two_q = set1(2 * tb.modulus().value);
   auto bf = [q, two_q](V& X, V& Y, V W, V W32) {
@@ -96,6 +186,18 @@ void ntt_inverse(u64* a, const NttTables& tb) {
   for (std::size_t m = n >> 1; m >= 1; m >>= 1, t <<= 1) stage(a, n, m, t, w, ws, bf);
   const V ni = set1(tb.n_inv()), ni32 = set1(tb.n_inv_shoup() >> 32);
   for (std::size_t i = 0; i < n; i += 4) store(a + i, reduce_once(mul_shoup32_lazy(load(a + i), ni, ni32, q), q));
+}
+
+}  // namespace
+
+void ntt_forward(u64* a, const NttTables& t) {
+  if (t.modulus().value < (u64{1} << 31)) return ntt_forward_int(a, t);
+  ntt_forward_fp(a, t);
+}
+
+void ntt_inverse(u64* a, const NttTables& t) {
+  if (t.modulus().value < (u64{1} << 31)) return ntt_inverse_int(a, t);
+  ntt_inverse_fp(a, t);
 }
 
 }  // namespace hemi::math::simd::avx2

@@ -1,6 +1,6 @@
 // Run-time choice of SIMD kernels ("paths"). Every hot kernel has a portable scalar version,
-// the reference; x86-64 CPUs may add an AVX2 path (q < 2^31, 64-bit lanes built from 32x32-bit
-// products) and an AVX-512 IFMA path (q < 2^50, 52-bit lanes). The vector kernels live in their
+// the reference; x86-64 CPUs may add an AVX2 path (q < 2^50: 32x32-bit products below 2^31,
+// exact double-precision products above) and an AVX-512 IFMA path (q < 2^50, 52-bit lanes). The vector kernels live in their
 // own files inside `#pragma GCC target` regions and per-path namespaces (simd_kernels.h), so
 // nothing compiled for an ISA runs, or is shared with other code, before the CPU check here.
 //

@@ -13,7 +13,8 @@ bool detect(Path p) {
   if (p == Path::scalar) return true;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
-  if (p == Path::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2");
+  if (p == Path::avx2)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("fma");
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma") &&
          __builtin_cpu_supports("avx512vl");
 #else
@@ -55,7 +56,7 @@ const char* path_name(Path p) {
 const char* path_requirements(Path p) {
   switch (p) {
     case Path::scalar: return "nothing beyond the baseline";
-    case Path::avx2: return "avx2 and bmi2";
+    case Path::avx2: return "avx2, bmi2 and fma";
     case Path::avx512ifma: return "avx512f, avx512ifma and avx512vl";
   }
   return "?";

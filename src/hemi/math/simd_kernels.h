@@ -6,6 +6,7 @@
 // pointers need no alignment. Only x86-64 builds define them.
 #pragma once
 
+#include <complex>
 #include <cstddef>
 
 #include "hemi/math/modarith.h"
@@ -13,13 +14,16 @@
 
 namespace hemi::math {
 class NttTables;
+class SpecialFft;
 }
 
 namespace hemi::math::simd {
 
-// q < 2^31: 64-bit lanes whose operands fit 32 bits, products from _mm256_mul_epu32.
+// q < 2^31: 64-bit lanes whose operands fit 32 bits, products from _mm256_mul_epu32;
+// 2^31 <= q < 2^50: exact products in double precision (FMA); additions: any q < 2^62.
 namespace avx2 {
-inline bool eligible(u64 q) { return q < (u64{1} << 31); }
+inline bool eligible(u64 q) { return q < (u64{1} << 50); }
+inline bool eligible_int(u64 q) { return q < (u64{1} << 31); }  // mac_scalar_lazy, accumulators
 void ntt_forward(u64* a, const NttTables& t);
 void ntt_inverse(u64* a, const NttTables& t);
 void add_mod_vec(u64* x, const u64* y, std::size_t n, u64 q);
@@ -27,13 +31,16 @@ void sub_mod_vec(u64* x, const u64* y, std::size_t n, u64 q);
 void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m);
 void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
 void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* w_shoup, std::size_t n, u64 q);
-void mac_scalar_lazy(u64* acc, const u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);
+void mac_scalar_lazy(u64* acc, const u64* x, std::size_t n, u64 w, u64 w_shoup, u64 q);  // eligible_int
 void reduce_from_2q(u64* x, std::size_t n, u64 q);
 void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b);
 void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b, u64 c);
-// lo[i] += low 32 bits of x[i] * w, hi[i] += the bits above (x, w < 2^31)
+// eligible_int: lo[i] += low 32 bits of x[i] * w, hi[i] += the bits above (x, w < 2^31)
 void dot_accumulate(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n);
 void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n);
+// The encoder's FFT (special_fft.h): bit-identical to the scalar kernels.
+void fft_forward(std::complex<double>* v, const SpecialFft& f);
+void fft_inverse(std::complex<double>* v, const SpecialFft& f);
 }  // namespace avx2
 
 // q < 2^50: 52-bit lanes and the IFMA multiply-add instructions.

@@ -200,18 +200,6 @@ std::vector<std::vector<double>> decrypt_result(const he::Client& client, const 
   return logits;
 }
 
-void flood_logits(std::vector<std::vector<double>>& logits, double sigma, Prng& prng) {
-  if (!(sigma > 0)) return;
-  auto uniform = [&] {  // in (0, 1), 53 random bits
-    return (static_cast<double>(prng.next_u64() >> 11) + 0.5) * 0x1p-53;
-  };
-  for (auto& row : logits)
-    for (auto& x : row) {
-      const double u1 = uniform(), u2 = uniform();  // Box-Muller
-      x += sigma * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-    }
-}
-
 std::vector<double> softmax(const std::vector<double>& logits) {
   if (logits.empty()) return {};
   const double m = *std::max_element(logits.begin(), logits.end());
@@ -366,7 +354,7 @@ void HttpClient::delete_keys(const std::string& key_id) {
 // ---- hemi query ----
 
 QueryOutput query(HttpClient& http, const std::vector<std::string>& image_paths, const ClientLimits& limits,
-                  const std::function<void(const std::string&)>& note) {
+                  std::optional<ckks::FloodingPolicy> flooding, const std::function<void(const std::string&)>& note) {
   QueryOutput q;
   q.info = http.model_info();  // validated: plan, input spec, class names
   const PlanContext ctx(q.info.plan);
@@ -376,6 +364,7 @@ QueryOutput query(HttpClient& http, const std::vector<std::string>& image_paths,
   const std::vector<float> images = prepare_images(image_paths, q.info.input, &q.names);
   if (note) note("generating " + describe(eval_key_cost(ctx)));
   he::Client client(ctx.plan());  // a fresh secret key, kept in this process only
+  client.set_flooding(flooding);
   const he::EvalKeys keys = client.eval_keys();
   const std::string key_set = key_set_fingerprint(keys, ctx);
   // A result holds `classes` ciphertexts (throughput) or one per image (latency), at most at

@@ -1,6 +1,6 @@
 // The client's side of the service: turning image files into the model's input, encrypting
-// them into a request, decrypting a result into logits and probabilities, optional noise
-// flooding of decrypted outputs, and the HTTP client of `hemi query`.
+// them into a request, decrypting a result into logits and probabilities (flooded if the
+// he::Client has a flooding policy), and the HTTP client of `hemi query`.
 //
 // The secret key never leaves the client: nothing here sends it; only evaluation keys and
 // requests go to a server.
@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,11 +82,8 @@ std::vector<Request> encrypt_images(he::Client& client, const std::string& key_s
 std::vector<std::vector<double>> decrypt_result(const he::Client& client, const std::string& key_set, const Result& result,
                                                 std::size_t images_sent);
 
-// Noise flooding (Li and Micciancio, 2021): adds independent Gaussian noise of standard
-// deviation `sigma` (in logit units) from the CSPRNG to every decrypted logit, so that outputs
-// shared with others do not reveal the CKKS decryption error, which depends on the secret
-// key. sigma <= 0 leaves the logits unchanged.
-void flood_logits(std::vector<std::vector<double>>& logits, double sigma, Prng& prng);
+// Noise flooding of decrypted outputs is done before decoding, in he::Client::set_flooding
+// (ckks/flooding.h): see docs/ckks.md, "Noise flooding".
 
 // Softmax probabilities and the arg max.
 std::vector<double> softmax(const std::vector<double>& logits);
@@ -136,7 +134,9 @@ struct QueryOutput {
   std::vector<std::string> names;
   std::vector<std::vector<double>> logits;
 };
+// `flooding`: the policy for decryptions that leave the client (ckks/flooding.h; none: exact).
 QueryOutput query(HttpClient& http, const std::vector<std::string>& image_paths, const ClientLimits& limits,
+                  std::optional<ckks::FloodingPolicy> flooding = std::nullopt,
                   const std::function<void(const std::string&)>& note = {});
 
 }  // namespace hemi::service

@@ -32,7 +32,7 @@ Bytes begin(FileKind kind, const PlanContext& ctx, const std::string& key_set) {
   w.put<std::uint32_t>(0);  // flags
   w.put<std::uint64_t>(0);  // payload size, patched by finish()
   w.put_string(ctx.id());
-  w.put<std::uint64_t>(ctx.params().id());
+  w.put_bytes(ctx.params().id().data(), ctx.params().id().size());
   w.put_string(key_set);
   return out;
 }
@@ -69,8 +69,8 @@ Container read_container(const Bytes& data) {
     r.fail("not a hemi service file (bad magic; expected evaluation keys, a request, a result or a secret key)");
   const auto version = r.get<std::uint16_t>("format version");
   if (version >= 1 && version < kServiceFormatVersion)
-    r.fail("format version " + std::to_string(version) + " was written by an older hemi, without key-set fingerprints; "
-           "this build reads version " + std::to_string(kServiceFormatVersion) +
+    r.fail("format version " + std::to_string(version) + " was written by an older hemi (version 1: 64-bit parameter ids, "
+           "version 2: no key-set fingerprint); this build reads version " + std::to_string(kServiceFormatVersion) +
            ": make new keys with hemi keygen and encrypt again");
   if (version == 0 || version > kServiceFormatVersion)
     r.fail("format version " + std::to_string(version) + " is not supported (this build reads version " +
@@ -94,7 +94,8 @@ ByteReader open(const Bytes& data, FileKind want, const PlanContext& ctx, std::s
   ByteReader r(data.data() + c.payload_offset, data.size() - c.payload_offset, what);
   const std::string id = r.get_string("plan id", 64);
   if (id.size() != kPlanIdChars) r.fail("malformed plan id");
-  const auto params_id = r.get<std::uint64_t>("parameter id");
+  ckks::ParamsId params_id;
+  r.get_bytes(params_id.data(), params_id.size(), "parameter id");
   if (id != ctx.id())
     throw PlanMismatch(what + ": made for plan " + id + ", but the plan here is " + ctx.id() +
                        " (another model, packing or parameters)");
@@ -123,7 +124,7 @@ std::string plan_id(const he::Plan& plan) {
   // the cost prediction, which does not change what the client and the server must agree on.
   he::Plan p = plan;
   p.predicted_seconds = 0;
-  const std::string text = "hemi-plan-v1|" + std::to_string(params_of(plan).id()) + "|" + p.to_json();
+  const std::string text = "hemi-plan-v2|" + params_of(plan).id_hex() + "|" + p.to_json();
   unsigned char d[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d);
   static const char* hex = "0123456789abcdef";

@@ -2,12 +2,12 @@
 // client's secret key, each in one container that wraps the ckks object serialization.
 //
 //   header   "HEMISRVC" | u16 format version | u16 kind | u32 flags (0) | u64 payload bytes
-//   payload  plan id (u32 length + 32 hex chars) | u64 CKKS parameter id |
+//   payload  plan id (u32 length + 32 hex chars) | CKKS parameter id (32 bytes) |
 //            key-set fingerprint (u32 length + 32 hex chars) | kind's fields
 //   blob     u64 length + one ckks-serialized object (serialize.h, with its own header)
 //
-// All integers little-endian. Loading validates the magic, the version (an earlier or a later
-// one is refused: version 1 had no key-set fingerprint),
+// All integers little-endian. Loading validates the magic, the version (another one is refused;
+// version 1 had 64-bit parameter ids, version 2 no key-set fingerprint),
 // the kind, the flags, the payload size against the input, the plan id and parameter id against
 // the caller's plan, the fingerprint's form, every count against the plan, and then every blob with the ckks loaders.
 // Every failure is a hemi::Error with a message that says what is wrong; a well-formed object
@@ -27,7 +27,7 @@
 namespace hemi::service {
 
 inline constexpr char kServiceMagic[8] = {'H', 'E', 'M', 'I', 'S', 'R', 'V', 'C'};
-inline constexpr std::uint16_t kServiceFormatVersion = 2;
+inline constexpr std::uint16_t kServiceFormatVersion = 3;
 inline constexpr std::size_t kServiceHeaderBytes = 24;
 
 enum class FileKind : std::uint16_t { kEvalKeys = 1, kRequest = 2, kResult = 3, kSecretKey = 4 };

@@ -166,7 +166,7 @@ Service::Reply Service::model_info() const {
   j["packing"] = he::to_string(plan.packing);
   j["input"] = {{"color", nn::to_string(in.color)}, {"height", in.height}, {"width", in.width}, {"mean", in.mean}, {"std", in.std}};
   j["ckks"] = {{"n", p.n()}, {"log2_qp", p.log2_qp()}, {"security_bits", p.security_bits()}, {"insecure", p.insecure()},
-               {"params_id", p.id()}};
+               {"params_id", p.id_hex()}};
   j["request"] = {{"images_per_batch", plan.images_per_batch},
                   {"ciphertexts_per_batch", plan.ciphertexts_per_batch},
                   {"input_level", plan.input_level},
