@@ -244,11 +244,11 @@ TEST(ServicePlanId, StableAcrossJsonAndIgnoresPrediction) {
 
 TEST(ServiceFlooding, FloodedLogitsAreNoisyRoundedAndReportTheirWidth) {
   Fixture f(he::Packing::kThroughput);
-  he::Server server(f.ctx.plan(), f.model, f.client.eval_keys());
+  he::Server server(f.ctx.plan(), f.model, f.keys);
   const Result r = evaluate(server, f.request);
-  const auto exact = decrypt_result(f.client, r);
+  const auto exact = decrypt_result(f.client, f.key_set, r, 3);
   f.client.set_flooding(ckks::flooding_for_budget(1024));
-  const auto flooded = decrypt_result(f.client, r);
+  const auto flooded = decrypt_result(f.client, f.key_set, r, 3);
   const ckks::FloodingReport& rep = f.client.flooding_report();
   ASSERT_GT(rep.slot_sigma, 0);
   EXPECT_EQ(std::exp2(std::round(std::log2(rep.grid))), rep.grid);  // a power of two
@@ -263,7 +263,7 @@ TEST(ServiceFlooding, FloodedLogitsAreNoisyRoundedAndReportTheirWidth) {
   EXPECT_GT(sq, 0);
   EXPECT_LT(std::sqrt(sq / static_cast<double>(n)), 6 * rep.slot_sigma);
   f.client.set_flooding(std::nullopt);
-  EXPECT_EQ(decrypt_result(f.client, r), exact);  // exact again, deterministically
+  EXPECT_EQ(decrypt_result(f.client, f.key_set, r, 3), exact);  // exact again, deterministically
 }
 
 TEST(ServiceInputSpec, JsonRoundTripAndRejections) {
