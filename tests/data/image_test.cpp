@@ -1,9 +1,15 @@
 // Resize filters against slow, obviously-correct oracles; channel conversion; normalization.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "hemi/data/image.h"
@@ -184,6 +190,57 @@ TEST(dataOptions, ValidationAndParsing) {
   EXPECT_THROW(parse_channel_mode("cmyk"), Error);
   EXPECT_EQ(parse_resize_filter("bilinear"), ResizeFilter::kBilinear);
   EXPECT_THROW(parse_resize_filter("lanczos"), Error);
+}
+
+// ---- decode limits (issue 11): decompression bombs and non-regular files ----
+
+// A PNG signature and IHDR chunk claiming width x height pixels (no image data): enough for the
+// header check, which must refuse before any decoding.
+Bytes png_header(std::uint32_t width, std::uint32_t height, std::uint8_t colour_type) {
+  Bytes b = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+  for (std::uint32_t v : {width, height})
+    for (int k = 3; k >= 0; --k) b.push_back(static_cast<std::uint8_t>(v >> (8 * k)));
+  for (std::uint8_t x : {std::uint8_t{8}, colour_type, std::uint8_t{0}, std::uint8_t{0}, std::uint8_t{0}}) b.push_back(x);
+  for (int k = 0; k < 4; ++k) b.push_back(0);  // CRC (stb_image does not check it)
+  return b;
+}
+
+std::string decode_error(const Bytes& b) {
+  try {
+    decode_image_bytes(b, "bomb.png");
+  } catch (const InputError& e) {
+    return e.what();
+  } catch (const Error& e) {
+    return std::string("(not an InputError) ") + e.what();
+  }
+  return "(no error)";
+}
+
+TEST(dataImageLimits, PixelBombsAreRefusedFromTheHeader) {
+  // 32768^2 grey (the issue's 1 MB PNG) and 20000^2 RGB: refused by the pixel limit, by name.
+  for (auto [w, h, colour] : {std::tuple{32768u, 32768u, 0}, std::tuple{20000u, 20000u, 2}, std::tuple{8193u, 8192u, 2}}) {
+    const std::string e = decode_error(png_header(w, h, static_cast<std::uint8_t>(colour)));
+    EXPECT_NE(e.find("pixels exceed the limit"), std::string::npos) << w << "x" << h << ": " << e;
+  }
+  // 8192^2 is allowed past the header; this one has no image data, so decoding then fails.
+  const std::string e = decode_error(png_header(8192, 8192, 2));
+  EXPECT_EQ(e.find("pixels exceed"), std::string::npos) << e;
+  EXPECT_NE(e.find("cannot decode"), std::string::npos) << e;
+}
+
+TEST(dataImageLimits, OnlyRegularFilesAreRead) {
+  const std::string dir = ::testing::TempDir() + "hemi_image_limits_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string fifo = dir + "/x.png";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    decode_image(fifo);  // would block forever in open() without the check
+    ADD_FAILURE() << "a FIFO was read as an image";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(decode_image(dir), InputError);  // a directory
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -52,6 +52,23 @@ TEST(Architectures, MriCnn) {
   EXPECT_EQ(m.multiplicative_depth(), 12);
 }
 
+TEST(Architectures, LeNet1AsFalsettaEtAl) {
+  ArchitectureOptions o;
+  o.input = default_input("lenet-1");  // gray 28x28
+  o.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  auto m = build_architecture("lenet-1", o).value();
+  EXPECT_EQ(m.input_shape().to_string(), "1x28x28");
+  EXPECT_EQ(m.shapes()[0].to_string(), "4x24x24");
+  EXPECT_EQ(m.shapes()[2].to_string(), "4x12x12");
+  EXPECT_EQ(m.shapes()[3].to_string(), "12x8x8");
+  EXPECT_EQ(m.shapes()[5].to_string(), "12x4x4");
+  EXPECT_EQ(m.shapes()[6].to_string(), "192");
+  EXPECT_EQ(m.output_shape().to_string(), "10");
+  EXPECT_EQ(m.parameter_count(), 4u * 25 + 4 + 12 * 4 * 25 + 12 + 192 * 10 + 10);
+  // conv 1, square 1, pool 1, conv 1, square 1, pool 1, flatten 0, dense 1
+  EXPECT_EQ(m.multiplicative_depth(), 7);
+}
+
 TEST(Architectures, DeterministicInit) {
   auto a = testing::seed_cnn(1), b = testing::seed_cnn(1), c = testing::seed_cnn(2);
   EXPECT_EQ(std::get<Dense>(a.layers()[3]).weight, std::get<Dense>(b.layers()[3]).weight);

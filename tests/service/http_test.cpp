@@ -144,15 +144,17 @@ TEST(ServiceHttpRejections, EveryMalformedRequestGetsItsStatusAndTheServerKeepsS
   res = post("/v1/infer/" + id, "");
   EXPECT_EQ(res->status, 400);
 
-  // oversized: above the request limit (handler), and above every limit (cpp-httplib)
-  res = post("/v1/infer/" + id, std::string((4 << 20) + 1, 'x'));
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 413);
-  EXPECT_NE(error_message(res).find("exceeds the limit"), std::string::npos);
-  httplib::Client c2(r.url);
-  res = c2.Post("/v1/keys", std::string((8 << 20) + 1, 'x'), "application/octet-stream");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 413);
+  // oversized: refused at the header, before the body is read. The server then closes the
+  // connection, so a client still sending may see a reset instead of the answer; the 413
+  // itself is checked on a raw socket in abuse_test.cpp.
+  for (auto [path, size] : {std::pair<std::string, int>{"/v1/infer/" + id, (4 << 20) + 1}, {"/v1/keys", (8 << 20) + 1}}) {
+    httplib::Client c2(r.url);
+    res = c2.Post(path.c_str(), std::string(static_cast<std::size_t>(size), 'x'), "application/octet-stream");
+    if (res) {
+      EXPECT_EQ(res->status, 413);
+      EXPECT_NE(error_message(res).find("exceeds the limit"), std::string::npos);
+    }
+  }
 
   // unknown endpoints and methods
   res = c.Get("/v1/nothing");
@@ -169,30 +171,7 @@ TEST(ServiceHttpRejections, EveryMalformedRequestGetsItsStatusAndTheServerKeepsS
   EXPECT_EQ(c.Get("/v1/health")->status, 200);
 }
 
-TEST(ServiceHttpLimits, LeastRecentlyUsedKeysAreEvicted) {
-  nn::Model m = tiny_model();
-  Limits lim;
-  lim.max_stored_keys = 2;
-  Running r(m, tiny_plan(m, he::Packing::kLatency), lim);
-  Material mat(r.service.plan(), m);
-  HttpClient http(r.url);
-  const std::string a = http.register_keys(mat.keys);
-  const std::string b = http.register_keys(mat.keys);
-  EXPECT_NE(a, b);
-  http.infer(a, mat.request);                                // a is now the most recently used
-  const std::string c = http.register_keys(mat.keys);        // evicts b
-  EXPECT_NO_THROW(http.infer(a, mat.request));
-  EXPECT_NO_THROW(http.infer(c, mat.request));
-  try {
-    http.infer(b, mat.request);
-    ADD_FAILURE() << "evicted key id still served";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("HTTP 404"), std::string::npos) << e.what();
-  }
-  EXPECT_EQ(r.service.stored_keys(), 2u);
-  const json health = json::parse(r.service.health().body);
-  EXPECT_EQ(health.at("evictions").get<int>(), 1);
-}
+// Eviction by the key memory budget: abuse_test.cpp (ServiceKeys).
 
 TEST(ServiceHttpLimits, ConcurrentClientsAllSucceedWithBoundedEvaluations) {
   nn::Model m = tiny_model();

@@ -77,7 +77,8 @@ int main(int argc, char** argv) try {
   he::Plan plan = he::compile(model, co);
   service::Limits lim;
   lim.max_concurrent_evaluations = static_cast<std::size_t>(max_concurrent);
-  lim.max_stored_keys = static_cast<std::size_t>(clients);
+  lim.max_requests_per_client = static_cast<std::size_t>(clients);  // every client is on 127.0.0.1
+  lim.key_memory_bytes = static_cast<std::size_t>(clients) << 31;    // every client keeps its keys
   lim.max_images_per_request = static_cast<std::size_t>(images);
   lim.queue_wait_seconds = seconds;
   lim.http_threads = static_cast<std::size_t>(clients) + 2;

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -33,12 +34,16 @@ inline std::optional<std::string> find_full_data(std::string* looked = nullptr) 
   if (const char* env = std::getenv("HEMI_SOURCE_DIR"); env && *env)
     tried.push_back(fs::path(env) / ".." / "shared" / "data");
   tried.push_back(fs::path(HEMI_SOURCE_DIR) / ".." / "shared" / "data");
+  std::vector<std::string> seen;
   for (const auto& dir : tried) {
+    const std::string name = dir.lexically_normal().string();
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+    seen.push_back(name);
     std::error_code ec;
     if (fs::exists(dir / "mnist" / "t10k-labels-idx1-ubyte.gz", ec) &&
         fs::is_directory(dir / "brain-mri" / "yes", ec))
-      return dir.lexically_normal().string();
-    if (looked) *looked += (looked->empty() ? "" : ", ") + dir.lexically_normal().string();
+      return name;
+    if (looked) *looked += (looked->empty() ? "" : ", ") + name;
   }
   return std::nullopt;
 }

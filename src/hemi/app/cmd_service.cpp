@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "hemi/nn/model_file.h"
 #include "hemi/service/client.h"
 #include "hemi/service/formats.h"
+#include "hemi/service/key_store.h"
 #include "hemi/service/server.h"
 
 namespace hemi::app {
@@ -232,13 +234,29 @@ void run_decrypt(const DecryptArgs& a) {
 struct ServeArgs {
   std::string model, plan, packing = "auto", host = "127.0.0.1";
   int port = 8080;
-  std::size_t max_request_mib = 256, max_key_mib = 256, max_images = 64, max_concurrent = 0, max_keys = 16;
-  double queue_wait = 30;
+  std::size_t max_request_mib = 256, max_key_mib = 256, max_images = 64, max_concurrent = 0, key_memory_mib = 4096,
+              max_requests_per_client = 8, http_threads = 0;
+  double queue_wait = 30, read_timeout = 5;
+  int idle_timeout = 2;
+  std::string key_store;  // empty: in-process only
+  long key_ttl = 86400;
 };
 
 bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
 
 void run_serve(const ServeArgs& a) {
+  service::Limits lim;
+  lim.max_request_bytes = a.max_request_mib << 20;  // the options' ranges keep these shifts in range
+  lim.max_key_bytes = a.max_key_mib << 20;
+  lim.max_images_per_request = a.max_images;
+  lim.max_concurrent_evaluations = a.max_concurrent;
+  lim.key_memory_bytes = a.key_memory_mib << 20;
+  lim.max_requests_per_client = a.max_requests_per_client;
+  lim.http_threads = a.http_threads;
+  lim.queue_wait_seconds = a.queue_wait;
+  lim.read_timeout_seconds = a.read_timeout;
+  lim.idle_timeout_seconds = a.idle_timeout;
+  service::validate(lim);  // before loading the model: a bad option fails fast
   nn::Model model = nn::load_model(a.model);
   he::Plan plan;
   if (!a.plan.empty()) {
@@ -250,14 +268,13 @@ void run_serve(const ServeArgs& a) {
     else if (a.packing != "auto") throw Error("--packing must be auto, throughput or latency, not '" + a.packing + "'");
     plan = he::compile(model, o);
   }
-  service::Limits lim;
-  lim.max_request_bytes = a.max_request_mib << 20;
-  lim.max_key_bytes = a.max_key_mib << 20;
-  lim.max_images_per_request = a.max_images;
-  lim.max_concurrent_evaluations = a.max_concurrent;
-  lim.max_stored_keys = a.max_keys;
-  lim.queue_wait_seconds = a.queue_wait;
   service::Service svc(std::move(plan), std::move(model), lim);
+  if (!a.key_store.empty()) {
+    // Entries are named by plan, so that replicas of different plans can share one Redis.
+    auto store = std::make_shared<service::RedisKeyStore>(a.key_store, "hemi:keys:" + svc.plan().id() + ":");
+    store->ping();  // fail at startup, not at the first request
+    svc.set_shared_keys(store, a.key_ttl);
+  }
   if (!is_loopback(a.host))
     std::fprintf(stderr, "hemi serve: listening on %s, not loopback: this server speaks plain HTTP; put a TLS proxy in front "
                  "(docs/service.md)\n", a.host.c_str());
@@ -269,9 +286,10 @@ void run_serve(const ServeArgs& a) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   const int port = svc.bind(a.host, a.port);
   std::printf("hemi serve: %s packing, plan %s, on http://%s:%d (limits: %zu MiB request, %zu MiB keys, %zu evaluations "
-              "at once, %zu key sets)\n",
+              "at once, %zu MiB of stored keys, %zu requests per client)\n",
               he::to_string(svc.plan().plan().packing), svc.plan().id().c_str(), a.host.c_str(), port,
-              a.max_request_mib, a.max_key_mib, svc.limits().max_concurrent_evaluations, svc.limits().max_stored_keys);
+              a.max_request_mib, a.max_key_mib, svc.limits().max_concurrent_evaluations, a.key_memory_mib,
+              a.max_requests_per_client);
   std::fflush(stdout);
   svc.start();
   int sig = 0;
@@ -295,6 +313,25 @@ void run_query(const QueryArgs& a) {
   service::QueryOutput q = service::query(http, a.images, a.limits, ckks::flooding_for_budget(a.flood),
                                           [](const std::string& s) { std::fprintf(stderr, "hemi query: %s\n", s.c_str()); });
   print_predictions(q.names, q.logits, q.info.class_names, a.print, q.insecure_stamp);
+}
+
+// A range check that also refuses NaN and infinities (CLI::Range lets NaN through).
+CLI::Validator finite_range(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& v) -> std::string {
+        double x = 0;
+        try {
+          std::size_t used = 0;
+          x = std::stod(v, &used);
+          if (used != v.size()) return "'" + v + "' is not a number";
+        } catch (const std::exception&) {
+          return "'" + v + "' is not a number";
+        }
+        if (!std::isfinite(x) || x < lo || x > hi)
+          return "value " + v + " is not in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+        return {};
+      },
+      "[" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
 }
 
 void setup(CLI::App& root) {
@@ -346,13 +383,31 @@ void setup(CLI::App& root) {
   sv->add_option("--plan", sa->plan, "plan file (default: compiled from the model with --packing)");
   sv->add_option("--packing", sa->packing, "auto (default), throughput or latency, when no --plan is given");
   sv->add_option("--host", sa->host, "address to listen on (default 127.0.0.1)");
-  sv->add_option("--port", sa->port, "port (default 8080; 0: any free port)");
-  sv->add_option("--max-request-mib", sa->max_request_mib, "largest inference request (default 256)");
-  sv->add_option("--max-key-mib", sa->max_key_mib, "largest evaluation-key upload (default 256)");
-  sv->add_option("--max-images", sa->max_images, "images per latency request (default 64)");
-  sv->add_option("--max-concurrent", sa->max_concurrent, "evaluations at once (default: one per core)");
-  sv->add_option("--max-keys", sa->max_keys, "key sets kept, least recently used evicted (default 16)");
-  sv->add_option("--queue-wait", sa->queue_wait, "seconds a request waits for a free slot before 503 (default 30)");
+  sv->add_option("--port", sa->port, "port (default 8080; 0: any free port)")->check(CLI::Range(0, 65535));
+  sv->add_option("--max-request-mib", sa->max_request_mib, "largest inference request (default 256)")
+      ->check(CLI::Range(1, 16384));
+  sv->add_option("--max-key-mib", sa->max_key_mib, "largest evaluation-key upload (default 256)")->check(CLI::Range(1, 16384));
+  sv->add_option("--max-images", sa->max_images, "images per latency request (default 64)")->check(CLI::Range(1, 65536));
+  sv->add_option("--max-concurrent", sa->max_concurrent, "evaluations at once (default 0: one per core)")
+      ->check(CLI::Range(0, 1024));
+  sv->add_option("--key-memory-mib", sa->key_memory_mib,
+                 "memory for stored evaluation keys, as loaded; least recently used evicted (default 4096)")
+      ->check(CLI::Range(1, 1 << 20));
+  sv->add_option("--max-requests-per-client", sa->max_requests_per_client,
+                 "requests being received or evaluated at once per client address, then 429 (default 8)")
+      ->check(CLI::Range(1, 4096));
+  sv->add_option("--http-threads", sa->http_threads, "connection threads (default 0: --max-concurrent + 64)")
+      ->check(CLI::Range(0, 4096));
+  sv->add_option("--queue-wait", sa->queue_wait, "seconds a request waits for a free slot before 503 (default 30)")
+      ->check(finite_range(0, 3600));
+  sv->add_option("--read-timeout", sa->read_timeout, "seconds each read of a request may wait (default 5)")
+      ->check(finite_range(0.01, 600));
+  sv->add_option("--idle-timeout", sa->idle_timeout, "seconds a new connection may stay silent (default 2)")
+      ->check(CLI::Range(1, 600));
+  sv->add_option("--key-store", sa->key_store,
+                 "share registered keys with other replicas through Redis: redis://HOST:PORT (default: in this process only)");
+  sv->add_option("--key-ttl", sa->key_ttl, "seconds a key set stays in the shared key store (default 86400)")
+      ->check(CLI::Range(1L, 366L * 86400));
   sv->callback([sa] { run_serve(*sa); });
 
   auto qa = std::make_shared<QueryArgs>();

@@ -11,6 +11,7 @@
 #include "hemi/data/dataset.h"
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/model_file.h"
+#include "hemi/train/dp_sgd.h"
 #include "hemi/train/torchscript_import.h"
 #include "hemi/train/trainer.h"
 
@@ -34,6 +35,9 @@ struct TrainArgs {
   std::string output;
   bool json = false;
   bool float32 = false;
+  // DP-SGD (docs/privacy.md): either a target ε or a noise multiplier.
+  double dp_epsilon = 0, dp_delta = 0, dp_noise = 0, dp_clip = 1.0;
+  bool dp() const { return dp_epsilon > 0 || dp_noise > 0; }
 };
 
 double since(std::chrono::steady_clock::time_point t0) {
@@ -43,8 +47,11 @@ double since(std::chrono::steady_clock::time_point t0) {
 void run_train(const TrainArgs& a) {
   auto t_start = std::chrono::steady_clock::now();
   const bool from_script = !a.torchscript.empty();
+  if (a.dp_epsilon < 0 || a.dp_noise < 0 || a.dp_delta < 0)
+    throw Error("train: --dp-epsilon, --dp-noise and --dp-delta must be positive");
+  if (!a.dp() && a.dp_delta > 0) throw Error("train: --dp-delta needs --dp-epsilon or --dp-noise");
   if (!from_script && !nn::is_architecture(a.arch))
-    throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn)");
+    throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn, lenet-1)");
 
   // The network's input: the architecture's default, overridden by --channels / --size.
   nn::InputSpec input = from_script ? nn::InputSpec{} : nn::default_input(a.arch);
@@ -73,12 +80,19 @@ void run_train(const TrainArgs& a) {
   double load_seconds = since(t_load);
   if (ds.train.size() == 0) throw Error("train: the training split of '" + a.data + "' is empty");
 
+  FILE* log = a.json ? stderr : stdout;
+  std::optional<train::ImportCheck> import_check;
   nn::Model initial = [&] {
     if (from_script) {
       train::ImportOptions io;
       io.input = input;
       io.class_names = ds.train.class_names;
-      return train::import_torchscript(a.torchscript, io);
+      train::ImportCheck check;
+      auto m = train::import_torchscript(a.torchscript, io, &check);
+      std::fprintf(log, "imported %s: %zu layers; agrees with the module's forward on %d seeded inputs, max |difference| %.3g (tolerance %.3g)\n",
+                   a.torchscript.c_str(), m.layers().size(), check.samples, check.max_difference, check.tolerance);
+      import_check = check;
+      return m;
     }
     nn::ArchitectureOptions ao;
     ao.input = input;
@@ -97,7 +111,6 @@ void run_train(const TrainArgs& a) {
   to.noise.factor = a.noise_factor;
   train::validate(to);
 
-  FILE* log = a.json ? stderr : stdout;
   std::fprintf(log, "data %s: %zu train, %zu test images, %dx%dx%d (loaded in %.2f s)\n", ds.location.name.c_str(),
                ds.train.size(), ds.test.size(), ds.train.channels, ds.train.height, ds.train.width, load_seconds);
   std::fprintf(log, "model %s: %zu parameters, depth %d; %d epochs, batch %d, lr %g, seed %llu%s\n",
@@ -106,11 +119,28 @@ void run_train(const TrainArgs& a) {
                to.noise.enabled ? ", encryption-noise simulation" : "");
   std::fflush(log);
 
-  auto result = train::train_model(initial, ds.train, to, [&](const train::EpochReport& r) {
+  auto on_epoch = [&](const train::EpochReport& r) {
     std::fprintf(log, "epoch %d/%d  loss %.4f  train accuracy %.2f%%  %.2f s\n", r.epoch, r.epochs, r.loss,
                  100 * r.train_accuracy, r.seconds);
     std::fflush(log);
-  });
+  };
+  std::optional<train::DpReport> dp;
+  train::TrainResult result = [&]() -> train::TrainResult {
+    if (!a.dp()) return train::train_model(initial, ds.train, to, on_epoch);
+    train::DpOptions dpo;
+    dpo.clip = a.dp_clip;
+    dpo.noise_multiplier = a.dp_noise;
+    dpo.target_epsilon = a.dp_epsilon;
+    // δ default: 1e-5, or 1/n for sets smaller than 10^5 (as issue 14 asks).
+    dpo.delta = a.dp_delta > 0 ? a.dp_delta : std::min(1e-5, 1.0 / static_cast<double>(ds.train.size()));
+    auto planned = train::plan_dp(ds.train.size(), to, dpo);
+    std::fprintf(log, "DP-SGD: clip %g, noise multiplier %.4f, Poisson sampling rate %.6f, %lld steps "
+                 "(epsilon %.3f, delta %g)\n", planned.clip, planned.noise_multiplier, planned.sampling_rate,
+                 static_cast<long long>(planned.steps), planned.epsilon, planned.delta);
+    auto r = train::train_model_dp(initial, ds.train, to, dpo, on_epoch);
+    dp = r.dp;
+    return std::move(r.train);
+  }();
 
   auto t_eval = std::chrono::steady_clock::now();
   train::Evaluation ev = train::evaluate(result.model, ds.test, a.threads);
@@ -138,10 +168,20 @@ void run_train(const TrainArgs& a) {
     j["total_seconds"] = since(t_start);
     j["test_accuracy"] = ev.accuracy;
     j["test_loss"] = ev.loss;
+    if (import_check)
+      j["import_check"] = {{"samples", import_check->samples},
+                           {"max_difference", import_check->max_difference},
+                           {"tolerance", import_check->tolerance}};
     nlohmann::json epochs = nlohmann::json::array();
     for (const auto& r : result.epochs)
       epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy}, {"seconds", r.seconds}});
     j["per_epoch"] = epochs;
+    if (dp)
+      j["dp"] = {{"epsilon", dp->epsilon},       {"delta", dp->delta},
+                 {"noise_multiplier", dp->noise_multiplier}, {"clip", dp->clip},
+                 {"sampling_rate", dp->sampling_rate},       {"steps", dp->steps},
+                 {"rdp_order", dp->order},                   {"mean_batch", dp->mean_batch},
+                 {"clipped_fraction", dp->clipped_fraction}};
     if (!result.epochs.empty()) {
       j["train_loss"] = result.epochs.back().loss;
       j["train_accuracy"] = result.epochs.back().train_accuracy;
@@ -150,6 +190,10 @@ void run_train(const TrainArgs& a) {
   } else {
     std::printf("test accuracy %.2f%% (%zu images), test loss %.4f; training %.2f s, evaluation %.2f s\n",
                 100 * ev.accuracy, ev.count, ev.loss, result.seconds, eval_seconds);
+    if (dp)
+      std::printf("privacy: (epsilon %.3f, delta %g)-DP per training example (noise multiplier %.4f, clip %g, "
+                  "%lld steps; %.1f%% of example gradients clipped)\n", dp->epsilon, dp->delta, dp->noise_multiplier,
+                  dp->clip, static_cast<long long>(dp->steps), 100 * dp->clipped_fraction);
     std::printf("wrote %s\n", a.output.c_str());
   }
 }
@@ -159,9 +203,9 @@ void setup_train(CLI::App& root) {
   auto* cmd = root.add_subcommand("train", "Train a model on a data set and write the model file");
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags win
   cmd->add_option("--data", args->data, "data set name (mnist, fashion-mnist, brain-mri) or path")->required();
-  auto* arch = cmd->add_option("--arch", args->arch, "built-in architecture: seed-cnn, mri-cnn")->capture_default_str();
+  auto* arch = cmd->add_option("--arch", args->arch, "built-in architecture: seed-cnn, mri-cnn, lenet-1")->capture_default_str();
   auto* ts = cmd->add_option("--torchscript", args->torchscript,
-                             "start from a TorchScript module saved by PyTorch (instead of --arch)");
+                             "start from a TorchScript module, scripted or traced (instead of --arch); the import is checked against its forward");
   arch->excludes(ts);
   cmd->add_option("--epochs", args->epochs, "epochs (default: the study's, MNIST 10, brain MRI 20; 0 = evaluate only)");
   cmd->add_option("--batch", args->batch, "batch size (default: the study's, MNIST 64, brain MRI 32)");
@@ -181,6 +225,12 @@ void setup_train(CLI::App& root) {
   cmd->add_option("-o,--output", args->output, "model file to write")->required();
   cmd->add_flag("--float32", args->float32, "store weights as float32 (default float64)");
   cmd->add_flag("--json", args->json, "print one JSON object (progress goes to stderr)");
+  auto* dp_eps = cmd->add_option("--dp-epsilon", args->dp_epsilon,
+                                 "train with DP-SGD to this epsilon (hemi picks the noise multiplier)");
+  auto* dp_noise = cmd->add_option("--dp-noise", args->dp_noise, "train with DP-SGD at this noise multiplier sigma");
+  dp_eps->excludes(dp_noise);
+  cmd->add_option("--dp-delta", args->dp_delta, "DP delta (default 1e-5, or 1/n for sets smaller than 100000)");
+  cmd->add_option("--dp-clip", args->dp_clip, "DP-SGD per-example gradient clip norm C")->capture_default_str();
   cmd->callback([args] { run_train(*args); });
 }
 

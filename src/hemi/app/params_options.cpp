@@ -12,7 +12,10 @@ void ParamsOptions::add_to(CLI::App& cmd) {
       ->delimiter(',');
   cmd.add_option("--special", special, "how many of the last --bits are special primes (default 1)");
   cmd.add_option("--scale-bits", scale_bits, "encoding scale 2^BITS (default: q_1's size, or 26 with --depth)");
-  cmd.add_option("--depth", depth, "choose N and the chain for this multiplicative depth instead");
+  // Range-checked when given: the default -1 means "not given", so -1 typed by a user must not
+  // pass silently as "not given".
+  cmd.add_option("--depth", depth, "choose N and the chain for this multiplicative depth instead (0..64)")
+      ->check(CLI::Range(0, 64));
   cmd.add_option("--security", security, "security level in bits: 128, 192 or 256 (default 128)");
   cmd.add_flag("--insecure", insecure,
                "allow parameters below the requested security level (testing only; stamped on all output)");

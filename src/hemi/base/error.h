@@ -4,6 +4,12 @@
 //  - misuse of valid objects (level or scale mismatch, missing key) -> hemi::Error as well,
 //    naming the operation and the values;
 //  - broken internal invariants -> HEMI_ASSERT aborts with file:line.
+//
+// Whose fault is it? hemi::Error says only "something went wrong, here is why". Two subclasses
+// say whose fault: InputError (the caller's input: a request, a file, a flag, an option) and
+// InternalError (hemi's own: a broken promise between layers, a resource the caller cannot fix).
+// Catch sites that must answer truthfully (the service: 4xx or 500) catch those first; a plain
+// Error is classified by the catch site from the stage it came from (service/server.h).
 #pragma once
 
 #include <cstdio>
@@ -20,6 +26,18 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
+// The caller's input is wrong (a request body, a file, a flag): fixing it is the caller's job.
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
+// hemi itself failed (an invariant between layers, a resource): not the caller's fault.
+class InternalError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A value or the reason there is none. Used by factories that validate input, so that no
 // half-valid object ever exists.
 template <typename T>
@@ -32,17 +50,17 @@ class Result {
   explicit operator bool() const { return ok(); }
   const std::string& error() const { return error_; }
 
-  // Returns the value, or throws hemi::Error with the reason.
+  // Returns the value, or throws hemi::InputError with the reason (factories validate input).
   T& value() & {
-    if (!value_) throw Error(error_);
+    if (!value_) throw InputError(error_);
     return *value_;
   }
   const T& value() const& {
-    if (!value_) throw Error(error_);
+    if (!value_) throw InputError(error_);
     return *value_;
   }
   T&& value() && {
-    if (!value_) throw Error(error_);
+    if (!value_) throw InputError(error_);
     return std::move(*value_);
   }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <memory>
 
@@ -15,6 +16,9 @@ namespace {
 
 constexpr std::size_t kMaxImageBytes = std::size_t{1} << 28;  // 256 MiB per file
 constexpr int kMaxSide = 1 << 15;
+// Decoded pixels per image (8192 x 8192): decompression bombs are refused from the header, before
+// decoding (a 1 MB PNG can claim 32768 x 32768 pixels, 4 GiB decoded).
+constexpr long long kMaxPixels = 1LL << 26;
 
 bool is_jpeg(const Bytes& b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
 bool is_png(const Bytes& b) {
@@ -81,11 +85,26 @@ DecodedImage decode_image_bytes(const Bytes& bytes, const std::string& what) {
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw Error("'" + what + "': file too large");
   int w = 0, h = 0, c = 0;
+  // PNG: the size from IHDR first (bytes 16..23), since stb_image refuses large colour PNGs even
+  // in stbi_info, with a message that names no size.
+  if (is_png(bytes) && bytes.size() >= 24) {
+    auto be32 = [&](std::size_t at) {
+      return static_cast<long long>(bytes[at]) << 24 | static_cast<long long>(bytes[at + 1]) << 16 |
+             static_cast<long long>(bytes[at + 2]) << 8 | static_cast<long long>(bytes[at + 3]);
+    };
+    const long long pw = be32(16), ph = be32(20);
+    if (pw * ph > kMaxPixels)
+      throw InputError("'" + what + "': " + std::to_string(pw) + "x" + std::to_string(ph) + " pixels exceed the limit of " +
+                       std::to_string(kMaxPixels) + " pixels per image (8192x8192); refused before decoding");
+  }
   if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c))
     throw Error("'" + what + "': cannot decode image: " + stbi_failure_reason());
   if (w < 1 || h < 1 || w > kMaxSide || h > kMaxSide)
-    throw Error("'" + what + "': unsupported image size " + std::to_string(w) + "x" +
-                std::to_string(h));
+    throw InputError("'" + what + "': unsupported image size " + std::to_string(w) + "x" +
+                     std::to_string(h));
+  if (static_cast<long long>(w) * h > kMaxPixels)
+    throw InputError("'" + what + "': " + std::to_string(w) + "x" + std::to_string(h) + " pixels exceed the limit of " +
+                     std::to_string(kMaxPixels) + " pixels per image (8192x8192); refused before decoding");
   std::unique_ptr<stbi_uc, StbFree> data(
       stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c, 0));
   if (!data) throw Error("'" + what + "': cannot decode image: " + stbi_failure_reason());
@@ -99,6 +118,11 @@ DecodedImage decode_image_bytes(const Bytes& bytes, const std::string& what) {
 }
 
 DecodedImage decode_image(const std::string& path) {
+  // Regular files only: opening a FIFO or a device named x.png would block or never end.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+    throw InputError("'" + path + "': not a regular file (a FIFO, device or directory), not an image");
   Bytes bytes = read_file(path, kMaxImageBytes);
   return decode_image_bytes(bytes, path);
 }

@@ -63,13 +63,13 @@ Result<TensorShape> walk(const std::vector<Layer>& layers, const TensorShape& in
 
 }  // namespace
 
-std::vector<std::string> architecture_names() { return {"seed-cnn", "mri-cnn"}; }
+std::vector<std::string> architecture_names() { return {"seed-cnn", "mri-cnn", "lenet-1"}; }
 
-bool is_architecture(std::string_view name) { return name == "seed-cnn" || name == "mri-cnn"; }
+bool is_architecture(std::string_view name) { return name == "seed-cnn" || name == "mri-cnn" || name == "lenet-1"; }
 
 InputSpec default_input(std::string_view name) {
   InputSpec in;
-  if (name == "seed-cnn") return in;
+  if (name == "seed-cnn" || name == "lenet-1") return in;
   if (name == "mri-cnn") {
     in.color = ColorMode::kRgb;
     in.height = in.width = 64;
@@ -77,13 +77,13 @@ InputSpec default_input(std::string_view name) {
     in.std = {1, 1, 1};
     return in;
   }
-  throw Error("unknown architecture '" + std::string(name) + "' (known: seed-cnn, mri-cnn)");
+  throw Error("unknown architecture '" + std::string(name) + "' (known: seed-cnn, mri-cnn, lenet-1)");
 }
 
 Result<Model> build_architecture(std::string_view name, const ArchitectureOptions& options) {
   using R = Result<Model>;
   if (!is_architecture(name))
-    return R::failure("unknown architecture '" + std::string(name) + "' (known: seed-cnn, mri-cnn)");
+    return R::failure("unknown architecture '" + std::string(name) + "' (known: seed-cnn, mri-cnn, lenet-1)");
   const int classes = static_cast<int>(options.class_names.size());
   if (classes < 1) return R::failure(std::string(name) + ": needs at least one class name");
   InitRng rng(options.seed);
@@ -107,6 +107,19 @@ Result<Model> build_architecture(std::string_view name, const ArchitectureOption
     L.push_back(dense(n.value(), 64, rng));
     L.push_back(Square{});
     L.push_back(dense(64, classes, rng));
+  } else if (name == "lenet-1") {
+    L.push_back(conv(c, 4, 5, 1, 0, rng));
+    L.push_back(Square{});
+    L.push_back(AvgPool2d{2, 2, 2, 2});
+    auto n1 = features();
+    if (!n1) return R::failure(n1.error());
+    L.push_back(conv(4, 12, 5, 1, 0, rng));
+    L.push_back(Square{});
+    L.push_back(AvgPool2d{2, 2, 2, 2});
+    L.push_back(Flatten{});
+    auto n = features();
+    if (!n) return R::failure(n.error());
+    L.push_back(dense(n.value(), classes, rng));
   } else {
     const Polynomial poly{{0.25, 0.5, 0.125}};
     L.push_back(conv(c, 8, 5, 2, 2, rng));

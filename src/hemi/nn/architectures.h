@@ -7,6 +7,9 @@
 //             conv C->8 5x5 stride 2 pad 2, poly, avgpool 2, conv 8->16 3x3 stride 2 pad 1,
 //             poly, avgpool 2, flatten, dense ->32, poly, dense 32->classes, where
 //             poly(x) = 0.25 + 0.5 x + 0.125 x² (a degree-2 stand-in for ReLU).
+//   lenet-1   LeNet-1 as Falsetta et al. run it under BFV: conv C->4 5x5, square, avgpool 2,
+//             conv 4->12 5x5, square, avgpool 2, flatten, dense ->classes. 28x28 input:
+//             4x24x24 -> 4x12x12 -> 12x8x8 -> 12x4x4 = 192 -> classes.
 //
 // Initialization matches PyTorch's default for Conv2d/Linear: weights and biases uniform in
 // [-1/sqrt(fan_in), 1/sqrt(fan_in)], drawn from a generator seeded by `seed` (deterministic
@@ -29,10 +32,10 @@ struct ArchitectureOptions {
   std::uint64_t seed = 0;                // weight initialization
 };
 
-std::vector<std::string> architecture_names();  // {"seed-cnn", "mri-cnn"}
+std::vector<std::string> architecture_names();  // {"seed-cnn", "mri-cnn", "lenet-1"}
 bool is_architecture(std::string_view name);
 
-// The input an architecture was designed for: seed-cnn gray 28x28, mri-cnn rgb 64x64
+// The input an architecture was designed for: seed-cnn and lenet-1 gray 28x28, mri-cnn rgb 64x64
 // (normalization mean 0, std 1). Throws hemi::Error for an unknown name.
 InputSpec default_input(std::string_view name);
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "hemi/base/error.h"
+#include "hemi/report/privacy_runs.h"
 #include "hemi/report/progress.h"
 
 namespace hemi::report {
@@ -138,6 +139,15 @@ json run_json(const RunResult& r) {
                    {"noise", t.noise},           {"noise_factor", t.noise_factor},
                    {"threads", t.threads},       {"final_loss", t.final_loss},
                    {"final_train_accuracy", t.final_train_accuracy}, {"seconds", t.seconds}};
+  j["training"]["method"] = t.method;  // privacy-preserving training (docs/privacy.md)
+  j["training"]["privacy"] = privacy_in_words(r);
+  j["training"]["dp_epsilon"] = t.dp_epsilon ? json(*t.dp_epsilon) : json(nullptr);
+  j["training"]["dp_delta"] = t.dp_delta ? json(*t.dp_delta) : json(nullptr);
+  j["training"]["dp_noise"] = t.dp_noise ? json(*t.dp_noise) : json(nullptr);
+  j["training"]["bytes_moved"] = t.bytes_moved;
+  j["training"]["round_accuracy"] = t.round_accuracy;
+  j["training"]["aggregation_max_relative_error"] =
+      t.aggregation_max_relative_error ? json(*t.aggregation_max_relative_error) : json(nullptr);
   j["metrics"] = metrics_json(r.metrics);
   j["agreement"] = r.agreement ? agreement_json(*r.agreement) : json(nullptr);
   if (r.ckks) {
@@ -440,6 +450,8 @@ std::string to_markdown(const Report& report, const std::vector<std::string>& fi
       << " |\n";
   }
 
+  o << privacy_markdown(report);
+
   o << "\n## Per-class reports\n";
   for (const RunResult& r : report.runs) {
     const auto& m = r.metrics;
@@ -600,6 +612,9 @@ Outputs write_outputs(const Report& report, const std::string& out_dir) {
   write("results.csv", to_csv(report));
   FigureOutput figs = write_figures(report, out_dir);
   if (!figs.warning.empty()) out.warnings.push_back(figs.warning);
+  PrivacyFigures privacy = write_privacy_figures(report, out_dir);  // DP and federated runs only
+  if (!privacy.warning.empty()) out.warnings.push_back(privacy.warning);
+  figs.files.insert(figs.files.end(), privacy.files.begin(), privacy.files.end());
   write("report.md", to_markdown(report, figs.files));
   out.files.insert(out.files.end(), figs.files.begin(), figs.files.end());
   return out;

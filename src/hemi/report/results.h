@@ -26,6 +26,13 @@ struct TrainingInfo {
   int threads = 1;
   double final_loss = 0, final_train_accuracy = 0;
   double seconds = 0;
+  // Privacy-preserving training (privacy_runs.h, docs/privacy.md).
+  std::string method = "centralized";  // centralized, dp-sgd, fedavg, fedavg+dp
+  std::string privacy;                 // the training-time guarantee in words ("" = none)
+  std::optional<double> dp_epsilon, dp_delta, dp_noise;
+  std::size_t bytes_moved = 0;           // federated: all uploads
+  std::vector<double> round_accuracy;    // federated: test accuracy after each round
+  std::optional<double> aggregation_max_relative_error;  // secure aggregation vs plaintext sum
 };
 
 struct CkksInfo {

@@ -20,6 +20,7 @@
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/interpreter.h"
 #include "hemi/nn/model_file.h"
+#include "hemi/report/privacy_runs.h"
 #include "hemi/report/progress.h"
 #include "hemi/train/trainer.h"
 
@@ -408,7 +409,11 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
     if (s.train.size() == 0 && e.train && e.train->epochs > 0)
       throw Error("experiment '" + e.name + "': the training split is empty");
     const std::string label = e.name + (s.fold ? " fold " + std::to_string(*s.fold + 1) : "");
-    Trained t = train_on(e, initial, s.train, label, opts.log);
+    Trained t = is_private_training(e) ? [&] {
+      PrivateTraining pt = train_private(e, initial, s.train, s.test, label, opts.log);
+      return Trained{std::move(pt.model), std::move(pt.info)};
+    }()
+                                       : train_on(e, initial, s.train, label, opts.log);
     for (const VariantSpec& v : e.variants) {
       RunResult r = evaluate_variant(spec, e, v, t, s.test, pool, opts, s.fold);
       r.dataset = ds.location.name;

@@ -125,6 +125,37 @@ class Reader {
 
 std::string squote(const std::string& s) { return "'" + s + "'"; }
 
+// [experiment.train.dp] and [experiment.train.federated] (docs/privacy.md).
+DpSpec parse_dp(Reader& r) {
+  DpSpec d;
+  if (auto v = r.number("epsilon", 0, 1e4, true)) d.epsilon = *v;
+  if (auto v = r.number("noise", 0, 1e4, true)) d.noise = *v;
+  if ((d.epsilon > 0) == (d.noise > 0)) r.fail("epsilon", "give exactly one of 'epsilon' and 'noise'");
+  if (auto v = r.number("delta", 0, 1, true)) {
+    if (*v >= 1) r.fail("delta", "must be below 1");
+    d.delta = *v;
+  }
+  if (auto v = r.number("clip", 0, 1e6, true)) d.clip = *v;
+  r.finish();
+  return d;
+}
+
+FederatedSpec parse_federated(Reader& r) {
+  FederatedSpec f;
+  if (auto v = r.integer("sites", 1, 10000)) f.sites = static_cast<int>(*v);
+  if (auto v = r.integer("rounds", 1, 100000)) f.rounds = static_cast<int>(*v);
+  if (auto v = r.integer("local_epochs", 1, 1000)) f.local_epochs = static_cast<int>(*v);
+  if (auto v = r.number("fraction", 0, 1, true)) f.fraction = *v;
+  if (auto v = r.number("alpha", 0, 1e6)) f.alpha = *v;
+  if (auto v = r.boolean("secure")) f.secure = *v;
+  if (const toml::table* t = r.table("dp")) {
+    Reader dr(*t, r.where() + ": dp");
+    f.dp = parse_dp(dr);
+  }
+  r.finish();
+  return f;
+}
+
 TrainSpec parse_train(Reader& r, const std::string& dataset) {
   const train::TrainOptions study = train::study_options(dataset);
   TrainSpec t;
@@ -137,6 +168,16 @@ TrainSpec parse_train(Reader& r, const std::string& dataset) {
   if (auto v = r.boolean("noise")) t.noise = *v;
   if (auto v = r.number("noise_factor", 0, 1e12, true)) t.noise_factor = *v;
   if (auto v = r.integer("threads", 0, 1024)) t.threads = static_cast<int>(*v);
+  if (const toml::table* d = r.table("dp")) {
+    Reader dr(*d, r.where() + ": dp");
+    t.dp = parse_dp(dr);
+  }
+  if (const toml::table* f = r.table("federated")) {
+    Reader fr(*f, r.where() + ": federated");
+    t.federated = parse_federated(fr);
+  }
+  if (t.dp && t.federated) r.fail("dp", "DP-SGD and federated training exclude each other (for FedAvg with DP use [train.federated.dp])");
+  if (t.noise && (t.dp || t.federated)) r.fail("noise", "the encryption-noise simulation cannot be combined with dp or federated");
   r.finish();
   return t;
 }
@@ -256,7 +297,8 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
     Reader tr(*t, r.where() + ": train");
     e.train = parse_train(tr, e.dataset);
   } else if (!e.model_is_file) {
-    Reader tr(toml::table{}, r.where() + ": train");
+    const toml::table none;  // Reader keeps a reference: the table must outlive it
+    Reader tr(none, r.where() + ": train");
     e.train = parse_train(tr, e.dataset);  // the study's settings for the data set
   }
   if (e.folds >= 2 && !e.train) r.fail("folds", "cross-validation needs training (add a [train] table)");

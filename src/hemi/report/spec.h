@@ -30,6 +30,28 @@ struct VariantSpec {
   std::size_t limit = 0;  // evaluate only the first `limit` test images (0 = all)
 };
 
+// DP-SGD ([experiment.train.dp]) or client-level DP of FedAvg ([experiment.train.federated.dp]):
+// exactly one of epsilon (hemi picks the noise) and noise; delta 0 = 1e-5, or 1/n below 10^5
+// examples (DP-SGD) / 1/K for K sites (client level). docs/privacy.md.
+struct DpSpec {
+  double epsilon = 0;
+  double noise = 0;
+  double delta = 0;
+  double clip = 1.0;
+};
+
+// FedAvg over simulated sites ([experiment.train.federated]); the [train] table's epochs are
+// ignored (rounds × local_epochs), batch_size and learning_rate are the local ones.
+struct FederatedSpec {
+  int sites = 4;
+  int rounds = 20;
+  int local_epochs = 1;
+  double fraction = 1.0;
+  double alpha = 0;     // 0 = IID; > 0 = Dirichlet label skew
+  bool secure = false;  // CKKS secure aggregation
+  std::optional<DpSpec> dp;
+};
+
 struct TrainSpec {
   int epochs = 10;
   int batch_size = 64;
@@ -37,6 +59,8 @@ struct TrainSpec {
   bool noise = false;  // the study's encryption-noise simulation (docs/training.md)
   double noise_factor = 1000.0;
   int threads = 1;  // libtorch threads; 1 is deterministic and fastest for these networks
+  std::optional<DpSpec> dp;                // DP-SGD instead of Adam on exact gradients
+  std::optional<FederatedSpec> federated;  // FedAvg instead of centralized training
 };
 
 struct ExperimentSpec {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <set>
 
 #include "hemi/ckks/encryptor.h"
 #include "hemi/ckks/serialize.h"
@@ -204,6 +205,12 @@ he::EvalKeys read_eval_keys(const Bytes& data, const PlanContext& ctx, std::stri
   for (int s : ctx.plan().rotation_steps)
     if (!keys.galois.has(ckks::galois_element_for_step(s, n)))
       throw PlanMismatch("evaluation keys: no Galois key for rotation step " + std::to_string(s) + ", which the plan needs");
+  // Only the keys the plan needs: extra Galois keys would only cost the server memory.
+  std::set<std::uint32_t> needed;
+  for (int s : ctx.plan().rotation_steps) needed.insert(ckks::galois_element_for_step(s, n));
+  if (keys.galois.keys.size() != needed.size())
+    throw PlanMismatch("evaluation keys: " + std::to_string(keys.galois.keys.size()) + " Galois keys, the plan needs " +
+                       std::to_string(needed.size()) + " (extra keys are refused)");
   return keys;
 }
 

@@ -33,10 +33,10 @@ inline constexpr std::size_t kServiceHeaderBytes = 24;
 enum class FileKind : std::uint16_t { kEvalKeys = 1, kRequest = 2, kResult = 3, kSecretKey = 4 };
 const char* kind_name(FileKind kind);
 
-// A well-formed object made for another plan or other CKKS parameters.
-class PlanMismatch : public Error {
+// A well-formed object made for another plan or other CKKS parameters (the caller's input).
+class PlanMismatch : public InputError {
  public:
-  using Error::Error;
+  using InputError::InputError;
 };
 
 // The identity of a plan for the service: hex of the first 16 bytes of SHA-256 over every

@@ -37,17 +37,28 @@ TorchNetImpl::TorchNetImpl(const nn::Model& model) : spec_(model.spec()) {
   }
 }
 
-torch::Tensor TorchNetImpl::forward(torch::Tensor x) {
+torch::Tensor TorchNetImpl::forward(torch::Tensor x) { return forward_recording(std::move(x), nullptr, nullptr); }
+
+torch::Tensor TorchNetImpl::forward_recording(torch::Tensor x, std::vector<torch::Tensor>* linear_inputs,
+                                              std::vector<torch::Tensor>* linear_outputs) {
+  auto record = [&](const torch::Tensor& in, const torch::Tensor& out) {
+    if (linear_inputs) linear_inputs->push_back(in);
+    if (linear_outputs) linear_outputs->push_back(out);
+  };
   std::size_t conv = 0, dense = 0;
   for (const auto& layer : spec_.layers) {
     if (std::holds_alternative<nn::Conv2d>(layer)) {
+      torch::Tensor in = x;
       x = convs_[conv++]->forward(x);
+      record(in, x);
     } else if (auto* p = std::get_if<nn::AvgPool2d>(&layer)) {
       x = torch::avg_pool2d(x, {p->kernel_h, p->kernel_w}, {p->stride_h, p->stride_w});
     } else if (std::holds_alternative<nn::Flatten>(layer)) {
       x = x.flatten(1);
     } else if (std::holds_alternative<nn::Dense>(layer)) {
+      torch::Tensor in = x;
       x = denses_[dense++]->forward(x);
+      record(in, x);
     } else if (std::holds_alternative<nn::Square>(layer)) {
       x = x * x;
     } else if (auto* q = std::get_if<nn::Polynomial>(&layer)) {

@@ -17,6 +17,11 @@ class TorchNetImpl : public torch::nn::Module {
  public:
   explicit TorchNetImpl(const nn::Model& model);
   torch::Tensor forward(torch::Tensor x);
+  // forward() that also records, for every conv2d and dense layer in order, its input and its
+  // output (the outputs stay in the autograd graph); for per-example gradients (dp_sgd.cpp).
+  torch::Tensor forward_recording(torch::Tensor x, std::vector<torch::Tensor>* linear_inputs,
+                                  std::vector<torch::Tensor>* linear_outputs);
+  const nn::ModelSpec& spec() const { return spec_; }
 
   // The model with this module's current weights (structure, input and classes from the
   // model it was built from). Throws hemi::Error if training produced NaN/infinite weights.

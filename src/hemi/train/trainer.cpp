@@ -15,20 +15,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void check_set(const nn::Model& model, const data::ImageSet& set, const char* what) {
-  auto want = model.input_shape();
-  if (set.channels != want.channels || set.height != want.height || set.width != want.width)
-    throw Error(std::string(what) + ": images are " + std::to_string(set.channels) + "x" + std::to_string(set.height) +
-                "x" + std::to_string(set.width) + ", the model expects " + want.to_string());
-  if (set.pixels.size() != set.size() * set.image_values())
-    throw Error(std::string(what) + ": " + std::to_string(set.pixels.size()) + " pixel values for " +
-                std::to_string(set.size()) + " images");
-  for (std::size_t i = 0; i < set.size(); ++i)
-    if (set.labels[i] < 0 || set.labels[i] >= model.classes())
-      throw Error(std::string(what) + ": image " + std::to_string(i) + " has label " + std::to_string(set.labels[i]) +
-                  ", the model has " + std::to_string(model.classes()) + " classes");
-}
-
 // Adam (Kingma & Ba; PyTorch's defaults: betas 0.9/0.999, eps 1e-8, no weight decay) over
 // all parameters at once: the parameters and their gradients are re-seated as views of two
 // flat buffers, so one step is a handful of vector operations instead of a dozen per tensor.
@@ -73,6 +59,20 @@ class FlatAdam {
 };
 
 }  // namespace
+
+void check_set(const nn::Model& model, const data::ImageSet& set, const char* what) {
+  auto want = model.input_shape();
+  if (set.channels != want.channels || set.height != want.height || set.width != want.width)
+    throw Error(std::string(what) + ": images are " + std::to_string(set.channels) + "x" + std::to_string(set.height) +
+                "x" + std::to_string(set.width) + ", the model expects " + want.to_string());
+  if (set.pixels.size() != set.size() * set.image_values())
+    throw Error(std::string(what) + ": " + std::to_string(set.pixels.size()) + " pixel values for " +
+                std::to_string(set.size()) + " images");
+  for (std::size_t i = 0; i < set.size(); ++i)
+    if (set.labels[i] < 0 || set.labels[i] >= model.classes())
+      throw Error(std::string(what) + ": image " + std::to_string(i) + " has label " + std::to_string(set.labels[i]) +
+                  ", the model has " + std::to_string(model.classes()) + " classes");
+}
 
 void validate(const TrainOptions& o) {
   if (o.epochs < 0 || o.epochs > 100000) throw Error("train: epochs must be in [0, 100000], got " + std::to_string(o.epochs));

@@ -38,6 +38,10 @@ struct TrainOptions {
 // Throws hemi::Error naming the bad field.
 void validate(const TrainOptions& options);
 
+// Throws hemi::Error (prefixed by `what`) if the images' shape differs from the model's input
+// or a label is outside the model's classes.
+void check_set(const nn::Model& model, const data::ImageSet& set, const char* what);
+
 // The study's settings: MNIST 10 epochs batch 64, brain MRI 20 epochs batch 32 (lr 0.001).
 TrainOptions study_options(const std::string& dataset);
 

@@ -1,0 +1,297 @@
+#include "hemi/bfv/evaluator.h"
+
+#include "hemi/bfv/encoder.h"
+#include "hemi/bfv/lift.h"
+#include "hemi/math/eltwise.h"
+#include "hemi/math/ntt.h"
+
+namespace hemi::bfv {
+
+using math::u64;
+
+namespace {
+std::string op_str(const char* op) { return std::string(op) + ": "; }
+}  // namespace
+
+Evaluator::Evaluator(Params params, ThreadPool* pool) : params_(params), ring_(params.ring(), pool), pool_(pool) {}
+
+void Evaluator::parallel(std::size_t count, const std::function<void(std::size_t)>& f) const {
+  if (pool_) return pool_->parallel_for(0, count, f);
+  for (std::size_t i = 0; i < count; ++i) f(i);
+}
+
+void Evaluator::check(const Ciphertext& a, const char* op) const {
+  if (a.params_id != params_.id()) throw Error(op_str(op) + "ciphertext from other parameters");
+  detail::check_level(params_, a.level, op);
+  if (a.size() < 2 || a.size() > 3) throw Error(op_str(op) + "ciphertext has " + std::to_string(a.size()) + " parts");
+  for (const auto& p : a.polys)
+    if (p.n() != params_.n() || p.limbs() != a.level + 1)
+      throw Error(op_str(op) + "ciphertext shape does not match its level " + std::to_string(a.level));
+}
+
+void Evaluator::check_pair(const Ciphertext& a, const Ciphertext& b, const char* op) const {
+  check(a, op);
+  check(b, op);
+  if (a.level != b.level)
+    throw Error(op_str(op) + "level mismatch " + std::to_string(a.level) + " vs " + std::to_string(b.level));
+}
+
+void Evaluator::check_plain(const Ciphertext& a, const Plaintext& p, const char* op) const {
+  check(a, op);
+  detail::check_plaintext(params_, p, op);
+}
+
+// ---- additive ----
+
+void Evaluator::add_inplace(Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b, "add");
+  const auto& q = params_.q();
+  if (a.size() < b.size()) a.polys.resize(b.size(), RnsPoly::zeros(params_.n(), a.level + 1));
+  for (std::size_t k = 0; k < b.size(); ++k)
+    for (std::size_t i = 0; i <= a.level; ++i) math::add_mod_vec(a.polys[k].limb(i), b.polys[k].limb(i), params_.n(), q[i].value);
+}
+
+Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b, "add");
+  Ciphertext r = a;
+  add_inplace(r, b);
+  return r;
+}
+
+void Evaluator::sub_inplace(Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b, "sub");
+  const auto& q = params_.q();
+  if (a.size() < b.size()) a.polys.resize(b.size(), RnsPoly::zeros(params_.n(), a.level + 1));
+  for (std::size_t k = 0; k < b.size(); ++k)
+    for (std::size_t i = 0; i <= a.level; ++i) math::sub_mod_vec(a.polys[k].limb(i), b.polys[k].limb(i), params_.n(), q[i].value);
+}
+
+Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b, "sub");
+  Ciphertext r = a;
+  sub_inplace(r, b);
+  return r;
+}
+
+void Evaluator::negate_inplace(Ciphertext& a) const {
+  check(a, "negate");
+  const auto& q = params_.q();
+  for (auto& p : a.polys)
+    for (std::size_t i = 0; i <= a.level; ++i) {
+      u64* x = p.limb(i);
+      for (std::size_t c = 0; c < params_.n(); ++c) x[c] = math::neg_mod(x[c], q[i].value);
+    }
+}
+
+void Evaluator::add_plain_inplace(Ciphertext& a, const Plaintext& p) const {
+  check_plain(a, p, "add_plain");
+  RnsPoly d = detail::scale_up(params_, p, a.level);
+  for (std::size_t i = 0; i <= a.level; ++i) math::add_mod_vec(a.polys[0].limb(i), d.limb(i), params_.n(), params_.q()[i].value);
+}
+
+void Evaluator::sub_plain_inplace(Ciphertext& a, const Plaintext& p) const {
+  check_plain(a, p, "sub_plain");
+  RnsPoly d = detail::scale_up(params_, p, a.level);
+  for (std::size_t i = 0; i <= a.level; ++i) math::sub_mod_vec(a.polys[0].limb(i), d.limb(i), params_.n(), params_.q()[i].value);
+}
+
+void Evaluator::multiply_plain_inplace(Ciphertext& a, const Plaintext& p) const {
+  check_plain(a, p, "multiply_plain");
+  RnsPoly m = detail::lift_centered(params_, p, a.level);
+  const auto& q = params_.q();
+  for (auto& poly : a.polys)
+    for (std::size_t i = 0; i <= a.level; ++i) math::mul_mod_vec(poly.limb(i), poly.limb(i), m.limb(i), params_.n(), q[i]);
+}
+
+void Evaluator::add_const_inplace(Ciphertext& a, std::int64_t k) const {
+  check(a, "add_const");
+  const u64 m = to_plain(k, params_.t(), "add_const", 0);
+  const auto& q = params_.q();
+  const auto& tools = params_.ctx().levels[a.level];
+  const u64 t = params_.t().value;
+  // round(Q m / t) = floor(Q / t) m + round((Q mod t) m / t), as encryption adds it.
+  const u64 extra = static_cast<u64>((static_cast<math::u128>(tools.q_mod_t) * m + t / 2) / t);
+  for (std::size_t i = 0; i <= a.level; ++i) {
+    // A constant polynomial is the same value at every NTT point.
+    const u64 v = math::add_mod(math::mul_mod(math::reduce_64(m, q[i]), tools.delta[i], q[i]), math::reduce_64(extra, q[i]), q[i].value);
+    u64* x = a.polys[0].limb(i);
+    for (std::size_t c = 0; c < params_.n(); ++c) x[c] = math::add_mod(x[c], v, q[i].value);
+  }
+}
+
+void Evaluator::multiply_const_inplace(Ciphertext& a, std::int64_t k) const {
+  check(a, "multiply_const");
+  to_plain(k, params_.t(), "multiply_const", 0);  // range check
+  const auto& q = params_.q();
+  for (auto& poly : a.polys)
+    for (std::size_t i = 0; i <= a.level; ++i) {
+      const u64 w = math::from_signed(k, q[i].value);
+      math::mul_scalar_vec(poly.limb(i), params_.n(), w, math::shoup(w, q[i].value), q[i].value);
+    }
+}
+
+Ciphertext Evaluator::dot_product(std::span<const Ciphertext* const> cts, std::span<const std::int64_t> weights) const {
+  if (cts.empty()) throw Error("dot_product: no ciphertexts");
+  if (cts.size() != weights.size())
+    throw Error("dot_product: " + std::to_string(cts.size()) + " ciphertexts but " + std::to_string(weights.size()) +
+                " weights");
+  const Ciphertext& first = *cts[0];
+  for (std::size_t k = 0; k < cts.size(); ++k) {
+    check_pair(first, *cts[k], "dot_product");
+    if (cts[k]->size() != 2) throw Error("dot_product: ciphertext " + std::to_string(k) + " has 3 parts; relinearize first");
+    to_plain(weights[k], params_.t(), "dot_product weight", k);
+  }
+  const std::size_t n = params_.n(), limbs = first.level + 1;
+  Ciphertext r;
+  r.level = first.level;
+  r.params_id = first.params_id;
+  r.polys.assign(2, RnsPoly(n, limbs));
+  parallel(limbs, [&](std::size_t i) {
+    const math::Modulus& qi = params_.q()[i];
+    math::DotAccumulator acc(n, qi);
+    for (std::size_t part = 0; part < 2; ++part) {
+      for (std::size_t k = 0; k < cts.size(); ++k)
+        if (weights[k] != 0) acc.add(cts[k]->polys[part].limb(i), math::from_signed(weights[k], qi.value));
+      acc.finish(r.polys[part].limb(i));
+    }
+  });
+  return r;
+}
+
+// ---- multiplicative ----
+
+RnsPoly Evaluator::extend(const RnsPoly& p, std::size_t level) const {
+  const auto& ctx = params_.ctx();
+  const auto& ring = ctx.ring.ctx();
+  const std::size_t n = params_.n(), L1 = level + 1, K = ctx.aux.size();
+  RnsPoly ext(n, L1 + K);
+  RnsPoly coef(n, L1);
+  std::copy(p.data(), p.data() + n * L1, ext.data());
+  std::copy(p.data(), p.data() + n * L1, coef.data());
+  parallel(L1, [&](std::size_t i) { math::ntt_inverse(coef.limb(i), *ring.ntt[i]); });
+  std::vector<u64*> outs(K);
+  for (std::size_t j = 0; j < K; ++j) outs[j] = ext.limb(L1 + j);
+  ctx.levels[level].q_to_aux->convert(coef.data(), outs.data(), n, K);
+  parallel(K, [&](std::size_t j) { math::ntt_forward(ext.limb(L1 + j), *ctx.aux_ntt[j]); });
+  return ext;
+}
+
+Ciphertext Evaluator::tensor(const Ciphertext& a, const Ciphertext& b, bool same) const {
+  const auto& ctx = params_.ctx();
+  const auto& ring = ctx.ring.ctx();
+  const std::size_t level = a.level, n = params_.n(), L1 = level + 1, K = ctx.aux.size();
+  RnsPoly a0 = extend(a.polys[0], level), a1 = extend(a.polys[1], level);
+  RnsPoly b0, b1;
+  if (!same) {
+    b0 = extend(b.polys[0], level);
+    b1 = extend(b.polys[1], level);
+  }
+  const RnsPoly& B0 = same ? a0 : b0;
+  const RnsPoly& B1 = same ? a1 : b1;
+  std::vector<RnsPoly> d(3, RnsPoly(n, L1 + K));
+  auto modulus = [&](std::size_t i) -> const math::Modulus& { return i < L1 ? ring.q[i] : ctx.aux[i - L1]; };
+  auto tables = [&](std::size_t i) -> const math::NttTables& { return i < L1 ? *ring.ntt[i] : *ctx.aux_ntt[i - L1]; };
+  parallel(L1 + K, [&](std::size_t i) {
+    const math::Modulus& m = modulus(i);
+    math::mul_mod_vec(d[0].limb(i), a0.limb(i), B0.limb(i), n, m);
+    math::mul_mod_vec(d[2].limb(i), a1.limb(i), B1.limb(i), n, m);
+    math::mul_mod_vec(d[1].limb(i), a0.limb(i), B1.limb(i), n, m);
+    if (same) {
+      math::add_mod_vec(d[1].limb(i), d[1].limb(i), n, m.value);
+    } else {
+      U64Vec t(n);
+      math::mul_mod_vec(t.data(), a1.limb(i), B0.limb(i), n, m);
+      math::add_mod_vec(d[1].limb(i), t.data(), n, m.value);
+    }
+    for (auto& part : d) math::ntt_inverse(part.limb(i), tables(i));
+  });
+  // round(t d / Q_l) into R, then exactly back to Q_l.
+  Ciphertext r;
+  r.level = level;
+  r.params_id = params_.id();
+  r.polys.assign(3, RnsPoly(n, L1));
+  parallel(3, [&](std::size_t k) {
+    RnsPoly scaled(n, K);
+    std::vector<u64*> outs(K);
+    for (std::size_t j = 0; j < K; ++j) outs[j] = scaled.limb(j);
+    ctx.levels[level].tensor_scale->scale(d[k].data(), outs.data(), n);
+    std::vector<u64*> qouts(L1);
+    for (std::size_t i = 0; i < L1; ++i) qouts[i] = r.polys[k].limb(i);
+    ctx.aux_to_q->convert(scaled.data(), qouts.data(), n, L1);
+    for (std::size_t i = 0; i < L1; ++i) math::ntt_forward(r.polys[k].limb(i), *ring.ntt[i]);
+  });
+  return r;
+}
+
+Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
+  check_pair(a, b, "multiply");
+  if (a.size() != 2 || b.size() != 2)
+    throw Error("multiply: ciphertext of " + std::to_string(std::max(a.size(), b.size())) + " parts; relinearize first");
+  return tensor(a, b, &a == &b);
+}
+
+Ciphertext Evaluator::square(const Ciphertext& a) const {
+  check(a, "square");
+  if (a.size() != 2) throw Error("square: ciphertext of 3 parts; relinearize first");
+  return tensor(a, a, true);
+}
+
+void Evaluator::relinearize_inplace(Ciphertext& a, const RelinKey& rk) const {
+  check(a, "relinearize");
+  ckks::Ciphertext r = detail::to_ring(std::move(a), params_);
+  try {
+    ring_.relinearize_inplace(r, rk);
+  } catch (...) {
+    a = detail::from_ring(std::move(r), params_);  // the ring layer validates before it mutates
+    throw;
+  }
+  a = detail::from_ring(std::move(r), params_);
+}
+
+Ciphertext Evaluator::multiply_relin(const Ciphertext& a, const Ciphertext& b, const RelinKey& rk) const {
+  Ciphertext r = multiply(a, b);
+  relinearize_inplace(r, rk);
+  return r;
+}
+
+// ---- rotations ----
+
+Ciphertext Evaluator::rotate_rows(const Ciphertext& a, int steps, const GaloisKeys& gk) const {
+  check(a, "rotate_rows");
+  return detail::from_ring(ring_.rotate(detail::to_ring(a, params_), steps, gk), params_);
+}
+
+Ciphertext Evaluator::rotate_columns(const Ciphertext& a, const GaloisKeys& gk) const {
+  check(a, "rotate_columns");
+  return detail::from_ring(ring_.conjugate(detail::to_ring(a, params_), gk), params_);
+}
+
+std::vector<Ciphertext> Evaluator::rotate_rows_hoisted(const Ciphertext& a, std::span<const int> steps,
+                                                       const GaloisKeys& gk) const {
+  check(a, "rotate_rows_hoisted");
+  std::vector<Ciphertext> out;
+  for (auto& r : ring_.rotate_hoisted(detail::to_ring(a, params_), steps, gk))
+    out.push_back(detail::from_ring(std::move(r), params_));
+  return out;
+}
+
+// ---- modulus switching ----
+
+void Evaluator::mod_switch_to_next_inplace(Ciphertext& a) const {
+  check(a, "mod_switch");
+  if (a.level == 0) throw Error("mod_switch: ciphertext is at level 0; no prime left to drop");
+  // round(c / q_l) on every part: the ring layer's rescale, with the scale set so it stays 1.
+  ckks::Ciphertext r = detail::to_ring(std::move(a), params_);
+  r.scale = static_cast<double>(params_.q()[r.level].value);
+  ring_.rescale_inplace(r);
+  a = detail::from_ring(std::move(r), params_);
+}
+
+void Evaluator::mod_switch_to_inplace(Ciphertext& a, std::size_t level) const {
+  check(a, "mod_switch");
+  if (level > a.level)
+    throw Error("mod_switch: target level " + std::to_string(level) + " is above the ciphertext's " + std::to_string(a.level));
+  while (a.level > level) mod_switch_to_next_inplace(a);
+}
+
+}  // namespace hemi::bfv

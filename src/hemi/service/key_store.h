@@ -1,0 +1,60 @@
+// Where registered evaluation keys live beyond one process (docs/service.md, "Scaling out").
+// One server keeps them in memory only (KeyStore, server.h). Several replicas behind a load
+// balancer share them through a SharedKeyStore: the validated key file is stored under its key
+// id, with an expiry; a replica that has not seen a key id fetches the file, validates it again
+// (it trusts nobody, not even the store) and keeps the loaded keys in its own KeyStore.
+//
+// Today the store is keyed by the key id the service hands out; the key-set fingerprint
+// (formats.h, issue 11) can replace it without changing this interface.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hemi/base/bytes.h"
+
+namespace hemi::service {
+
+class SharedKeyStore {
+ public:
+  virtual ~SharedKeyStore() = default;
+  // Stores `keys` under `id` for `ttl_seconds`. Throws InternalError if the store fails.
+  virtual void put(const std::string& id, const Bytes& keys, long ttl_seconds) = 0;
+  // The key file stored under `id`, or nothing if unknown or expired.
+  virtual std::optional<Bytes> get(const std::string& id) = 0;
+  virtual bool erase(const std::string& id) = 0;  // false if it was not there
+  virtual std::string describe() const = 0;
+};
+
+// A Redis server (redis-server, RESP2 over TCP), one short connection per command. The memory
+// budget and eviction policy are Redis's own (maxmemory, volatile-lru: deploy/redis.conf);
+// every entry carries an expiry. Entries are named "<prefix><id>".
+class RedisKeyStore : public SharedKeyStore {
+ public:
+  // url: redis://HOST:PORT (no credentials). Throws InputError for anything else.
+  RedisKeyStore(const std::string& url, std::string prefix, double timeout_seconds = 5);
+  void put(const std::string& id, const Bytes& keys, long ttl_seconds) override;
+  std::optional<Bytes> get(const std::string& id) override;
+  bool erase(const std::string& id) override;
+  std::string describe() const override;
+  void ping();  // throws InternalError if Redis does not answer
+
+ private:
+  struct Reply {
+    char type = 0;  // '+', '-', ':', '$' (bulk; nil has is_nil)
+    std::string text;
+    long long integer = 0;
+    bool is_nil = false;
+  };
+  Reply command(const std::vector<std::string>& args, std::size_t max_reply_bytes);
+
+  std::string host_;
+  int port_ = 0;
+  std::string prefix_;
+  double timeout_;
+};
+
+}  // namespace hemi::service
