@@ -1,7 +1,8 @@
 // Writes the seed corpora: valid objects of every format, for the fuzz parameters and plans.
-//   hemi_fuzz_corpus OUT_DIR  ->  OUT_DIR/{keys,ciphertexts,plans,models,requests}/*
+//   hemi_fuzz_corpus OUT_DIR  ->  OUT_DIR/{keys,ciphertexts,plans,models,requests,model_info,results}/*
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "fuzz_common.h"
 #include "hemi/base/bytes.h"
@@ -20,7 +21,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* d : {"keys", "ciphertexts", "plans", "models", "requests"}) fs::create_directories(out / d);
+  for (const char* d : {"keys", "ciphertexts", "plans", "models", "requests", "model_info", "results"})
+    fs::create_directories(out / d);
   auto put = [&](const char* dir, const std::string& name, const Bytes& b) { write_file((out / dir / name).string(), b); };
   auto text = [](const std::string& s) { return Bytes(s.begin(), s.end()); };
 
@@ -46,13 +48,26 @@ int main(int argc, char** argv) {
     const std::string tag = he::to_string(packing);
     put("plans", tag + ".json", text(ctx.plan().to_json()));
     he::Client client(ctx.plan(), Seed{3});
-    he::Server server(ctx.plan(), fuzz::model(), client.eval_keys());
+    const he::EvalKeys keys = client.eval_keys();
+    const std::string key_set = service::key_set_fingerprint(keys, ctx);
+    he::Server server(ctx.plan(), fuzz::model(), keys);
     std::vector<float> images(2 * 16, 0.25f);
-    const service::Request req = service::encrypt_images(client, images.data(), 2, 2).at(0);
+    const service::Request req = service::encrypt_images(client, key_set, images.data(), 2, 2).at(0);
     put("requests", tag + "_request", service::write_request(req, ctx));
-    put("requests", tag + "_result", service::write_result(service::evaluate(server, req), ctx));
-    put("requests", tag + "_eval_keys", service::write_eval_keys(client.eval_keys(), ctx));
-    put("requests", tag + "_secret_key", service::write_secret_key(client.secret_key(), ctx));
+    const Bytes result = service::write_result(service::evaluate(server, req), ctx);
+    put("requests", tag + "_result", result);
+    put("results", tag + "_result", result);
+    // GET /v1/model as hemi serve answers it (the fields the client reads).
+    const nn::InputSpec& in = fuzz::model().input();
+    const nlohmann::json info = {
+        {"plan", nlohmann::json::parse(ctx.plan().to_json())},
+        {"plan_id", ctx.id()},
+        {"input", {{"color", nn::to_string(in.color)}, {"height", in.height}, {"width", in.width}, {"mean", in.mean}, {"std", in.std}}},
+        {"class_names", {"a", "b", "c"}},
+        {"limits", {{"max_images_per_request", 4}}}};
+    put("model_info", tag + ".json", text(info.dump()));
+    put("requests", tag + "_eval_keys", service::write_eval_keys(keys, ctx));
+    put("requests", tag + "_secret_key", service::write_secret_key(client.secret_key(), key_set, ctx));
   }
   put("plans", "empty.json", text("{}"));
 

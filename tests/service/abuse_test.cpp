@@ -57,9 +57,10 @@ struct Running {
 struct Material {
   explicit Material(const PlanContext& ctx, const nn::Model& model, unsigned seed = 4)
       : client(ctx.plan(), Seed{static_cast<std::uint8_t>(seed)}) {
-    keys = write_eval_keys(client.eval_keys(), ctx);
+    const he::EvalKeys eval = client.eval_keys();
+    keys = write_eval_keys(eval, ctx);
     const auto img = random_images(1, model.input_shape().size(), 2);
-    request = write_request(encrypt_images(client, img.data(), 1).at(0), ctx);
+    request = write_request(encrypt_images(client, key_set_fingerprint(eval, ctx), img.data(), 1).at(0), ctx);
   }
   he::Client client;
   Bytes keys, request;

@@ -3,6 +3,7 @@
 // version, wrong plan or parameters, too many images, trailing bytes).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -23,13 +24,16 @@ using test_support::error_of;
 
 struct Fixture {
   explicit Fixture(he::Packing packing)
-      : model(tiny_model()), ctx(tiny_plan(model, packing)), client(ctx.plan(), Seed{3}) {
+      : model(tiny_model()), ctx(tiny_plan(model, packing)), client(ctx.plan(), Seed{3}), keys(client.eval_keys()),
+        key_set(key_set_fingerprint(keys, ctx)) {
     images = random_images(3, model.input_shape().size(), 5);
-    request = encrypt_images(client, images.data(), 3, 8).at(0);
+    request = encrypt_images(client, key_set, images.data(), 3, 8).at(0);
   }
   nn::Model model;
   PlanContext ctx;
   he::Client client;
+  he::EvalKeys keys;
+  std::string key_set;
   std::vector<float> images;
   Request request;
 };
@@ -38,7 +42,7 @@ class ServiceFormats : public ::testing::TestWithParam<he::Packing> {};
 
 TEST_P(ServiceFormats, RoundTripThroughEvaluationMatchesInterpreter) {
   Fixture f(GetParam());
-  const Bytes ek = write_eval_keys(f.client.eval_keys(), f.ctx);
+  const Bytes ek = write_eval_keys(f.keys, f.ctx);
   EXPECT_EQ(peek_kind(ek), FileKind::kEvalKeys);
   he::Server server(f.ctx.plan(), f.model, read_eval_keys(ek, f.ctx));
   const Bytes req = write_request(f.request, f.ctx);
@@ -48,7 +52,7 @@ TEST_P(ServiceFormats, RoundTripThroughEvaluationMatchesInterpreter) {
   const Bytes res = write_result(evaluate(server, back), f.ctx);
   const Result r = read_result(res, f.ctx);
   EXPECT_EQ(write_result(r, f.ctx), res);
-  const auto logits = decrypt_result(f.client, r);
+  const auto logits = decrypt_result(f.client, f.key_set, r, 3);
   ASSERT_EQ(logits.size(), 3u);
   const std::size_t values = f.model.input_shape().size();
   for (std::size_t i = 0; i < 3; ++i) {
@@ -59,14 +63,14 @@ TEST_P(ServiceFormats, RoundTripThroughEvaluationMatchesInterpreter) {
 
 TEST_P(ServiceFormats, SecretKeyRoundTripAndClientFromLoadedKey) {
   Fixture f(GetParam());
-  const Bytes skb = write_secret_key(f.client.secret_key(), f.ctx);
+  const Bytes skb = write_secret_key(f.client.secret_key(), f.key_set, f.ctx);
   EXPECT_EQ(peek_kind(skb), FileKind::kSecretKey);
   he::Client again(f.ctx.plan(), read_secret_key(skb, f.ctx));
   EXPECT_EQ(again.secret_key().coeffs, f.client.secret_key().coeffs);
   // The loaded key decrypts what the original client encrypted, through a server.
   he::Server server(f.ctx.plan(), f.model, f.client.eval_keys());
-  const auto a = decrypt_result(f.client, evaluate(server, f.request));
-  const auto b = decrypt_result(again, evaluate(server, f.request));
+  const auto a = decrypt_result(f.client, f.key_set, evaluate(server, f.request), 3);
+  const auto b = decrypt_result(again, f.key_set, evaluate(server, f.request), 3);
   for (std::size_t i = 0; i < a.size(); ++i)
     for (std::size_t c = 0; c < a[i].size(); ++c) EXPECT_NEAR(a[i][c], b[i][c], 1e-3);
 }
@@ -74,8 +78,8 @@ TEST_P(ServiceFormats, SecretKeyRoundTripAndClientFromLoadedKey) {
 TEST_P(ServiceFormats, TruncatedAtAnyLengthIsAnError) {
   Fixture f(GetParam());
   const Bytes req = write_request(f.request, f.ctx);
-  const Bytes ek = write_eval_keys(f.client.eval_keys(), f.ctx);
-  const Bytes skb = write_secret_key(f.client.secret_key(), f.ctx);
+  const Bytes ek = write_eval_keys(f.keys, f.ctx);
+  const Bytes skb = write_secret_key(f.client.secret_key(), f.key_set, f.ctx);
   // Every prefix of the header and the first blob headers, then a sparse sweep of the rest.
   auto lengths = [](std::size_t n) {
     std::vector<std::size_t> v;
@@ -123,8 +127,9 @@ TEST_P(ServiceFormats, HeaderFieldsAreChecked) {
   const std::uint32_t flags = 1;
   EXPECT_NE(patched(0, "HEMIXXXX", 8).find("not a hemi service file"), std::string::npos);
   EXPECT_NE(patched(8, &later, 2).find("format version " + std::to_string(later) + " is not supported"), std::string::npos);
-  const std::uint16_t v1 = 1;  // 64-bit parameter ids: refused, not misread
-  EXPECT_NE(patched(8, &v1, 2).find("format version 1 is not supported"), std::string::npos);
+  for (std::uint16_t older : {1, 2})  // 64-bit parameter ids; no key-set fingerprint: refused, not misread
+    EXPECT_NE(patched(8, &older, 2).find("format version " + std::to_string(older) + " was written by an older hemi"),
+              std::string::npos);
   EXPECT_NE(patched(10, &result_kind, 2).find("this is result, not request"), std::string::npos);
   EXPECT_NE(patched(10, &bad_kind, 2).find("unknown object kind"), std::string::npos);
   EXPECT_NE(patched(12, &flags, 4).find("unknown flags"), std::string::npos);
@@ -134,6 +139,54 @@ TEST_P(ServiceFormats, HeaderFieldsAreChecked) {
   EXPECT_THROW(read_request({}, f.ctx), Error);
   // An evaluation-key file is not a request, and the other way round.
   EXPECT_NE(error_of([&] { read_eval_keys(req, f.ctx); }).find("this is request, not evaluation keys"), std::string::npos);
+}
+
+// Key-set identity: every object carries the fingerprint of the keys it belongs to; the
+// evaluation keys' fingerprint is their own; decrypting another key set's result, or a result
+// for other images than were sent, is refused instead of giving confident garbage.
+TEST_P(ServiceFormats, KeySetFingerprintBindsKeysRequestsAndResults) {
+  Fixture f(GetParam());
+  EXPECT_TRUE(is_hex_id(f.key_set));
+  EXPECT_EQ(key_set_fingerprint(f.keys, f.ctx), f.key_set);  // stable for the same keys
+  he::Client other(f.ctx.plan(), Seed{9});
+  const he::EvalKeys other_keys = other.eval_keys();
+  const std::string other_set = key_set_fingerprint(other_keys, f.ctx);
+  EXPECT_NE(other_set, f.key_set);
+
+  std::string got;
+  const Bytes ek = write_eval_keys(f.keys, f.ctx);
+  read_eval_keys(ek, f.ctx, &got);
+  EXPECT_EQ(got, f.key_set);
+  const Bytes skb = write_secret_key(f.client.secret_key(), f.key_set, f.ctx);
+  got.clear();
+  read_secret_key(skb, f.ctx, &got);
+  EXPECT_EQ(got, f.key_set);
+  EXPECT_EQ(read_request(write_request(f.request, f.ctx), f.ctx).key_set, f.key_set);
+
+  // Evaluation keys whose stated fingerprint was replaced (by another key set's) are refused.
+  Bytes swapped = ek;
+  const std::size_t at = std::search(swapped.begin(), swapped.end(), f.key_set.begin(), f.key_set.end()) - swapped.begin();
+  ASSERT_LT(at, swapped.size());
+  std::copy(other_set.begin(), other_set.end(), swapped.begin() + static_cast<long>(at));
+  EXPECT_NE(error_of([&] { read_eval_keys(swapped, f.ctx); }).find("is not the keys' own"), std::string::npos);
+
+  // Objects without a fingerprint are not written.
+  Request none = f.request;
+  none.key_set = "";
+  EXPECT_NE(error_of([&] { write_request(none, f.ctx); }).find("no key-set fingerprint"), std::string::npos);
+  EXPECT_THROW(write_secret_key(f.client.secret_key(), "not-hex", f.ctx), Error);
+
+  // The result carries the request's key set; another client's key set is refused.
+  he::Server server(f.ctx.plan(), f.model, f.keys);
+  const Result res = read_result(write_result(evaluate(server, f.request), f.ctx), f.ctx);
+  EXPECT_EQ(res.key_set, f.key_set);
+  const std::string e = error_of([&] { decrypt_result(other, other_set, res, 3); });
+  EXPECT_NE(e.find("the result was made for key set " + f.key_set + ", but this secret key belongs to key set " + other_set),
+            std::string::npos)
+      << e;
+  EXPECT_NE(error_of([&] { decrypt_result(f.client, f.key_set, res, 1); }).find("the result holds 3 images, but 1 were sent"),
+            std::string::npos);
+  EXPECT_EQ(decrypt_result(f.client, f.key_set, res, 0).size(), 3u);  // count not known: a result file alone
 }
 
 TEST_P(ServiceFormats, AnotherPlanIsAMismatch) {
@@ -147,9 +200,9 @@ TEST_P(ServiceFormats, AnotherPlanIsAMismatch) {
   const Bytes req = write_request(f.request, f.ctx);
   EXPECT_THROW(read_request(req, other_packing), PlanMismatch);
   EXPECT_THROW(read_request(req, other_model), PlanMismatch);
-  const Bytes ek = write_eval_keys(f.client.eval_keys(), f.ctx);
+  const Bytes ek = write_eval_keys(f.keys, f.ctx);
   EXPECT_THROW(read_eval_keys(ek, other_model), PlanMismatch);
-  EXPECT_THROW(read_secret_key(write_secret_key(f.client.secret_key(), f.ctx), other_model), PlanMismatch);
+  EXPECT_THROW(read_secret_key(write_secret_key(f.client.secret_key(), f.key_set, f.ctx), other_model), PlanMismatch);
 }
 
 TEST_P(ServiceFormats, CountsAreBoundedByThePlan) {
@@ -191,11 +244,11 @@ TEST(ServicePlanId, StableAcrossJsonAndIgnoresPrediction) {
 
 TEST(ServiceFlooding, FloodedLogitsAreNoisyRoundedAndReportTheirWidth) {
   Fixture f(he::Packing::kThroughput);
-  he::Server server(f.ctx.plan(), f.model, f.client.eval_keys());
+  he::Server server(f.ctx.plan(), f.model, f.keys);
   const Result r = evaluate(server, f.request);
-  const auto exact = decrypt_result(f.client, r);
+  const auto exact = decrypt_result(f.client, f.key_set, r, 3);
   f.client.set_flooding(ckks::flooding_for_budget(1024));
-  const auto flooded = decrypt_result(f.client, r);
+  const auto flooded = decrypt_result(f.client, f.key_set, r, 3);
   const ckks::FloodingReport& rep = f.client.flooding_report();
   ASSERT_GT(rep.slot_sigma, 0);
   EXPECT_EQ(std::exp2(std::round(std::log2(rep.grid))), rep.grid);  // a power of two
@@ -210,7 +263,7 @@ TEST(ServiceFlooding, FloodedLogitsAreNoisyRoundedAndReportTheirWidth) {
   EXPECT_GT(sq, 0);
   EXPECT_LT(std::sqrt(sq / static_cast<double>(n)), 6 * rep.slot_sigma);
   f.client.set_flooding(std::nullopt);
-  EXPECT_EQ(decrypt_result(f.client, r), exact);  // exact again, deterministically
+  EXPECT_EQ(decrypt_result(f.client, f.key_set, r, 3), exact);  // exact again, deterministically
 }
 
 TEST(ServiceInputSpec, JsonRoundTripAndRejections) {

@@ -40,12 +40,14 @@ void expect_correct(const std::string& url, const nn::Model& model, std::size_t 
   ModelInfo info = http.model_info();
   PlanContext ctx(info.plan);
   he::Client client(ctx.plan(), Seed{static_cast<std::uint8_t>(seed)});
-  const std::string id = http.register_keys(write_eval_keys(client.eval_keys(), ctx));
+  const he::EvalKeys keys = client.eval_keys();
+  const std::string key_set = key_set_fingerprint(keys, ctx);
+  const std::string id = http.register_keys(write_eval_keys(keys, ctx));
   const std::size_t values = model.input_shape().size();
   const auto images = random_images(count, values, seed);
   std::size_t done = 0;
-  for (const Request& req : encrypt_images(client, images.data(), count, info.max_images_per_request)) {
-    const auto logits = decrypt_result(client, read_result(http.infer(id, write_request(req, ctx)), ctx));
+  for (const Request& req : encrypt_images(client, key_set, images.data(), count, info.max_images_per_request)) {
+    const auto logits = decrypt_result(client, key_set, read_result(http.infer(id, write_request(req, ctx)), ctx), req.images);
     ASSERT_EQ(logits.size(), req.images);
     for (const auto& l : logits) {
       const auto want = nn::forward(model, images.data() + done * values);
@@ -75,9 +77,10 @@ INSTANTIATE_TEST_SUITE_P(Packings, ServiceHttp, ::testing::Values(he::Packing::k
 // Bodies a client would send, for the rejection tests.
 struct Material {
   explicit Material(const PlanContext& ctx, const nn::Model& model) : client(ctx.plan(), Seed{4}) {
-    keys = write_eval_keys(client.eval_keys(), ctx);
+    const he::EvalKeys eval = client.eval_keys();
+    keys = write_eval_keys(eval, ctx);
     const auto img = random_images(1, model.input_shape().size(), 2);
-    request = write_request(encrypt_images(client, img.data(), 1).at(0), ctx);
+    request = write_request(encrypt_images(client, key_set_fingerprint(eval, ctx), img.data(), 1).at(0), ctx);
   }
   he::Client client;
   Bytes keys, request;

@@ -101,13 +101,14 @@ int main(int argc, char** argv) try {
         try {
           he::Client client(ctx.plan());
           service::HttpClient http(url);
-          key_ids[c] = http.register_keys(service::write_eval_keys(client.eval_keys(), ctx));
+          const he::EvalKeys keys = client.eval_keys();
+          key_ids[c] = http.register_keys(service::write_eval_keys(keys, ctx));
           std::mt19937 rng(static_cast<unsigned>(c));
           const std::size_t values = model.input_shape().size();
           std::vector<float> img(values * static_cast<std::size_t>(images));
           for (auto& x : img) x = static_cast<float>(rng() % 256) / 127.5f - 1.0f;
           const std::size_t n = co.packing == he::Packing::kLatency ? static_cast<std::size_t>(images) : 1;
-          bodies[c] = service::write_request(service::encrypt_images(client, img.data(), n, n).at(0), ctx);
+          bodies[c] = service::write_request(service::encrypt_images(client, service::key_set_fingerprint(keys, ctx), img.data(), n, n).at(0), ctx);
         } catch (...) {
           std::lock_guard<std::mutex> l(m);
           err = std::current_exception();

@@ -171,7 +171,9 @@ TEST(ServiceScaleOut, ThreeReplicasBehindHAProxyWithRedisSurviveAKilledReplica) 
   // One key set, registered through HAProxy (so on one replica, and in Redis for the others).
   PlanContext ctx(plan);
   he::Client client(ctx.plan(), Seed{11});
-  const std::string key_id = HttpClient(front).register_keys(write_eval_keys(client.eval_keys(), ctx));
+  const he::EvalKeys eval = client.eval_keys();
+  const std::string key_set = key_set_fingerprint(eval, ctx);
+  const std::string key_id = HttpClient(front).register_keys(write_eval_keys(eval, ctx));
   const std::size_t values = model.input_shape().size();
 
   // Load: 4 threads, each request one image, retried (up to 5 times) when it fails without a
@@ -191,7 +193,7 @@ TEST(ServiceScaleOut, ThreeReplicasBehindHAProxyWithRedisSurviveAKilledReplica) 
         Bytes body;
         {
           std::lock_guard<std::mutex> lock(crypto_mu);  // one he::Client for every thread
-          body = write_request(encrypt_images(client, image.data(), 1).at(0), ctx);
+          body = write_request(encrypt_images(client, key_set, image.data(), 1).at(0), ctx);
         }
         ++sent;
         bool done = false;
@@ -217,7 +219,7 @@ TEST(ServiceScaleOut, ThreeReplicasBehindHAProxyWithRedisSurviveAKilledReplica) 
           std::vector<double> logits;
           {
             std::lock_guard<std::mutex> lock(crypto_mu);
-            logits = decrypt_result(client, read_result(Bytes(r->body.begin(), r->body.end()), ctx)).at(0);
+            logits = decrypt_result(client, key_set, read_result(Bytes(r->body.begin(), r->body.end()), ctx), 1).at(0);
           }
           const auto want = nn::forward(model, image.data());
           bool equal = argmax(logits) == argmax(want);

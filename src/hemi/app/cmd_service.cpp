@@ -33,40 +33,66 @@ struct PrintOptions {
   bool json = false, csv = false;
 };
 
+// Every name (image paths, class names from a server) is escaped: one name stays one line and
+// one CSV field. `stamp` (insecure parameters) goes on every output.
 void print_predictions(const std::vector<std::string>& names, const std::vector<std::vector<double>>& logits,
-                       const std::vector<std::string>& class_names, const PrintOptions& o) {
+                       const std::vector<std::string>& class_names, const PrintOptions& o, const std::string& stamp) {
+  if (names.size() != logits.size())
+    throw Error("print: " + std::to_string(names.size()) + " image names for " + std::to_string(logits.size()) + " results");
   auto label = [&](int c) { return c < static_cast<int>(class_names.size()) ? class_names[c] : std::to_string(c); };
+  if (!stamp.empty()) std::fprintf(stderr, "hemi: %s\n", stamp.c_str());
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (std::size_t i = 0; i < logits.size(); ++i) {
       const auto p = service::softmax(logits[i]);
       const int c = service::argmax(logits[i]);
-      arr.push_back({{"image", names[i]}, {"class", c}, {"label", label(c)}, {"probabilities", p}, {"logits", logits[i]}});
+      nlohmann::json row = {{"image", names[i]}, {"class", c}, {"label", label(c)}, {"probabilities", p}, {"logits", logits[i]}};
+      if (!stamp.empty()) row["insecure"] = stamp;
+      arr.push_back(std::move(row));
     }
-    std::printf("%s\n", arr.dump(2).c_str());
+    // Invalid UTF-8 in a name becomes U+FFFD instead of an exception.
+    std::printf("%s\n", arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
   if (o.csv || logits.size() > 1) {
+    if (!stamp.empty()) std::printf("# %s\n", stamp.c_str());
     std::printf("image,class,label");
     const std::size_t k = logits.empty() ? 0 : logits[0].size();
-    for (std::size_t c = 0; c < k; ++c) std::printf(",p_%s", label(static_cast<int>(c)).c_str());
+    for (std::size_t c = 0; c < k; ++c) std::printf(",%s", service::csv_field("p_" + label(static_cast<int>(c))).c_str());
     std::printf("\n");
     for (std::size_t i = 0; i < logits.size(); ++i) {
       const auto p = service::softmax(logits[i]);
       const int c = service::argmax(logits[i]);
-      std::printf("%s,%d,%s", names[i].c_str(), c, label(c).c_str());
+      std::printf("%s,%d,%s", service::csv_field(names[i]).c_str(), c, service::csv_field(label(c)).c_str());
       for (double x : p) std::printf(",%.6f", x);
       std::printf("\n");
     }
     return;
   }
+  if (!stamp.empty()) std::printf("%s\n", stamp.c_str());
   for (std::size_t i = 0; i < logits.size(); ++i) {
     const auto p = service::softmax(logits[i]);
     const int c = service::argmax(logits[i]);
-    std::printf("%s: class %d (%s), probability %.4f\n  probabilities:", names[i].c_str(), c, label(c).c_str(), p[c]);
+    std::printf("%s: class %d (%s), probability %.4f\n  probabilities:", service::escape_text(names[i]).c_str(), c,
+                service::escape_text(label(c)).c_str(), p[c]);
     for (double x : p) std::printf(" %.4f", x);
     std::printf("\n");
   }
+}
+
+// The options every client command shares: what it accepts from a server's plan.
+void add_client_limits(CLI::App* app, service::ClientLimits& l) {
+  app->add_flag("--insecure", l.allow_insecure,
+                "accept a plan below 128-bit security (tests only; every output is stamped INSECURE)");
+  app->add_option("--max-rotation-keys", l.max_rotation_keys, "refuse a plan that needs more rotation keys (default 64)");
+  app->add_option("--max-key-mib", l.max_key_memory_mib,
+                  "refuse a plan whose evaluation keys take more memory to generate, in MiB (default 4096)");
+}
+
+// Checks the plan against the client's limits; returns the insecure stamp ("" if secure).
+std::string accept_plan(const PlanContext& ctx, const service::ClientLimits& limits) {
+  service::check_plan(ctx, limits);
+  return service::insecure_stamp(ctx);
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -91,21 +117,35 @@ nn::InputSpec input_spec_for(const std::string& model, const std::string& spec) 
 
 struct KeygenArgs {
   std::string plan, dir = ".";
+  service::ClientLimits limits;
 };
 
 void run_keygen(const KeygenArgs& a) {
   PlanContext ctx(he::load_plan(a.plan));
+  const std::string stamp = accept_plan(ctx, a.limits);
+  if (!stamp.empty()) std::fprintf(stderr, "hemi keygen: %s\n", stamp.c_str());
+  std::fprintf(stderr, "hemi keygen: generating %s\n", service::describe(service::eval_key_cost(ctx)).c_str());
   fs::create_directories(a.dir);
-  he::Client client(ctx.plan());
   const std::string sk_path = (fs::path(a.dir) / "secret.key").string();
   const std::string ek_path = (fs::path(a.dir) / "eval.keys").string();
-  Bytes sk = service::write_secret_key(client.secret_key(), ctx);
-  write_file(sk_path, sk, /*private_mode=*/true);
+  check_secret_destination(sk_path);  // before the work, and again when written
+  he::Client client(ctx.plan());
+  const he::EvalKeys keys = client.eval_keys();
+  const std::string key_set = service::key_set_fingerprint(keys, ctx);
+  Bytes sk = service::write_secret_key(client.secret_key(), key_set, ctx);
+  try {
+    write_secret_file(sk_path, sk);
+  } catch (...) {
+    secure_wipe(sk.data(), sk.size());
+    throw;
+  }
   secure_wipe(sk.data(), sk.size());
-  const Bytes ek = service::write_eval_keys(client.eval_keys(), ctx);
+  const Bytes ek = service::write_eval_keys(keys, ctx);
   write_file(ek_path, ek);
-  std::printf("secret key      %s (mode 0600; keep it on this machine)\nevaluation keys %s (%.1f MiB; for the server)\nplan id %s\n",
-              sk_path.c_str(), ek_path.c_str(), static_cast<double>(ek.size()) / 1048576.0, ctx.id().c_str());
+  if (!stamp.empty()) std::printf("%s\n", stamp.c_str());
+  std::printf("secret key      %s (mode 0600; keep it on this machine)\nevaluation keys %s (%.1f MiB; for the server)\n"
+              "plan id %s\nkey set %s\n",
+              sk_path.c_str(), ek_path.c_str(), static_cast<double>(ek.size()) / 1048576.0, ctx.id().c_str(), key_set.c_str());
 }
 
 // ---- hemi encrypt ----
@@ -113,26 +153,33 @@ void run_keygen(const KeygenArgs& a) {
 struct EncryptArgs {
   std::string keys, plan, model, input, output;
   std::vector<std::string> images;
+  service::ClientLimits limits;
 };
 
 void run_encrypt(const EncryptArgs& a) {
   PlanContext ctx(he::load_plan(a.plan));
+  const std::string stamp = accept_plan(ctx, a.limits);
   const nn::InputSpec spec = input_spec_for(a.model, a.input);
-  if (spec.channels() != ctx.plan().input_channels || spec.height != ctx.plan().input_height ||
-      spec.width != ctx.plan().input_width)
-    throw Error("encrypt: the input spec does not match the plan's input shape");
-  he::Client client(ctx.plan(), service::read_secret_key(read_file(a.keys, 1 << 28), ctx));
+  try {
+    service::check_input_spec(spec, ctx.plan());
+  } catch (const Error& e) {
+    throw Error(std::string("encrypt: ") + e.what());
+  }
+  std::string key_set;
+  he::Client client(ctx.plan(), service::read_secret_key(read_file(a.keys, 1 << 28), ctx, &key_set));
   std::vector<std::string> names;
   const std::vector<float> images = service::prepare_images(a.images, spec, &names);
   const std::size_t count = names.size();
   if (ctx.plan().packing == he::Packing::kThroughput && count > ctx.plan().images_per_batch)
     throw Error("encrypt: " + std::to_string(count) + " images exceed the plan's batch of " +
                 std::to_string(ctx.plan().images_per_batch) + "; encrypt them in several requests");
-  auto requests = service::encrypt_images(client, images.data(), count, count);
+  auto requests = service::encrypt_images(client, key_set, images.data(), count, count);
   const Bytes out = service::write_request(requests.at(0), ctx);
   write_file(a.output, out);
-  std::ofstream nf(a.output + ".names");
-  for (const auto& n : names) nf << n << '\n';
+  std::string listing;
+  for (const auto& n : names) listing += service::escape_text(n) + '\n';
+  write_file(a.output + ".names", Bytes(listing.begin(), listing.end()));
+  if (!stamp.empty()) std::printf("%s\n", stamp.c_str());
   std::printf("request %s: %zu images, %zu ciphertexts, %.1f KiB (image names in %s.names)\n", a.output.c_str(), count,
               requests[0].inputs.size(), static_cast<double>(out.size()) / 1024.0, a.output.c_str());
 }
@@ -164,23 +211,22 @@ struct DecryptArgs {
   std::string keys, plan, result, names;
   std::uint64_t flood = 0;
   PrintOptions print;
+  service::ClientLimits limits;
 };
 
 void run_decrypt(const DecryptArgs& a) {
   PlanContext ctx(he::load_plan(a.plan));
-  he::Client client(ctx.plan(), service::read_secret_key(read_file(a.keys, 1 << 28), ctx));
+  const std::string stamp = accept_plan(ctx, a.limits);
+  std::string key_set;
+  he::Client client(ctx.plan(), service::read_secret_key(read_file(a.keys, 1 << 28), ctx, &key_set));
   const service::Result res = service::read_result(read_file(a.result, std::size_t{1} << 33), ctx);
   client.set_flooding(ckks::flooding_for_budget(a.flood));
-  auto logits = service::decrypt_result(client, res);
   std::vector<std::string> names;
   if (!a.names.empty()) names = read_lines(a.names);
-  if (names.size() != logits.size()) {
-    if (!a.names.empty()) throw Error("decrypt: " + a.names + " names " + std::to_string(names.size()) + " images, the result has " +
-                                      std::to_string(logits.size()));
-    names.clear();
+  auto logits = service::decrypt_result(client, key_set, res, names.size());
+  if (a.names.empty())
     for (std::size_t i = 0; i < logits.size(); ++i) names.push_back(std::to_string(i));
-  }
-  print_predictions(names, logits, {}, a.print);
+  print_predictions(names, logits, {}, a.print, stamp);
 }
 
 // ---- hemi serve ----
@@ -259,30 +305,14 @@ struct QueryArgs {
   std::vector<std::string> images;
   std::uint64_t flood = 0;
   PrintOptions print;
+  service::ClientLimits limits;
 };
 
 void run_query(const QueryArgs& a) {
   service::HttpClient http(a.server);
-  const service::ModelInfo info = http.model_info();
-  PlanContext ctx(info.plan);
-  std::vector<std::string> names;
-  const std::vector<float> images = service::prepare_images(a.images, info.input, &names);
-  he::Client client(ctx.plan());  // a fresh secret key, kept in this process only
-  client.set_flooding(ckks::flooding_for_budget(a.flood));
-  const std::string key_id = http.register_keys(service::write_eval_keys(client.eval_keys(), ctx));
-  std::vector<std::vector<double>> logits;
-  try {
-    for (const auto& req : service::encrypt_images(client, images.data(), names.size(), info.max_images_per_request)) {
-      const Bytes out = http.infer(key_id, service::write_request(req, ctx));
-      auto l = service::decrypt_result(client, service::read_result(out, ctx));
-      logits.insert(logits.end(), l.begin(), l.end());
-    }
-  } catch (...) {
-    try { http.delete_keys(key_id); } catch (...) {}
-    throw;
-  }
-  http.delete_keys(key_id);
-  print_predictions(names, logits, info.class_names, a.print);
+  service::QueryOutput q = service::query(http, a.images, a.limits, ckks::flooding_for_budget(a.flood),
+                                          [](const std::string& s) { std::fprintf(stderr, "hemi query: %s\n", s.c_str()); });
+  print_predictions(q.names, q.logits, q.info.class_names, a.print, q.insecure_stamp);
 }
 
 // A range check that also refuses NaN and infinities (CLI::Range lets NaN through).
@@ -309,6 +339,7 @@ void setup(CLI::App& root) {
   auto* kg = root.add_subcommand("keygen", "Client: make a secret key (mode 0600) and the evaluation keys for a plan");
   kg->add_option("--plan", ka->plan, "plan file (hemi plan -o)")->required();
   kg->add_option("-o,--output", ka->dir, "directory for secret.key and eval.keys (default: .)");
+  add_client_limits(kg, ka->limits);
   kg->callback([ka] { run_keygen(*ka); });
 
   auto ea = std::make_shared<EncryptArgs>();
@@ -319,6 +350,7 @@ void setup(CLI::App& root) {
   en->add_option("--input", ea->input, "the input spec as JSON instead of --model (\"input\" of GET /v1/model)");
   en->add_option("images", ea->images, "image files (PNG, JPEG) or directories of them")->required();
   en->add_option("-o,--output", ea->output, "request file to write")->required();
+  add_client_limits(en, ea->limits);
   en->callback([ea] { run_encrypt(*ea); });
 
   auto ia = std::make_shared<InferArgs>();
@@ -342,6 +374,7 @@ void setup(CLI::App& root) {
                                         "only; docs/ckks.md)");
   de->add_flag("--csv", da->print.csv, "CSV even for one image");
   de->add_flag("--json", da->print.json, "print JSON");
+  add_client_limits(de, da->limits);
   de->callback([da] { run_decrypt(*da); });
 
   auto sa = std::make_shared<ServeArgs>();
@@ -384,6 +417,7 @@ void setup(CLI::App& root) {
   qu->add_option("--flood", qa->flood, "flood the decryptions: the number of shared decryptions to cover (0: exact)");
   qu->add_flag("--csv", qa->print.csv, "CSV even for one image");
   qu->add_flag("--json", qa->print.json, "print JSON");
+  add_client_limits(qu, qa->limits);
   qu->callback([qa] { run_query(*qa); });
 }
 

@@ -98,6 +98,17 @@ class ByteReader {
 
 // Whole-file helpers with clear errors naming the path.
 Bytes read_file(const std::string& path, std::size_t max_bytes = std::size_t{1} << 34);
+
+// Writes a whole file safely: into a fresh temporary file with a random name in the target's
+// directory (mkstemp: O_CREAT|O_EXCL, so nothing planted there is followed or reused), then
+// fsync, rename over the target and fsync the directory. A failed write leaves the target as
+// it was and no temporary file. private_mode (secrets): mode 0600 from creation, and the
+// checks of check_secret_destination; otherwise mode 0644.
 void write_file(const std::string& path, const Bytes& data, bool private_mode = false);
+inline void write_secret_file(const std::string& path, const Bytes& data) { write_file(path, data, true); }
+// Refuses (hemi::Error naming the path and the reason) to put a secret at `path` when it is a
+// symbolic link, or when its directory is writable by others (any user, or a group that is not
+// the caller's own) and lacks the sticky bit: another user could then replace or redirect it.
+void check_secret_destination(const std::string& path);
 
 }  // namespace hemi

@@ -1,5 +1,6 @@
 #include "hemi/he/plan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -155,18 +156,91 @@ Plan Plan::from_json(const std::string& text) {
     p.download_bytes_per_batch = json_count(j.at("download_bytes_per_batch"), "plan: download_bytes_per_batch");
     p.eval_key_bytes = json_count(j.at("eval_key_bytes"), "plan: eval_key_bytes");
     p.server_memory_bytes = json_count(j.at("server_memory_bytes"), "plan: server_memory_bytes");
-    // The parameters must be valid and the shape sane; the rest is checked against the model
-    // when a plan is used (Server/Client compare model_id and shapes).
-    auto created = ckks::Params::create(p.params);
-    if (!created) throw Error("plan: its CKKS parameters are refused: " + created.error());
-    if (p.classes < 1 || p.input_channels < 1 || p.input_height < 1 || p.input_width < 1)
-      throw Error("plan: invalid input shape or class count");
-    if (p.input_level < 0 || p.input_level > static_cast<int>(p.params.q_bits.size()) - 1)
-      throw Error("plan: input level " + std::to_string(p.input_level) + " is outside the chain");
+    if (std::string why = p.validation_error(); !why.empty()) throw Error("plan: " + why);
     return p;
   } catch (const json::exception& e) {
     throw Error(std::string("plan: malformed JSON: ") + e.what());
   }
+}
+
+std::string Plan::validation_error() const {
+  auto created = ckks::Params::create(params);
+  if (!created) return "its CKKS parameters are refused: " + created.error();
+  const ckks::Params& ckks_params = created.value();
+  const std::size_t slots = ckks_params.slots();
+  const int max_level = static_cast<int>(ckks_params.max_level());
+  auto num = [](auto v) { return std::to_string(v); };
+  if (model_id.size() > 128) return "model id of " + num(model_id.size()) + " characters (at most 128)";
+  if (architecture.size() > 256) return "architecture name of " + num(architecture.size()) + " characters (at most 256)";
+  if (input_channels != 1 && input_channels != 3) return "input channels " + num(input_channels) + " (1 or 3 expected)";
+  if (input_height < 1 || input_height > kMaxPlanImageSide || input_width < 1 || input_width > kMaxPlanImageSide)
+    return "input size " + num(input_height) + " x " + num(input_width) + " is outside 1.." + num(kMaxPlanImageSide);
+  const std::size_t values = static_cast<std::size_t>(input_channels) * static_cast<std::size_t>(input_height) *
+                             static_cast<std::size_t>(input_width);
+  if (values > kMaxPlanInputValues) return "input of " + num(values) + " values (at most " + num(kMaxPlanInputValues) + ")";
+  if (classes < 1 || classes > kMaxPlanClasses) return "class count " + num(classes) + " is outside 1.." + num(kMaxPlanClasses);
+  if (depth < 0 || depth > max_level)
+    return "depth " + num(depth) + " is outside the chain of " + num(max_level) + " levels";
+  if (input_level < depth || input_level > max_level)
+    return "input level " + num(input_level) + " is outside the chain (depth " + num(depth) + ", top level " + num(max_level) + ")";
+  if (layers.size() > kMaxPlanLayers) return num(layers.size()) + " layers (at most " + num(kMaxPlanLayers) + ")";
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const LayerPlan& l = layers[i];
+    if (l.level_in < 0 || l.level_in > max_level || l.level_out < 0 || l.level_out > l.level_in)
+      return "layer " + num(i) + " goes from level " + num(l.level_in) + " to " + num(l.level_out) + ", outside the chain";
+    if (l.diagonals < 0 || l.baby_steps < 0 || l.giant_steps < 0 || l.input_period > slots)
+      return "layer " + num(i) + " has a negative diagonal count or an input period beyond the slots";
+  }
+  if (packing == Packing::kThroughput) {
+    if (images_per_batch < 1 || images_per_batch > slots)
+      return "batch of " + num(images_per_batch) + " images in " + num(slots) + " slots";
+    if (ciphertexts_per_batch != values || input_values != values)
+      return "throughput input of " + num(ciphertexts_per_batch) + " ciphertexts and " + num(input_values) +
+             " values, the input shape has " + num(values) + " values";
+    if (period != 0 || input_im2col || !rotation_steps.empty())
+      return "a throughput plan with a period, an im2col input or rotation steps (latency-packing fields)";
+    return "";
+  }
+  if (images_per_batch != 1 || ciphertexts_per_batch != 1)
+    return "latency packing with " + num(images_per_batch) + " images and " + num(ciphertexts_per_batch) +
+           " ciphertexts per batch (1 and 1 expected)";
+  if (period < 1 || period > slots || (period & (period - 1)) != 0)
+    return "period " + num(period) + " is not a power of two of at most " + num(slots) + " slots";
+  if (static_cast<std::size_t>(classes) > period)
+    return num(classes) + " classes do not fit the period of " + num(period) + " slots";
+  if (input_values < 1 || input_values > period)
+    return num(input_values) + " input values do not fit the period of " + num(period) + " slots";
+  if (!input_im2col) {
+    if (input_values != values) return num(input_values) + " input values, the input shape has " + num(values);
+  } else {
+    const ConvGeometry& g = im2col_conv;
+    for (int v : {g.in_channels, g.out_channels, g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.pad_h, g.pad_w})
+      if (v < 0 || v > kMaxPlanImageSide) return "im2col value " + num(v) + " is out of range";
+    if (g.in_channels != input_channels)
+      return "im2col convolution over " + num(g.in_channels) + " channels, the input has " + num(input_channels);
+    if (g.out_channels < 1 || g.kernel_h < 1 || g.kernel_w < 1) return "im2col convolution without outputs or kernel";
+    if (g.stride_h < 1 || g.stride_w < 1)
+      return "im2col stride " + num(g.stride_h) + " x " + num(g.stride_w) + " (at least 1 expected)";
+    if (g.pad_h >= g.kernel_h || g.pad_w >= g.kernel_w)
+      return "im2col padding " + num(g.pad_h) + " x " + num(g.pad_w) + " is not smaller than the kernel";
+    if (g.kernel_h > input_height + 2 * g.pad_h || g.kernel_w > input_width + 2 * g.pad_w)
+      return "im2col kernel " + num(g.kernel_h) + " x " + num(g.kernel_w) + " is larger than the padded input";
+    const std::size_t oh = static_cast<std::size_t>((input_height + 2 * g.pad_h - g.kernel_h) / g.stride_h + 1);
+    const std::size_t ow = static_cast<std::size_t>((input_width + 2 * g.pad_w - g.kernel_w) / g.stride_w + 1);
+    const std::size_t expanded = static_cast<std::size_t>(g.in_channels) * static_cast<std::size_t>(g.kernel_h) *
+                                 static_cast<std::size_t>(g.kernel_w) * oh * ow;
+    if (expanded != input_values)
+      return "im2col expands the input to " + num(expanded) + " values, the plan says " + num(input_values);
+  }
+  if (rotation_steps.size() > slots) return num(rotation_steps.size()) + " rotation steps for " + num(slots) + " slots";
+  std::vector<int> steps = rotation_steps;
+  std::sort(steps.begin(), steps.end());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i] < 1 || static_cast<std::size_t>(steps[i]) >= slots)
+      return "rotation step " + num(steps[i]) + " is outside 1.." + num(slots - 1);
+    if (i && steps[i] == steps[i - 1]) return "rotation step " + num(steps[i]) + " is listed twice";
+  }
+  return "";
 }
 
 Plan load_plan(const std::string& path) {

@@ -13,6 +13,12 @@
 
 namespace hemi::he {
 
+// Bounds on what a plan may ask for (validation_error); far above any model hemi trains.
+inline constexpr int kMaxPlanClasses = 4096;
+inline constexpr int kMaxPlanImageSide = 4096;
+inline constexpr std::size_t kMaxPlanInputValues = std::size_t{1} << 22;  // C*H*W
+inline constexpr std::size_t kMaxPlanLayers = 1024;
+
 enum class Packing { kThroughput, kLatency };
 const char* to_string(Packing p);  // "throughput", "latency"
 
@@ -67,7 +73,14 @@ struct Plan {
                                              // (latency) or the largest layer's ciphertexts (throughput)
 
   std::string to_json() const;
+  // Parses and validates (validation_error below): a plan that loads is self-consistent.
   static Plan from_json(const std::string& text);  // throws hemi::Error on malformed input
+  // Why the plan cannot be used, or "" when it can: the CKKS parameters are accepted, and the
+  // input shape, im2col geometry (strides >= 1, output inside the slots), period, batch layout,
+  // class count, levels and rotation steps are within bounds and agree with each other and
+  // with the slot count. Checked before anything is allocated from the plan's numbers, so a
+  // plan from an untrusted server cannot make a client over-read or over-allocate.
+  std::string validation_error() const;
   std::string describe() const;                    // the plan in words (hemi plan)
 };
 

@@ -16,7 +16,9 @@ namespace hemi::he {
 using ckks::Ciphertext;
 
 namespace {
+// Both roles start here: a plan is validated before any of its numbers sizes anything.
 ckks::Params params_of(const Plan& plan) {
+  if (std::string why = plan.validation_error(); !why.empty()) throw Error("plan refused: " + why);
   auto p = ckks::Params::create(plan.params);
   if (!p) throw Error("plan: CKKS parameters refused: " + p.error());
   return std::move(p).value();

@@ -81,7 +81,80 @@ std::vector<float> prepare_images(const std::vector<std::string>& paths, const n
   return out;
 }
 
-std::vector<Request> encrypt_images(he::Client& client, const float* images, std::size_t count,
+// ---- what the client accepts ----
+
+KeyCost eval_key_cost(const PlanContext& ctx) {
+  const ckks::Params& p = ctx.params();
+  KeyCost c;
+  c.rotation_keys = ctx.plan().rotation_steps.size();
+  c.upload_bytes = p.relin_key_bytes() + c.rotation_keys * p.galois_key_bytes();
+  // One key-switching key: b and a per digit over Q and P, each with its Shoup factors.
+  const std::size_t key_words = p.digit_count() * (p.max_level() + 1 + p.special_count()) * p.n();
+  c.memory_bytes = (1 + c.rotation_keys) * key_words * 4 * sizeof(std::uint64_t);
+  return c;
+}
+
+std::string describe(const KeyCost& c) {
+  char line[200];
+  std::snprintf(line, sizeof line, "1 relinearization key + %zu rotation keys: %.1f MiB to upload, about %.1f MiB in memory",
+                c.rotation_keys, static_cast<double>(c.upload_bytes) / 1048576.0, static_cast<double>(c.memory_bytes) / 1048576.0);
+  return line;
+}
+
+void check_plan(const PlanContext& ctx, const ClientLimits& limits) {
+  const ckks::Params& p = ctx.params();
+  if (p.security_bits() < 128 && !limits.allow_insecure)
+    throw Error("plan refused: its CKKS parameters (N = " + std::to_string(p.n()) + ", log2(Q*P) = " +
+                std::to_string(p.total_bits()) + ") are below 128-bit security; only --insecure accepts them, for tests");
+  const KeyCost c = eval_key_cost(ctx);
+  if (c.rotation_keys > limits.max_rotation_keys)
+    throw Error("plan refused: it asks for " + std::to_string(c.rotation_keys) + " rotation keys, over the limit of " +
+                std::to_string(limits.max_rotation_keys) + " (--max-rotation-keys)");
+  if (c.memory_bytes > (limits.max_key_memory_mib << 20))
+    throw Error("plan refused: its evaluation keys would take about " + std::to_string(c.memory_bytes >> 20) +
+                " MiB to generate, over the limit of " + std::to_string(limits.max_key_memory_mib) + " MiB (--max-key-mib)");
+}
+
+void check_input_spec(const nn::InputSpec& spec, const he::Plan& plan) {
+  if (spec.channels() != plan.input_channels || spec.height != plan.input_height || spec.width != plan.input_width)
+    throw Error("input spec " + std::to_string(spec.channels()) + " x " + std::to_string(spec.height) + " x " +
+                std::to_string(spec.width) + " does not match the plan's input " + std::to_string(plan.input_channels) + " x " +
+                std::to_string(plan.input_height) + " x " + std::to_string(plan.input_width));
+}
+
+std::string insecure_stamp(const PlanContext& ctx) {
+  const ckks::Params& p = ctx.params();
+  if (p.security_bits() >= 128) return "";
+  return "INSECURE: N = " + std::to_string(p.n()) + ", log2(Q*P) = " + std::to_string(p.total_bits()) +
+         ", below 128-bit security (--insecure; for tests only)";
+}
+
+std::string escape_text(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string csv_field(const std::string& name) {
+  std::string s = escape_text(name);
+  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) s.insert(0, "'");
+  if (s.find_first_of(",\"") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+// ---- encryption and decryption ----
+
+std::vector<Request> encrypt_images(he::Client& client, const std::string& key_set, const float* images, std::size_t count,
                                     std::size_t max_images_per_request) {
   const he::Plan& plan = client.plan();
   const std::size_t values = static_cast<std::size_t>(plan.input_channels) * plan.input_height * plan.input_width;
@@ -93,6 +166,7 @@ std::vector<Request> encrypt_images(he::Client& client, const float* images, std
       for (std::size_t i = 0; i < n; ++i) ptrs[i] = images + (start + i) * values;
       Request r;
       r.images = static_cast<std::uint32_t>(n);
+      r.key_set = key_set;
       r.inputs.reserve(plan.ciphertexts_per_batch);
       for (std::size_t k = 0; k < plan.ciphertexts_per_batch; ++k) r.inputs.push_back(client.encrypt_value(ptrs, k));
       out.push_back(std::move(r));
@@ -103,6 +177,7 @@ std::vector<Request> encrypt_images(he::Client& client, const float* images, std
       const std::size_t n = std::min(per, count - start);
       Request r;
       r.images = static_cast<std::uint32_t>(n);
+      r.key_set = key_set;
       for (std::size_t i = 0; i < n; ++i) r.inputs.push_back(client.encrypt_image(images + (start + i) * values));
       out.push_back(std::move(r));
     }
@@ -110,7 +185,14 @@ std::vector<Request> encrypt_images(he::Client& client, const float* images, std
   return out;
 }
 
-std::vector<std::vector<double>> decrypt_result(const he::Client& client, const Result& result) {
+std::vector<std::vector<double>> decrypt_result(const he::Client& client, const std::string& key_set, const Result& result,
+                                                std::size_t images_sent) {
+  if (result.key_set != key_set)
+    throw Error("decrypt: the result was made for key set " + result.key_set + ", but this secret key belongs to key set " +
+                key_set + " (another hemi keygen): decrypting it would give garbage");
+  if (images_sent != 0 && result.images != images_sent)
+    throw Error("decrypt: the result holds " + std::to_string(result.images) + " images, but " + std::to_string(images_sent) +
+                " were sent");
   if (client.plan().packing == he::Packing::kThroughput) return client.decrypt_logits(result.outputs, result.images);
   if (result.outputs.size() != result.images) throw Error("result: one ciphertext per image expected");
   std::vector<std::vector<double>> logits;
@@ -147,7 +229,8 @@ namespace {
     msg = json::parse(res->body).at("error").get<std::string>();
   } catch (...) {
   }
-  throw Error(what + ": HTTP " + std::to_string(res->status) + ": " + msg);
+  if (msg.size() > 500) msg = msg.substr(0, 500) + "...";
+  throw Error(what + ": HTTP " + std::to_string(res->status) + ": " + escape_text(msg));
 }
 }  // namespace
 
@@ -169,30 +252,84 @@ bool HttpClient::healthy() {
   return res && res->status == 200;
 }
 
-ModelInfo HttpClient::model_info() {
-  auto res = impl_->cli.Get("/v1/model");
-  if (!res || res->status != 200) http_fail("model info", res);
+namespace {
+constexpr std::size_t kMaxJsonAnswer = std::size_t{64} << 20;
+constexpr std::size_t kMaxClassName = 256;
+
+// Sends a request and reads at most `max_bytes` of the answer's body: a longer answer is
+// cut off and refused (not buffered whole), whatever its Content-Length says.
+httplib::Result bounded(httplib::Client& cli, const std::string& method, const std::string& path, const std::string* body,
+                        std::size_t max_bytes, bool& too_long) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  if (body) {
+    req.body = *body;
+    req.set_header("Content-Type", "application/octet-stream");
+  }
+  auto res = std::make_unique<httplib::Response>();
+  too_long = false;
+  req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+    if (n > max_bytes - res->body.size()) {
+      too_long = true;
+      return false;
+    }
+    res->body.append(data, n);
+    return true;
+  };
+  httplib::Error err = httplib::Error::Success;
+  const bool ok = cli.send(req, *res, err);
+  if (!ok) return httplib::Result(nullptr, err);
+  return httplib::Result(std::move(res), err);
+}
+}  // namespace
+
+ModelInfo parse_model_info(const std::string& body) {
   try {
-    const json j = json::parse(res->body);
+    const json j = json::parse(body);
     ModelInfo m;
-    m.plan = he::Plan::from_json(j.at("plan").dump());
+    m.plan = he::Plan::from_json(j.at("plan").dump());  // validated (Plan::validation_error)
     m.plan_id = j.at("plan_id").get<std::string>();
     if (m.plan_id != plan_id(m.plan)) throw Error("the server's plan id does not match its plan");
     m.input = input_spec_from_json(j.at("input").dump());
+    check_input_spec(m.input, m.plan);
     m.class_names = j.at("class_names").get<std::vector<std::string>>();
+    if (!m.class_names.empty() && m.class_names.size() != static_cast<std::size_t>(m.plan.classes))
+      throw Error(std::to_string(m.class_names.size()) + " class names for " + std::to_string(m.plan.classes) + " classes");
+    for (const auto& name : m.class_names)
+      if (name.size() > kMaxClassName)
+        throw Error("a class name of " + std::to_string(name.size()) + " bytes (at most " + std::to_string(kMaxClassName) + ")");
     m.max_images_per_request = json_count(j.at("limits").at("max_images_per_request"), "max_images_per_request");
+    if (m.max_images_per_request < 1) throw Error("max_images_per_request is 0");
     return m;
   } catch (const json::exception& e) {
     throw Error(std::string("model info: malformed answer: ") + e.what());
+  } catch (const Error& e) {
+    throw Error(std::string("model info: ") + e.what());
   }
+}
+
+ModelInfo HttpClient::model_info() {
+  bool too_long = false;
+  auto res = bounded(impl_->cli, "GET", "/v1/model", nullptr, kMaxJsonAnswer, too_long);
+  if (too_long) throw Error("model info: the answer is longer than " + std::to_string(kMaxJsonAnswer >> 20) + " MiB");
+  if (!res || res->status != 200) http_fail("model info", res);
+  return parse_model_info(res->body);
 }
 
 std::string HttpClient::register_keys(const Bytes& eval_keys) {
   std::string body(eval_keys.begin(), eval_keys.end());
-  auto res = impl_->cli.Post("/v1/keys", body, "application/octet-stream");
+  bool too_long = false;
+  auto res = bounded(impl_->cli, "POST", "/v1/keys", &body, kMaxJsonAnswer, too_long);
+  if (too_long) throw Error("register keys: the answer is too long");
   if (!res || res->status != 201) http_fail("register keys", res);
   try {
-    return json::parse(res->body).at("key_id").get<std::string>();
+    const std::string id = json::parse(res->body).at("key_id").get<std::string>();
+    // The id goes into a URL path: accept a plain token only.
+    if (id.empty() || id.size() > 128 ||
+        id.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_") != std::string::npos)
+      throw Error("register keys: the server answered a malformed key id '" + escape_text(id.substr(0, 64)) + "'");
+    return id;
   } catch (const json::exception& e) {
     throw Error(std::string("register keys: malformed answer: ") + e.what());
   }
@@ -200,7 +337,11 @@ std::string HttpClient::register_keys(const Bytes& eval_keys) {
 
 Bytes HttpClient::infer(const std::string& key_id, const Bytes& request) {
   std::string body(request.begin(), request.end());
-  auto res = impl_->cli.Post(("/v1/infer/" + key_id).c_str(), body, "application/octet-stream");
+  bool too_long = false;
+  auto res = bounded(impl_->cli, "POST", "/v1/infer/" + key_id, &body, max_result_bytes_, too_long);
+  if (too_long)
+    throw Error("inference: the result is longer than the " + std::to_string(max_result_bytes_) +
+                " bytes this plan's results can take; refused");
   if (!res || res->status != 200) http_fail("inference", res);
   return Bytes(res->body.begin(), res->body.end());
 }
@@ -208,6 +349,48 @@ Bytes HttpClient::infer(const std::string& key_id, const Bytes& request) {
 void HttpClient::delete_keys(const std::string& key_id) {
   auto res = impl_->cli.Delete(("/v1/keys/" + key_id).c_str());
   if (!res || (res->status != 204 && res->status != 404)) http_fail("delete keys", res);
+}
+
+// ---- hemi query ----
+
+QueryOutput query(HttpClient& http, const std::vector<std::string>& image_paths, const ClientLimits& limits,
+                  std::optional<ckks::FloodingPolicy> flooding, const std::function<void(const std::string&)>& note) {
+  QueryOutput q;
+  q.info = http.model_info();  // validated: plan, input spec, class names
+  const PlanContext ctx(q.info.plan);
+  check_plan(ctx, limits);
+  q.insecure_stamp = insecure_stamp(ctx);
+  if (note && !q.insecure_stamp.empty()) note(q.insecure_stamp);
+  const std::vector<float> images = prepare_images(image_paths, q.info.input, &q.names);
+  if (note) note("generating " + describe(eval_key_cost(ctx)));
+  he::Client client(ctx.plan());  // a fresh secret key, kept in this process only
+  client.set_flooding(flooding);
+  const he::EvalKeys keys = client.eval_keys();
+  const std::string key_set = key_set_fingerprint(keys, ctx);
+  // A result holds `classes` ciphertexts (throughput) or one per image (latency), at most at
+  // the top level: anything longer is refused while it is read.
+  const std::size_t per_result = ctx.plan().packing == he::Packing::kThroughput
+                                     ? static_cast<std::size_t>(ctx.plan().classes)
+                                     : std::min(q.info.max_images_per_request, q.names.size());
+  http.set_max_result_bytes((per_result + 1) * ctx.params().ciphertext_bytes(ctx.params().max_level()) + (1 << 20));
+  const std::string key_id = http.register_keys(write_eval_keys(keys, ctx));
+  try {
+    for (const auto& req : encrypt_images(client, key_set, images.data(), q.names.size(), q.info.max_images_per_request)) {
+      const Bytes out = http.infer(key_id, write_request(req, ctx));
+      auto l = decrypt_result(client, key_set, read_result(out, ctx), req.images);
+      q.logits.insert(q.logits.end(), l.begin(), l.end());
+    }
+  } catch (...) {
+    try {
+      http.delete_keys(key_id);
+    } catch (...) {
+    }
+    throw;
+  }
+  http.delete_keys(key_id);
+  if (q.logits.size() != q.names.size())
+    throw Error("query: " + std::to_string(q.logits.size()) + " results for " + std::to_string(q.names.size()) + " images");
+  return q;
 }
 
 }  // namespace hemi::service

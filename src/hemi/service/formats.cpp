@@ -20,8 +20,11 @@ ckks::Params params_of(const he::Plan& plan) {
   return std::move(p).value();
 }
 
-// header + plan id + params id; returns the payload writer's buffer.
-Bytes begin(FileKind kind, const PlanContext& ctx) {
+// header + plan id + params id + key set; returns the payload writer's buffer.
+Bytes begin(FileKind kind, const PlanContext& ctx, const std::string& key_set) {
+  if (!is_hex_id(key_set))
+    throw Error(std::string(kind_name(kind)) + ": no key-set fingerprint (32 hex characters expected, got '" +
+                key_set.substr(0, 40) + "')");
   Bytes out;
   ByteWriter w(out);
   w.put_bytes(kServiceMagic, sizeof kServiceMagic);
@@ -31,6 +34,7 @@ Bytes begin(FileKind kind, const PlanContext& ctx) {
   w.put<std::uint64_t>(0);  // payload size, patched by finish()
   w.put_string(ctx.id());
   w.put_bytes(ctx.params().id().data(), ctx.params().id().size());
+  w.put_string(key_set);
   return out;
 }
 
@@ -65,7 +69,11 @@ Container read_container(const Bytes& data) {
   if (std::memcmp(magic, kServiceMagic, sizeof magic) != 0)
     r.fail("not a hemi service file (bad magic; expected evaluation keys, a request, a result or a secret key)");
   const auto version = r.get<std::uint16_t>("format version");
-  if (version != kServiceFormatVersion)
+  if (version >= 1 && version < kServiceFormatVersion)
+    r.fail("format version " + std::to_string(version) + " was written by an older hemi (version 1: 64-bit parameter ids, "
+           "version 2: no key-set fingerprint); this build reads version " + std::to_string(kServiceFormatVersion) +
+           ": make new keys with hemi keygen and encrypt again");
+  if (version == 0 || version > kServiceFormatVersion)
     r.fail("format version " + std::to_string(version) + " is not supported (this build reads version " +
            std::to_string(kServiceFormatVersion) + ")");
   const auto kind = r.get<std::uint16_t>("kind");
@@ -79,8 +87,8 @@ Container read_container(const Bytes& data) {
   return {static_cast<FileKind>(kind), r.position()};
 }
 
-// Checks the kind and the plan binding; returns a reader positioned after them.
-ByteReader open(const Bytes& data, FileKind want, const PlanContext& ctx) {
+// Checks the kind and the plan binding; returns a reader positioned after them and the key set.
+ByteReader open(const Bytes& data, FileKind want, const PlanContext& ctx, std::string& key_set) {
   const Container c = read_container(data);
   const std::string what = kind_name(want);
   if (c.kind != want) throw Error(what + ": this is " + std::string(kind_name(c.kind)) + ", not " + what);
@@ -93,6 +101,8 @@ ByteReader open(const Bytes& data, FileKind want, const PlanContext& ctx) {
     throw PlanMismatch(what + ": made for plan " + id + ", but the plan here is " + ctx.id() +
                        " (another model, packing or parameters)");
   if (params_id != ctx.params().id()) throw PlanMismatch(what + ": made for other CKKS parameters than the plan's");
+  key_set = r.get_string("key-set fingerprint", 64);
+  if (!is_hex_id(key_set)) r.fail("malformed key-set fingerprint");
   return r;
 }
 
@@ -127,28 +137,69 @@ std::string plan_id(const he::Plan& plan) {
   return id;
 }
 
-PlanContext::PlanContext(he::Plan plan) : plan_(std::move(plan)), params_(params_of(plan_)), id_(plan_id(plan_)) {
-  if (plan_.classes <= 0) throw Error("plan: no classes");
-  if (plan_.packing == he::Packing::kLatency && plan_.period == 0) throw Error("plan: latency packing without a period");
+namespace {
+he::Plan validated(he::Plan plan) {
+  if (std::string why = plan.validation_error(); !why.empty()) throw Error("plan refused: " + why);
+  return plan;
 }
+}  // namespace
+
+PlanContext::PlanContext(he::Plan plan) : plan_(validated(std::move(plan))), params_(params_of(plan_)), id_(plan_id(plan_)) {}
 
 FileKind peek_kind(const Bytes& data) { return read_container(data).kind; }
+
+bool is_hex_id(const std::string& s) {
+  if (s.size() != kPlanIdChars) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+namespace {
+std::string sha256_hex16(const Bytes& data) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(data.data(), data.size(), d);
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (std::size_t i = 0; i < kPlanIdChars / 2; ++i) {
+    id += hex[d[i] >> 4];
+    id += hex[d[i] & 15];
+  }
+  return id;
+}
+
+std::string fingerprint_of_relin_blob(const Bytes& relin_blob, const PlanContext& ctx) {
+  const std::string label = "hemi-key-set-v1|" + ctx.id() + "|";
+  Bytes text(label.begin(), label.end());
+  text.insert(text.end(), relin_blob.begin(), relin_blob.end());
+  return sha256_hex16(text);
+}
+}  // namespace
+
+std::string key_set_fingerprint(const he::EvalKeys& keys, const PlanContext& ctx) {
+  return fingerprint_of_relin_blob(ckks::serialize(keys.relin, ctx.params()), ctx);
+}
 
 // ---- evaluation keys ----
 
 Bytes write_eval_keys(const he::EvalKeys& keys, const PlanContext& ctx) {
-  Bytes out = begin(FileKind::kEvalKeys, ctx);
-  put_blob(out, ckks::serialize(keys.relin, ctx.params()));
+  const Bytes relin = ckks::serialize(keys.relin, ctx.params());
+  Bytes out = begin(FileKind::kEvalKeys, ctx, fingerprint_of_relin_blob(relin, ctx));
+  put_blob(out, relin);
   put_blob(out, ckks::serialize(keys.galois, ctx.params()));
   finish(out);
   return out;
 }
 
-he::EvalKeys read_eval_keys(const Bytes& data, const PlanContext& ctx) {
-  ByteReader r = open(data, FileKind::kEvalKeys, ctx);
+he::EvalKeys read_eval_keys(const Bytes& data, const PlanContext& ctx, std::string* key_set) {
+  std::string stated;
+  ByteReader r = open(data, FileKind::kEvalKeys, ctx, stated);
   const Bytes relin = get_blob(r, "relinearization key");
   const Bytes galois = get_blob(r, "Galois keys");
   r.expect_end();
+  if (fingerprint_of_relin_blob(relin, ctx) != stated)
+    r.fail("the key-set fingerprint " + stated + " is not the keys' own (altered or mixed evaluation keys)");
+  if (key_set) *key_set = stated;
   he::EvalKeys keys{ckks::load_relin_key(relin, ctx.params()), ckks::load_galois_keys(galois, ctx.params())};
   const std::size_t n = ctx.params().n();
   for (int s : ctx.plan().rotation_steps)
@@ -165,8 +216,8 @@ he::EvalKeys read_eval_keys(const Bytes& data, const PlanContext& ctx) {
 
 // ---- secret key ----
 
-Bytes write_secret_key(const ckks::SecretKey& sk, const PlanContext& ctx) {
-  Bytes out = begin(FileKind::kSecretKey, ctx);
+Bytes write_secret_key(const ckks::SecretKey& sk, const std::string& key_set, const PlanContext& ctx) {
+  Bytes out = begin(FileKind::kSecretKey, ctx, key_set);
   Bytes blob = ckks::serialize(sk, ctx.params());
   put_blob(out, blob);
   secure_wipe(blob.data(), blob.size());
@@ -174,8 +225,10 @@ Bytes write_secret_key(const ckks::SecretKey& sk, const PlanContext& ctx) {
   return out;
 }
 
-ckks::SecretKey read_secret_key(const Bytes& data, const PlanContext& ctx) {
-  ByteReader r = open(data, FileKind::kSecretKey, ctx);
+ckks::SecretKey read_secret_key(const Bytes& data, const PlanContext& ctx, std::string* key_set) {
+  std::string stated;
+  ByteReader r = open(data, FileKind::kSecretKey, ctx, stated);
+  if (key_set) *key_set = stated;
   Bytes blob = get_blob(r, "secret key");
   r.expect_end();
   ckks::SecretKey sk = ckks::load_secret_key(blob, ctx.params());
@@ -186,7 +239,7 @@ ckks::SecretKey read_secret_key(const Bytes& data, const PlanContext& ctx) {
 // ---- requests ----
 
 Bytes write_request(const Request& req, const PlanContext& ctx) {
-  Bytes out = begin(FileKind::kRequest, ctx);
+  Bytes out = begin(FileKind::kRequest, ctx, req.key_set);
   ByteWriter w(out);
   w.put<std::uint8_t>(packing_code(ctx.plan().packing));
   w.put<std::uint32_t>(req.images);
@@ -220,9 +273,9 @@ void check_counts(ByteReader& r, const PlanContext& ctx, std::uint8_t packing, s
 }  // namespace
 
 Request read_request(const Bytes& data, const PlanContext& ctx, std::size_t max_images) {
-  ByteReader r = open(data, FileKind::kRequest, ctx);
-  const auto packing = r.get<std::uint8_t>("packing");
   Request req;
+  ByteReader r = open(data, FileKind::kRequest, ctx, req.key_set);
+  const auto packing = r.get<std::uint8_t>("packing");
   req.images = r.get<std::uint32_t>("image count");
   const auto count = r.get<std::uint32_t>("ciphertext count");
   check_counts(r, ctx, packing, req.images, count, max_images, false);
@@ -247,7 +300,7 @@ Request read_request(const Bytes& data, const PlanContext& ctx, std::size_t max_
 // ---- results ----
 
 Bytes write_result(const Result& res, const PlanContext& ctx) {
-  Bytes out = begin(FileKind::kResult, ctx);
+  Bytes out = begin(FileKind::kResult, ctx, res.key_set);
   ByteWriter w(out);
   w.put<std::uint8_t>(packing_code(ctx.plan().packing));
   w.put<std::uint32_t>(res.images);
@@ -258,9 +311,9 @@ Bytes write_result(const Result& res, const PlanContext& ctx) {
 }
 
 Result read_result(const Bytes& data, const PlanContext& ctx) {
-  ByteReader r = open(data, FileKind::kResult, ctx);
-  const auto packing = r.get<std::uint8_t>("packing");
   Result res;
+  ByteReader r = open(data, FileKind::kResult, ctx, res.key_set);
+  const auto packing = r.get<std::uint8_t>("packing");
   res.images = r.get<std::uint32_t>("image count");
   const auto count = r.get<std::uint32_t>("ciphertext count");
   check_counts(r, ctx, packing, res.images, count, 1 << 20, true);
@@ -284,6 +337,7 @@ Result evaluate(const he::Server& server, const Request& req) {
   const ckks::Params& params = server.params();
   Result res;
   res.images = req.images;
+  res.key_set = req.key_set;
   if (server.plan().packing == he::Packing::kThroughput) {
     if (req.inputs.size() != server.plan().ciphertexts_per_batch) throw Error("evaluate: wrong number of input ciphertexts");
     res.outputs = server.evaluate_batch([&](std::size_t k) {
