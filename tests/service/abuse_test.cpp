@@ -120,7 +120,6 @@ int status_of(const std::string& response) {
   return std::stoi(response.substr(9, 3));
 }
 
-std::string str(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
 // ---- whose fault ----
 
