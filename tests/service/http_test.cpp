@@ -76,7 +76,7 @@ INSTANTIATE_TEST_SUITE_P(Packings, ServiceHttp, ::testing::Values(he::Packing::k
 
 // Bodies a client would send, for the rejection tests.
 struct Material {
-  explicit Material(const PlanContext& ctx, const nn::Model& model) : client(ctx.plan(), Seed{4}) {
+  explicit Material(const PlanContext& ctx, const nn::Model& model, std::uint8_t seed = 4) : client(ctx.plan(), Seed{seed}) {
     const he::EvalKeys eval = client.eval_keys();
     keys = write_eval_keys(eval, ctx);
     const auto img = random_images(1, model.input_shape().size(), 2);
@@ -123,6 +123,12 @@ TEST(ServiceHttpRejections, EveryMalformedRequestGetsItsStatusAndTheServerKeepsS
   res = post("/v1/keys", str(other_mat.keys));
   EXPECT_EQ(res->status, 422);
   EXPECT_NE(error_message(res).find("made for plan"), std::string::npos);
+
+  // inference under a key id whose keys are not the request's: 422, never garbage
+  Material other_keys(r.service.plan(), m, 5);
+  res = post("/v1/infer/" + id, str(other_keys.request));
+  EXPECT_EQ(res->status, 422);
+  EXPECT_NE(error_message(res).find("holds key set"), std::string::npos);
 
   // inference: unknown key id, malformed key id, garbled, truncated, other plan, empty
   res = post("/v1/infer/0123456789abcdef0123456789abcdef", str(mat.request));

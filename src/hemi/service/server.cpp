@@ -96,7 +96,8 @@ std::string KeyStore::add(std::shared_ptr<const he::Server> server, std::size_t 
   return id;
 }
 
-void KeyStore::add_as(const std::string& id, std::shared_ptr<const he::Server> server, std::size_t bytes) {
+void KeyStore::add_as(const std::string& id, std::shared_ptr<const he::Server> server, std::size_t bytes,
+                      std::string key_set) {
   if (bytes > budget_)
     throw InputError("evaluation keys need " + std::to_string(bytes >> 20) + " MiB in memory, more than the server's key budget of " +
                      std::to_string(budget_ >> 20) + " MiB");
@@ -115,16 +116,17 @@ void KeyStore::add_as(const std::string& id, std::shared_ptr<const he::Server> s
     lru_.pop_back();
     ++evictions_;
   }
-  lru_.push_front(Entry{id, std::move(server), bytes});
+  lru_.push_front(Entry{id, std::move(server), bytes, std::move(key_set)});
   index_[id] = lru_.begin();
   bytes_ += bytes;
 }
 
-std::shared_ptr<const he::Server> KeyStore::find(const std::string& key_id) {
+std::shared_ptr<const he::Server> KeyStore::find(const std::string& key_id, std::string* key_set) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = index_.find(key_id);
   if (it == index_.end()) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second);
+  if (key_set) *key_set = it->second->key_set;
   return it->second->server;
 }
 
@@ -345,8 +347,9 @@ void Service::set_shared_keys(std::shared_ptr<SharedKeyStore> store, long ttl_se
   shared_ttl_ = ttl_seconds;
 }
 
-std::pair<std::shared_ptr<const he::Server>, std::size_t> Service::load_keys(const Bytes& body) const {
-  he::EvalKeys keys = read_eval_keys(body, ctx_);
+std::pair<std::shared_ptr<const he::Server>, std::size_t> Service::load_keys(const Bytes& body,
+                                                                          std::string* key_set) const {
+  he::EvalKeys keys = read_eval_keys(body, ctx_, key_set);
   const std::size_t bytes = resident_bytes(keys);
   if (bytes > keys_.budget())
     throw InputError("evaluation keys need " + std::to_string(bytes >> 20) + " MiB in memory, more than the server's key budget of " +
@@ -361,14 +364,15 @@ Service::Reply Service::register_keys(const Bytes& body) {
   if (body.empty()) return error_reply(400, "empty body: expected an evaluation-key file (hemi keygen)");
   return with_slot([&] {
     std::pair<std::shared_ptr<const he::Server>, std::size_t> loaded;
+    std::string key_set;
     try {
-      loaded = load_keys(body);
+      loaded = load_keys(body, &key_set);
     } catch (...) {
       return reply_for(std::current_exception(), Stage::kInput, "POST /v1/keys");
     }
     const std::string id = KeyStore::new_id();
     if (shared_) shared_->put(id, body, shared_ttl_);  // a failure is the server's (500, logged)
-    keys_.add_as(id, std::move(loaded.first), loaded.second);
+    keys_.add_as(id, std::move(loaded.first), loaded.second, key_set);
     return Reply{201, json{{"key_id", id}}.dump(), "application/json"};
   });
 }
@@ -379,7 +383,8 @@ Service::Reply Service::infer(const std::string& key_id, const Bytes& body) {
     return error_reply(413, "request of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
                                 std::to_string(limits_.max_request_bytes));
   if (body.empty()) return error_reply(400, "empty body: expected a request file (hemi encrypt)");
-  std::shared_ptr<const he::Server> server = keys_.find(key_id);
+  std::string key_set;  // the fingerprint of the keys under key_id
+  std::shared_ptr<const he::Server> server = keys_.find(key_id, &key_set);
   const std::string unknown = "unknown key id " + key_id + " (never registered, deleted, evicted or expired: register the keys again)";
   if (!server && !shared_) return error_reply(404, unknown);
   return with_slot([&] {
@@ -389,9 +394,9 @@ Service::Reply Service::infer(const std::string& key_id, const Bytes& body) {
       // The store is trusted no more than a client: the file is validated again. A bad one is
       // the server side's fault (whoever wrote the store), not this request's.
       try {
-        auto loaded = load_keys(*stored);
+        auto loaded = load_keys(*stored, &key_set);
         server = loaded.first;
-        keys_.add_as(key_id, std::move(loaded.first), loaded.second);
+        keys_.add_as(key_id, std::move(loaded.first), loaded.second, key_set);
       } catch (...) {
         return reply_for(std::current_exception(), Stage::kEvaluation, "loading keys " + key_id + " from " + shared_->describe());
       }
@@ -402,6 +407,10 @@ Service::Reply Service::infer(const std::string& key_id, const Bytes& body) {
     } catch (...) {
       return reply_for(std::current_exception(), Stage::kInput, "POST /v1/infer");
     }
+    // Evaluating under other keys would return garbage the client cannot tell from an answer.
+    if (req.key_set != key_set)
+      return error_reply(422, "request encrypted under key set " + req.key_set + ", but key id " + key_id +
+                                  " holds key set " + key_set + ": register the keys this request was made with");
     try {
       Result res = evaluate(*server, req);
       ++evaluations_;

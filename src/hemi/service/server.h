@@ -91,9 +91,12 @@ class KeyStore {
   // Returns a fresh random key id. Throws InputError if `bytes` alone exceed the budget.
   std::string add(std::shared_ptr<const he::Server> server, std::size_t bytes);
   // The same under a given id (a key set another replica registered; replaces one there).
-  void add_as(const std::string& id, std::shared_ptr<const he::Server> server, std::size_t bytes);
+  // `key_set` is the keys' fingerprint (formats.h), which requests must carry.
+  void add_as(const std::string& id, std::shared_ptr<const he::Server> server, std::size_t bytes,
+              std::string key_set = {});
   static std::string new_id();
-  std::shared_ptr<const he::Server> find(const std::string& key_id);  // null if unknown
+  // Null if unknown; `key_set` (if given) receives the keys' fingerprint.
+  std::shared_ptr<const he::Server> find(const std::string& key_id, std::string* key_set = nullptr);
   bool erase(const std::string& key_id);
   std::size_t size() const;
   std::size_t bytes() const;
@@ -105,6 +108,7 @@ class KeyStore {
     std::string id;
     std::shared_ptr<const he::Server> server;
     std::size_t bytes;
+    std::string key_set;
   };
   std::size_t budget_;
   mutable std::mutex mutex_;
@@ -163,7 +167,8 @@ class Service {
  private:
   Reply with_slot(const std::function<Reply()>& work);
   // Loads and validates a key file into a ready he::Server (throws like read_eval_keys).
-  std::pair<std::shared_ptr<const he::Server>, std::size_t> load_keys(const Bytes& body) const;
+  // Validated keys with their resident size; `key_set` receives their fingerprint.
+  std::pair<std::shared_ptr<const he::Server>, std::size_t> load_keys(const Bytes& body, std::string* key_set) const;
   void log(const std::string& line) const;
 
   PlanContext ctx_;
