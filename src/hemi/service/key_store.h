@@ -1,11 +1,10 @@
 // Where registered evaluation keys live beyond one process (docs/service.md, "Scaling out").
 // One server keeps them in memory only (KeyStore, server.h). Several replicas behind a load
-// balancer share them through a SharedKeyStore: the validated key file is stored under its key
-// id, with an expiry; a replica that has not seen a key id fetches the file, validates it again
-// (it trusts nobody, not even the store) and keeps the loaded keys in its own KeyStore.
-//
-// Today the store is keyed by the key id the service hands out; the key-set fingerprint
-// (formats.h, issue 11) can replace it without changing this interface.
+// balancer share them through a SharedKeyStore: the validated key file is stored once per key
+// set, under its fingerprint (formats.h), and each key id the service hands out is an entry
+// naming that fingerprint, both with an expiry; a replica that has not seen a key id fetches
+// the file, validates it again (it trusts nobody, not even the store) and keeps the loaded keys
+// in its own KeyStore.
 #pragma once
 
 #include <chrono>

@@ -165,6 +165,10 @@ Service::Reply error_reply(int status, const std::string& message) {
   return {status, json{{"error", message}}.dump(), "application/json"};
 }
 
+// Entry names in the shared store: key sets by fingerprint, key ids as aliases of them.
+std::string shared_set_name(const std::string& key_set) { return "set:" + key_set; }
+std::string shared_id_name(const std::string& key_id) { return "id:" + key_id; }
+
 bool valid_key_id(const std::string& id) {
   if (id.size() != 32) return false;
   for (char c : id)
@@ -371,7 +375,12 @@ Service::Reply Service::register_keys(const Bytes& body) {
       return reply_for(std::current_exception(), Stage::kInput, "POST /v1/keys");
     }
     const std::string id = KeyStore::new_id();
-    if (shared_) shared_->put(id, body, shared_ttl_);  // a failure is the server's (500, logged)
+    if (shared_) {  // a failure is the server's (500, logged)
+      // The key file is stored once per key set, under its fingerprint; the key id, a
+      // capability only its client knows, names that fingerprint.
+      shared_->put(shared_set_name(key_set), body, shared_ttl_);
+      shared_->put(shared_id_name(id), Bytes(key_set.begin(), key_set.end()), shared_ttl_);
+    }
     keys_.add_as(id, std::move(loaded.first), loaded.second, key_set);
     return Reply{201, json{{"key_id", id}}.dump(), "application/json"};
   });
@@ -389,7 +398,10 @@ Service::Reply Service::infer(const std::string& key_id, const Bytes& body) {
   if (!server && !shared_) return error_reply(404, unknown);
   return with_slot([&] {
     if (!server) {  // registered on another replica, or evicted here: from the shared store
-      std::optional<Bytes> stored = shared_->get(key_id);
+      std::optional<Bytes> alias = shared_->get(shared_id_name(key_id));
+      std::optional<Bytes> stored;
+      if (alias && valid_key_id(std::string(alias->begin(), alias->end())))
+        stored = shared_->get(shared_set_name(std::string(alias->begin(), alias->end())));
       if (!stored) return error_reply(404, unknown);
       // The store is trusted no more than a client: the file is validated again. A bad one is
       // the server side's fault (whoever wrote the store), not this request's.
@@ -427,7 +439,10 @@ Service::Reply Service::delete_keys(const std::string& key_id) {
   bool found = keys_.erase(key_id);
   if (shared_) {
     try {
-      found = shared_->erase(key_id) || found;
+      if (std::optional<Bytes> alias = shared_->get(shared_id_name(key_id))) {
+        shared_->erase(shared_set_name(std::string(alias->begin(), alias->end())));
+        found = shared_->erase(shared_id_name(key_id)) || found;
+      }
     } catch (...) {
       return reply_for(std::current_exception(), Stage::kEvaluation, "DELETE /v1/keys");
     }
