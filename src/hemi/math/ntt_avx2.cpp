@@ -10,8 +10,13 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+// GCC: a target region; clang (which ignores it): the same attribute on every function.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,bmi2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,bmi2,fma")
+#endif
 #define HEMI_AVX2_REGION
 
 namespace hemi::math::simd::avx2 {
@@ -203,5 +208,9 @@ void ntt_inverse(u64* a, const NttTables& t) {
 }  // namespace hemi::math::simd::avx2
 
 #undef HEMI_AVX2_REGION
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif  // __x86_64__

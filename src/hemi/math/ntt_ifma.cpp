@@ -8,8 +8,13 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+// GCC: a target region; clang (which ignores it): the same attribute on every function.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512ifma,avx512vl,avx512dq,avx512bw"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512ifma,avx512vl,avx512dq,avx512bw")
+#endif
 #define HEMI_IFMA_REGION
 
 namespace hemi::math::simd::ifma {
@@ -142,5 +147,9 @@ void ntt_inverse(u64* a, const NttTables& tb) {
 }  // namespace hemi::math::simd::ifma
 
 #undef HEMI_IFMA_REGION
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif  // __x86_64__

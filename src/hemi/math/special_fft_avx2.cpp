@@ -9,8 +9,13 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+// GCC: a target region; clang (which ignores it): the same attribute on every function.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,bmi2"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,bmi2")
+#endif
 
 namespace hemi::math::simd::avx2 {
 
@@ -96,5 +101,9 @@ void fft_inverse(C* v, const SpecialFft& f) {
 
 }  // namespace hemi::math::simd::avx2
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif  // __x86_64__
