@@ -12,6 +12,3 @@ endforeach()
 add_executable(hemi_fuzz_corpus ${HEMI_FUZZ_DIR}/make_corpus.cpp)
 target_include_directories(hemi_fuzz_corpus PRIVATE ${HEMI_FUZZ_DIR} ${PROJECT_SOURCE_DIR}/tests/he)
 target_link_libraries(hemi_fuzz_corpus PRIVATE hemi_service)
-
-  endforeach()
-endif()
