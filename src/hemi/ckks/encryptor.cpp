@@ -1,5 +1,7 @@
 #include "hemi/ckks/encryptor.h"
 
+#include <algorithm>
+
 #include "hemi/ckks/encoder.h"
 #include "hemi/ckks/sampling.h"
 #include "hemi/math/eltwise.h"
@@ -42,13 +44,13 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) {
   ct.polys.assign(2, RnsPoly(ctx.n, limbs));
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& m = ctx.q[i];
-    const u64 *p0 = pk_.ct.polys[0].limb(i), *p1 = pk_.ct.polys[1].limb(i), *ui = u.limb(i);
+    // c0 = p0 u + e0 + m, c1 = p1 u + e1, with the vector kernels (eltwise.h)
     u64 *c0 = ct.polys[0].limb(i), *c1 = ct.polys[1].limb(i);
-    for (std::size_t c = 0; c < ctx.n; ++c) {
-      c0[c] = math::add_mod(math::add_mod(math::mul_mod(p0[c], ui[c], m), e0.limb(i)[c], m.value),
-                            pt.poly.limb(i)[c], m.value);
-      c1[c] = math::add_mod(math::mul_mod(p1[c], ui[c], m), e1.limb(i)[c], m.value);
-    }
+    math::mul_mod_vec(c0, pk_.ct.polys[0].limb(i), u.limb(i), ctx.n, m);
+    math::add_mod_vec(c0, e0.limb(i), ctx.n, m.value);
+    math::add_mod_vec(c0, pt.poly.limb(i), ctx.n, m.value);
+    math::mul_mod_vec(c1, pk_.ct.polys[1].limb(i), u.limb(i), ctx.n, m);
+    math::add_mod_vec(c1, e1.limb(i), ctx.n, m.value);
   }
   u.wipe();
   e0.wipe();
@@ -80,11 +82,12 @@ SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt) {
   sct.c0 = RnsPoly(ctx.n, limbs);
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& m = ctx.q[i];
-    for (std::size_t c = 0; c < ctx.n; ++c) {
-      u64 as = math::mul_mod(a.limb(i)[c], sk_.poly.limb(i)[c], m);
-      u64 v = math::add_mod(math::neg_mod(as, m.value), e.limb(i)[c], m.value);
-      sct.c0.limb(i)[c] = math::add_mod(v, pt.poly.limb(i)[c], m.value);
-    }
+    // c0 = e - a s + m, with the vector kernels (eltwise.h); e's buffer holds the sum
+    u64* c0 = sct.c0.limb(i);
+    math::mul_mod_vec(c0, a.limb(i), sk_.poly.limb(i), ctx.n, m);
+    math::sub_mod_vec(e.limb(i), c0, ctx.n, m.value);
+    math::add_mod_vec(e.limb(i), pt.poly.limb(i), ctx.n, m.value);
+    std::copy(e.limb(i), e.limb(i) + ctx.n, c0);
   }
   e.wipe();
   sct.level = pt.level;
