@@ -1,6 +1,6 @@
 // Element-wise kernels over one residue polynomial (n coefficients modulo one prime). Each has
 // a portable scalar version, the reference, and vector versions chosen at run time (simd.h):
-// AVX2 for q < 2^31, AVX-512 IFMA for q < 2^50. Any n; no alignment needed.
+// AVX2 and AVX-512 IFMA for q < 2^50 (simd_kernels.h). Any n; no alignment needed.
 // Ranges: inputs < q unless stated; outputs < q unless `_lazy`.
 #pragma once
 

@@ -3,7 +3,7 @@
 // bit-reversed order: slot i holds a(psi^(2*brv(i)+1)), psi the table's primitive 2n-th root.
 //
 // Dispatch: ntt_forward/ntt_inverse run the active SIMD path's kernels (simd.h) when the prime
-// suits them (AVX-512 IFMA: q < 2^50 and n >= 16; AVX2: q < 2^31), else the scalar kernels.
+// suits them (AVX-512 IFMA: q < 2^50 and n >= 16; AVX2: q < 2^50), else the scalar kernels.
 // Tables are immutable and may be shared by any number of threads.
 #pragma once
 
