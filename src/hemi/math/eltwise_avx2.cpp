@@ -24,14 +24,13 @@ namespace hemi::math::simd::avx2 {
 namespace {
 constexpr u64 kInt = u64{1} << 31;  // below: the 32-bit-operand kernels; above: doubles
 
-// Wide primes: out[i] = x[i] * y[i] (or * w) mod q through doubles; `lazy` keeps [0, 2q).
-template <bool lazy, typename Y>
+// Wide primes: out[i] = x[i] * y_at(i) mod q through doubles, for x, y < q; advances i.
+template <typename Y>
 void mul_fp(u64* out, const u64* x, Y&& y_at, std::size_t n, u64 qv, std::size_t& i) {
   const F q = _mm256_set1_pd(static_cast<double>(qv)), qinv = _mm256_set1_pd(1.0 / static_cast<double>(qv));
   for (; i + 4 <= n; i += 4) {
-    F r = mul_mod_fp_lazy(to_double(load(x + i)), y_at(i), q, qinv);
-    if (!lazy) r = sub_if_at_least(r, q);
-    store(out + i, to_u64(r));
+    const F r = mul_mod_fp_lazy(to_double(load(x + i)), y_at(i), q, qinv);
+    store(out + i, to_u64(sub_if_at_least(r, q)));
   }
 }
 }  // namespace
@@ -56,7 +55,7 @@ void sub_mod_vec(u64* x, const u64* y, std::size_t n, u64 qv) {
 void mul_mod_vec(u64* out, const u64* x, const u64* y, std::size_t n, const Modulus& m) {
   if (m.value >= kInt) {
     std::size_t i = 0;
-    mul_fp<false>(out, x, [y](std::size_t j) { return to_double(load(y + j)); }, n, m.value, i);
+    mul_fp(out, x, [y](std::size_t j) { return to_double(load(y + j)); }, n, m.value, i);
     return scalar::mul_mod_vec(out + i, x + i, y + i, n - i, m);
   }
   const int k = m.bits;
@@ -77,7 +76,7 @@ void mul_scalar_vec(u64* x, std::size_t n, u64 w, u64 w_shoup, u64 qv) {
   if (qv >= kInt) {
     std::size_t i = 0;
     const F wd = _mm256_set1_pd(static_cast<double>(w));
-    mul_fp<false>(x, x, [wd](std::size_t) { return wd; }, n, qv, i);
+    mul_fp(x, x, [wd](std::size_t) { return wd; }, n, qv, i);
     return scalar::mul_scalar_vec(x + i, n - i, w, w_shoup, qv);
   }
   const V q = set1(qv), vw = set1(w), w32 = set1(w_shoup >> 32);
