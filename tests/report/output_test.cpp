@@ -138,7 +138,11 @@ TEST(reportOutput, UndefinedValuesAreNullWithAReason) {
 }
 
 TEST(reportOutput, CsvHasTheHeaderAndOneRowPerRun) {
-  const Report rep = sample_report();
+  Report rep = sample_report();
+  rep.runs[0].training.method = "dp-sgd";  // the privacy columns (issue 14)
+  rep.runs[0].training.privacy = "(3, 1e-05)-DP per training example";
+  rep.runs[0].training.dp_epsilon = 3.0;
+  rep.runs[0].training.dp_delta = 1e-5;
   const std::string csv = to_csv(rep);
   std::istringstream in(csv);
   std::string header;
@@ -147,10 +151,12 @@ TEST(reportOutput, CsvHasTheHeaderAndOneRowPerRun) {
   EXPECT_EQ(header.rfind("experiment,variant,mode,fold,dataset,model", 0), 0u);
   EXPECT_NE(header.find("accuracy_ci_low"), std::string::npos);
   EXPECT_NE(header.find("mcnemar_p"), std::string::npos);
+  EXPECT_NE(header.find(",training_method,privacy,dp_epsilon,dp_delta,bytes_moved"), std::string::npos);
   std::vector<std::string> rows;
   for (std::string line; std::getline(in, line);) rows.push_back(line);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_NE(rows[1].find("\"encrypted, \"\"quoted\"\"\""), std::string::npos) << rows[1];
+  EXPECT_NE(rows[0].find(",dp-sgd,\"(3, 1e-05)-DP per training example\",3,"), std::string::npos) << rows[0];
   // Same number of fields in every row (no field of the sample holds a comma except the quoted one).
   const auto fields = [](const std::string& s) {
     std::size_t n = 1;

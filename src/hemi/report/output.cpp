@@ -157,7 +157,8 @@ const char* kCsvColumns[] = {
     "f1_macro", "precision_weighted", "recall_weighted", "f1_weighted", "agreement", "mcnemar_p",
     "max_abs_logit_error", "load_s", "train_s", "keygen_s", "encrypt_s", "evaluate_s", "decrypt_s", "inference_s",
     "total_s", "images_per_second", "bytes_up_per_image", "bytes_down_per_image", "eval_key_bytes",
-    "secret_key_bytes", "peak_memory_mib", "threads", "packing", "ckks_n", "log2_qp", "security_bits"};
+    "secret_key_bytes", "peak_memory_mib", "threads", "packing", "ckks_n", "log2_qp", "security_bits",
+    "training_method", "privacy", "dp_epsilon", "dp_delta", "bytes_moved"};
 
 // ---- figures ----
 
@@ -301,7 +302,9 @@ std::string to_csv(const Report& report) {
         csv_num(r.bytes_up_per_image), csv_num(r.bytes_down_per_image), std::to_string(r.eval_key_bytes),
         std::to_string(r.secret_key_bytes), csv_num(r.peak_memory_mib), std::to_string(r.threads),
         r.ckks ? r.ckks->packing : "", r.ckks ? std::to_string(r.ckks->n) : "", r.ckks ? csv_num(r.ckks->log2_qp) : "",
-        r.ckks ? std::to_string(r.ckks->security_bits) : ""};
+        r.ckks ? std::to_string(r.ckks->security_bits) : "", r.training.method, r.training.privacy,
+        r.training.dp_epsilon ? csv_num(*r.training.dp_epsilon) : "", r.training.dp_delta ? csv_num(*r.training.dp_delta) : "",
+        r.training.bytes_moved ? std::to_string(r.training.bytes_moved) : ""};
     HEMI_ASSERT(f.size() == std::size(kCsvColumns));
     std::string line;
     for (std::size_t i = 0; i < f.size(); ++i) line += (i ? "," : "") + csv_field(f[i]);
