@@ -43,7 +43,7 @@ int run(const Options& o) {
   std::size_t on_path = 0;
   for (const auto* chain : {&p.q(), &p.p()})
     for (const auto& m : *chain)
-      on_path += math::simd::kernel_path(m.bits <= 50, math::simd::avx2::eligible(m.value)) ==
+      on_path += math::simd::kernel_path(math::simd::ifma::eligible(m.value), math::simd::avx2::eligible(m.value)) ==
                  math::simd::active_path();
   if (o.json) {
     nlohmann::json q = nlohmann::json::array(), sp = nlohmann::json::array();

@@ -4,17 +4,12 @@
 // q below 2^62. Tails use the scalar kernels.
 #include "hemi/math/eltwise.h"
 #include "hemi/math/simd_kernels.h"
+#include "hemi/math/simd_target.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// GCC: a target region; clang (which ignores it): the same attribute on every function.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,bmi2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,bmi2,fma")
-#endif
+HEMI_TARGET_BEGIN("avx2,bmi2,fma")
 #define HEMI_AVX2_REGION
 
 namespace hemi::math::simd::avx2 {
@@ -196,9 +191,5 @@ void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_
 }  // namespace hemi::math::simd::avx2
 
 #undef HEMI_AVX2_REGION
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+HEMI_TARGET_END()
 #endif  // __x86_64__

@@ -2,17 +2,12 @@
 // Tails use the scalar kernels.
 #include "hemi/math/eltwise.h"
 #include "hemi/math/simd_kernels.h"
+#include "hemi/math/simd_target.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// GCC: a target region; clang (which ignores it): the same attribute on every function.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512ifma,avx512vl,avx512dq,avx512bw"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512ifma,avx512vl,avx512dq,avx512bw")
-#endif
+HEMI_TARGET_BEGIN("avx512f,avx512ifma,avx512vl,avx512dq,avx512bw")
 #define HEMI_IFMA_REGION
 
 namespace hemi::math::simd::ifma {
@@ -126,9 +121,5 @@ void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_
 }  // namespace hemi::math::simd::ifma
 
 #undef HEMI_IFMA_REGION
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+HEMI_TARGET_END()
 #endif  // __x86_64__

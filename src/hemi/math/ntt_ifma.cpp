@@ -4,17 +4,12 @@
 // target region and namespace of its own (simd_kernels.h); n >= 16.
 #include "hemi/math/ntt.h"
 #include "hemi/math/simd_kernels.h"
+#include "hemi/math/simd_target.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// GCC: a target region; clang (which ignores it): the same attribute on every function.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512ifma,avx512vl,avx512dq,avx512bw"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512ifma,avx512vl,avx512dq,avx512bw")
-#endif
+HEMI_TARGET_BEGIN("avx512f,avx512ifma,avx512vl,avx512dq,avx512bw")
 #define HEMI_IFMA_REGION
 
 namespace hemi::math::simd::ifma {
@@ -147,9 +142,5 @@ void ntt_inverse(u64* a, const NttTables& tb) {
 }  // namespace hemi::math::simd::ifma
 
 #undef HEMI_IFMA_REGION
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+HEMI_TARGET_END()
 #endif  // __x86_64__

@@ -2,6 +2,7 @@
 // half-length >= 2 (the first forward / last inverse stage stays scalar). Products are a
 // multiply and an addsub, not FMA, so the results equal the scalar kernels' bit for bit.
 #include "hemi/math/simd_kernels.h"
+#include "hemi/math/simd_target.h"
 #include "hemi/math/special_fft.h"
 
 #include <utility>
@@ -9,13 +10,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// GCC: a target region; clang (which ignores it): the same attribute on every function.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,bmi2"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,bmi2")
-#endif
+HEMI_TARGET_BEGIN("avx2,bmi2")
 
 namespace hemi::math::simd::avx2 {
 
@@ -101,9 +96,5 @@ void fft_inverse(C* v, const SpecialFft& f) {
 
 }  // namespace hemi::math::simd::avx2
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+HEMI_TARGET_END()
 #endif  // __x86_64__
