@@ -94,12 +94,14 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
     const bfv::SecretKey sk = keygen.secret_key();
     const bfv::RelinKey rk = keygen.relin_key(sk);
     res.relin_key_bytes += ckks::serialize(rk, params.ring()).size();
+    res.secret_key_bytes += ckks::serialize(sk, params.ring()).size();
     res.keygen_s += seconds_since(t0);
     const bfv::Encoder encoder(params);
     const bfv::Decryptor dec(params, sk);
     // Threads work on different neurons (whole ciphertexts), not on the limbs of one: every
     // neuron is independent and the ring has only a few limbs, so this keeps both cores busy.
     const bfv::Evaluator eval(params);
+    const bfv::Evaluator layer_eval(params, pool);  // whole layers: blocks of every limb over the pool
     const u64 t = params.t().value;
     const std::size_t slots = params.slots();
     auto each = [&](std::size_t count_, const std::function<void(std::size_t)>& f) {
@@ -204,8 +206,20 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
           oi += 2;
           continue;
         }
-        std::vector<bfv::Ciphertext> y(op.rows.size());
-        each(op.rows.size(), [&](std::size_t o) { y[o] = linear_row(op.rows[o], x); });
+        // A whole layer at once (the evaluator blocks it over the coefficients), then biases.
+        std::vector<std::vector<std::uint32_t>> index(op.rows.size());
+        std::vector<std::vector<std::int64_t>> weight(op.rows.size());
+        for (std::size_t o = 0; o < op.rows.size(); ++o)
+          for (std::size_t q = 0; q < op.rows[o].index.size(); ++q)
+            if (op.rows[o].weight[q] != 0) {
+              index[o].push_back(op.rows[o].index[q]);
+              weight[o].push_back(centred_mod(op.rows[o].weight[q], t));
+            }
+        std::vector<bfv::Ciphertext> y = layer_eval.linear(x, index, weight);
+        each(y.size(), [&](std::size_t o) {
+          const std::int64_t b = centred_mod(op.rows[o].bias, t);
+          if (b != 0) eval.add_const_inplace(y[o], b);
+        });
         x = std::move(y);
       }
       each(x.size(), [&](std::size_t i) { eval.mod_switch_to_inplace(x[i], plan.download_level); });
