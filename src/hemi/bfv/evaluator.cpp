@@ -200,12 +200,16 @@ std::vector<Ciphertext> Evaluator::linear(std::span<const Ciphertext> in, std::s
     const math::Modulus& qi = params_.q()[i];
     math::DotAccumulator acc(block, qi);
     std::vector<u64> w;
+    std::vector<const u64*> x;
     for (std::size_t r = 0; r < index.size(); ++r) {
-      w.resize(weights[r].size());
-      for (std::size_t k = 0; k < w.size(); ++k) w[k] = math::from_signed(weights[r][k], qi.value);
+      w.clear();
+      for (std::size_t k = 0; k < weights[r].size(); ++k)
+        if (weights[r][k] != 0) w.push_back(math::from_signed(weights[r][k], qi.value));
       for (std::size_t part = 0; part < 2; ++part) {
-        for (std::size_t k = 0; k < w.size(); ++k)
-          if (w[k] != 0) acc.add(in[index[r][k]].polys[part].limb(i) + off, w[k]);
+        x.clear();
+        for (std::size_t k = 0; k < weights[r].size(); ++k)
+          if (weights[r][k] != 0) x.push_back(in[index[r][k]].polys[part].limb(i) + off);
+        acc.add_terms(x.data(), w.data(), x.size());  // the partial sums stay in registers
         acc.finish(out[r].polys[part].limb(i) + off);
       }
     }
