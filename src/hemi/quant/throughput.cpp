@@ -104,9 +104,9 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
     const bfv::Evaluator layer_eval(params, pool);  // whole layers: blocks of every limb over the pool
     const u64 t = params.t().value;
     const std::size_t slots = params.slots();
-    auto each = [&](std::size_t count_, const std::function<void(std::size_t)>& f) {
-      if (pool) pool->parallel_for(0, count_, f);
-      else for (std::size_t i = 0; i < count_; ++i) f(i);
+    auto each = [&](std::size_t items, const std::function<void(std::size_t)>& f) {
+      if (pool) return pool->parallel_for(0, items, f);
+      for (std::size_t i = 0; i < items; ++i) f(i);
     };
     const std::size_t workers = pool ? pool->size() : 1;
     for (std::size_t first = 0; first < count; first += slots) {
