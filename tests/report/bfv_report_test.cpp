@@ -2,6 +2,9 @@
 // scheme in results.csv / results.json, and the report's "BFV against CKKS" section.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "hemi/base/error.h"
@@ -107,6 +110,16 @@ TEST(reportBfv, MarkdownComparesTheSchemesOnlyWhenBothRan) {
   rep.runs.pop_back();  // no BFV run: no section, no figure
   EXPECT_EQ(bfv_markdown(rep), "");
   EXPECT_TRUE(write_bfv_figures(rep, "/nonexistent").files.empty());
+}
+
+TEST(reportBfv, FigureIsPngAndSvg) {
+  if (find_gnuplot().empty()) GTEST_SKIP() << "gnuplot is not installed";
+  const auto dir = std::filesystem::temp_directory_path() / ("hemi-bfv-fig-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const BfvFigures f = write_bfv_figures(two_schemes(), dir.string());
+  EXPECT_EQ(f.warning, "");
+  EXPECT_EQ(f.files.size(), 2u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

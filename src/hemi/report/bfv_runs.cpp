@@ -205,9 +205,9 @@ BfvFigures write_bfv_figures(const Report& report, const std::string& out_dir) {
        << "set multiplot layout 1,2 title 'BFV (exact, quantized) against CKKS (approximate, float): encrypted inference' noenhanced\n"
        << "set ylabel 'seconds (encrypted, end to end)'\nset title 'time'\n"
        << "plot 'bfv.dat' using 2:xtic(1) title 'CKKS', '' using 3 title 'BFV'\n"
-       << "set ylabel 'KiB uploaded per image'\nset title 'bytes'\n"
+       << "set logscale y\nset yrange [*:*]\nset ylabel 'KiB uploaded per image (log scale)'\nset title 'bytes'\n"
        << "plot 'bfv.dat' using 4:xtic(1) title 'CKKS', '' using 5 title 'BFV'\n"
-       << "unset multiplot\nunset output\n";
+       << "unset multiplot\nunset logscale y\nset yrange [0:*]\nunset output\n";
   }
   {
     std::ofstream g(dir / "bfv.gp");
