@@ -269,7 +269,7 @@ void run_eval(const EvalArgs& a) {
     j["agreement"] = r.agreement;
     j["exact_agreement"] = r.exact_agreement;
     j["max_logit_error"] = r.max_logit_error;
-    const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.total - r.plain_seconds);
+    const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.quantize - r.seconds.total - r.plain_seconds);
     j["seconds"] = {{"load", load_seconds},         {"quantize", r.seconds.quantize}, {"compile", r.seconds.compile},
                     {"keygen", r.seconds.keygen},   {"setup", 0.0},                   {"encrypt", r.seconds.encrypt},
                     {"evaluate", r.seconds.evaluate}, {"decrypt", r.seconds.decrypt}, {"plain", r.plain_seconds},
@@ -334,7 +334,7 @@ void run_eval(const EvalArgs& a) {
     std::printf("  quantized plaintext accuracy %.2f%%, agreement with it %.2f%% (identical integer logits %.2f%%), "
                 "budget left %.1f bits\n",
                 100 * r.plain_accuracy, 100 * r.agreement, 100 * r.exact_agreement, r.min_budget_bits);
-    const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.total - r.plain_seconds);
+    const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.quantize - r.seconds.total - r.plain_seconds);
     std::printf("  time: load %.2f s, quantize %.2f s, compile %.2f s, keygen %.2f s, encrypt %.2f s (CPU %.2f s), evaluate "
                 "%.2f s (CPU %.2f s), decrypt %.2f s, plaintext reference %.2f s, other %.2f s; total %.2f s (%.1f "
                 "images/s encrypted)\n",
