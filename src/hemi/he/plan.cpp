@@ -25,6 +25,7 @@ OpCounts& OpCounts::operator+=(const OpCounts& o) {
   plain_multiplies += o.plain_multiplies;
   dot_terms += o.dot_terms;
   additions += o.additions;
+  encodes += o.encodes;
   return *this;
 }
 
@@ -34,7 +35,7 @@ json ops_json(const OpCounts& o) {
   return {{"rotations", o.rotations},          {"hoisted_groups", o.hoisted_groups},
           {"relinearizations", o.relinearizations}, {"rescales", o.rescales},
           {"plain_multiplies", o.plain_multiplies}, {"dot_terms", o.dot_terms},
-          {"additions", o.additions}};
+          {"additions", o.additions}, {"encodes", o.encodes}};
 }
 OpCounts ops_from(const json& j) {
   OpCounts o;
@@ -45,6 +46,7 @@ OpCounts ops_from(const json& j) {
   o.plain_multiplies = json_count(j.at("plain_multiplies"), "plan: plain_multiplies");
   o.dot_terms = json_count(j.at("dot_terms"), "plan: dot_terms");
   o.additions = json_count(j.at("additions"), "plan: additions");
+  if (j.contains("encodes")) o.encodes = json_count(j.at("encodes"), "plan: encodes");
   return o;
 }
 
@@ -83,6 +85,8 @@ std::string Plan::to_json() const {
       {"im2col_conv", {im2col_conv.in_channels, im2col_conv.out_channels, im2col_conv.kernel_h, im2col_conv.kernel_w,
                        im2col_conv.stride_h, im2col_conv.stride_w, im2col_conv.pad_h, im2col_conv.pad_w}},
       {"input_values", input_values},
+      {"mux_block", mux_block},
+      {"plaintext_cache_bytes", plaintext_cache_bytes},
       {"rotation_steps", rotation_steps},
       {"layers", layers_j},
       {"total", ops_json(total)},
@@ -134,6 +138,9 @@ Plan Plan::from_json(const std::string& text) {
         if (v < 0 || v > 4096) throw Error("plan: im2col_conv value " + std::to_string(v) + " is out of range");
     }
     p.input_values = json_count(j.at("input_values"), "plan: input_values");
+    if (j.contains("mux_block")) p.mux_block = json_count(j.at("mux_block"), "plan: mux_block");
+    if (j.contains("plaintext_cache_bytes"))
+      p.plaintext_cache_bytes = json_count(j.at("plaintext_cache_bytes"), "plan: plaintext_cache_bytes");
     p.rotation_steps = json_ints(j.at("rotation_steps"), "plan: rotation_steps");
     for (const json& l : j.at("layers")) {
       LayerPlan lp;
@@ -210,6 +217,15 @@ std::string Plan::validation_error() const {
     return num(classes) + " classes do not fit the period of " + num(period) + " slots";
   if (input_values < 1 || input_values > period)
     return num(input_values) + " input values do not fit the period of " + num(period) + " slots";
+  if (mux_block != 0) {
+    const std::size_t grid = static_cast<std::size_t>(input_height) * static_cast<std::size_t>(input_width);
+    if ((mux_block & (mux_block - 1)) != 0 || mux_block < grid || mux_block > slots)
+      return "channel block of " + num(mux_block) + " slots (a power of two from " + num(grid) + " to " + num(slots) + " expected)";
+    if (input_im2col) return "a multiplexed plan with an im2col input";
+    const std::size_t blocks = slots / mux_block;
+    if (static_cast<std::size_t>(input_channels) > blocks || static_cast<std::size_t>(classes) > blocks)
+      return num(input_channels) + " input channels or " + num(classes) + " classes do not fit " + num(blocks) + " channel blocks";
+  }
   if (!input_im2col) {
     if (input_values != values) return num(input_values) + " input values, the input shape has " + num(values);
   } else {
