@@ -78,7 +78,12 @@ Plaintext Encoder::from_coefficients(const std::vector<double>& coeffs, std::siz
   for (std::size_t i = 0; i <= level; ++i) {
     const math::u64 q = ctx.q[i].value;
     math::u64* dst = pt.poly.limb(i);
-    for (std::size_t c = 0; c < ints.size(); ++c) dst[c] = math::from_signed(ints[c], q);
+    if (max_abs + 1 < static_cast<double>(q)) {  // every |coefficient| < q: no division
+      for (std::size_t c = 0; c < ints.size(); ++c)
+        dst[c] = ints[c] < 0 ? q - static_cast<math::u64>(-ints[c]) : static_cast<math::u64>(ints[c]);
+    } else {
+      for (std::size_t c = 0; c < ints.size(); ++c) dst[c] = math::from_signed(ints[c], q);
+    }
     math::ntt_forward(dst, *ctx.ntt[i]);
   }
   return pt;

@@ -290,6 +290,11 @@ std::string Plan::describe() const {
   if (packing == Packing::kThroughput)
     std::snprintf(line, sizeof(line), "  input: %d x %d x %d, one ciphertext per value (%zu), %zu images per batch, level %d\n",
                   input_channels, input_height, input_width, ciphertexts_per_batch, images_per_batch, input_level);
+  else if (mux_block)
+    std::snprintf(line, sizeof(line),
+                  "  input: %d x %d x %d in one ciphertext, channel-packed (multiplexed): blocks of %zu slots, %zu per "
+                  "ciphertext, level %d; weights encoded on demand, %zu MiB of them kept\n",
+                  input_channels, input_height, input_width, mux_block, period / mux_block, input_level, plaintext_cache_bytes >> 20);
   else
     std::snprintf(line, sizeof(line), "  input: %d x %d x %d in one ciphertext%s (%zu values), repeating every %zu slots, level %d\n",
                   input_channels, input_height, input_width, input_im2col ? ", im2col-expanded for the first convolution" : "",
@@ -301,7 +306,10 @@ std::string Plan::describe() const {
     std::snprintf(line, sizeof(line), "    %2zu %-10s -> %-8s level %d -> %d, scale 2^%.2f", i, l.kind.c_str(),
                   l.shape_out.c_str(), l.level_in, l.level_out, l.log2_scale_out);
     o << line;
-    if (l.diagonals)
+    if (l.diagonals && mux_block)
+      o << ", " << l.diagonals << " plaintext products (" << l.baby_steps << " offsets + " << l.giant_steps
+        << " block rotations per ciphertext, " << l.ops.rotations << " rotations)";
+    else if (l.diagonals)
       o << ", " << l.diagonals << (l.hybrid ? " hybrid" : "") << " diagonals (" << l.baby_steps << " baby + "
         << l.giant_steps << " giant rotations" << (l.hybrid ? ", plus replication and folding" : "") << ")";
     if (l.ops.relinearizations) o << ", " << l.ops.relinearizations << " relinearizations";
@@ -314,6 +322,7 @@ std::string Plan::describe() const {
                 static_cast<unsigned long long>(total.rescales), static_cast<unsigned long long>(total.plain_multiplies),
                 static_cast<unsigned long long>(total.dot_terms));
   o << line;
+  if (total.encodes) o << "  plaintexts encoded per image without the cache: " << total.encodes << "\n";
   o << "  Galois keys: " << rotation_steps.size() << " rotation steps";
   if (!rotation_steps.empty()) {
     o << " {";
