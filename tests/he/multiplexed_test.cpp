@@ -78,6 +78,31 @@ TEST(Multiplexed, MedcnnShapedNetworkAgreesWithThePlaintextModel) {
   EXPECT_LT(relative_error(model, plan, 2, true), kRelativeBound);
 }
 
+// A first convolution with stride 2: the client sends 4 phase channels of 8x8 (space-to-depth),
+// blocks of 64 slots instead of 256, and the convolution runs with stride 1 on them.
+nn::Model strided_first(std::mt19937_64& rng, int channels) {
+  return make_model(channels, 16, 16,
+                    {conv(channels, 6, 3, 2, 1, rng), nn::Square{}, conv(6, 8, 3, 2, 1, rng), nn::Square{}, nn::AvgPool2d{},
+                     nn::Flatten{}, dense(32, 5, rng), nn::Square{}, dense(5, 3, rng)},
+                    3);
+}
+
+TEST(Multiplexed, SpaceToDepthInputForAStridedFirstConvolution) {
+  std::mt19937_64 rng(10);
+  for (int channels : {1, 3}) {
+    SCOPED_TRACE(channels);
+    nn::Model model = strided_first(rng, channels);
+    EXPECT_EQ(phase_factor(model), 2);
+    Plan plan = mux_plan(model, 7);
+    EXPECT_EQ(plan.mux_phases, 2);
+    EXPECT_EQ(plan.mux_block, 64u);
+    EXPECT_LT(relative_error(model, plan, 2, channels == 1), kRelativeBound);
+  }
+  // No phase form: stride 1, or a stride that does not divide the image.
+  EXPECT_EQ(phase_factor(medcnn_shaped(rng)), 1);
+  EXPECT_EQ(phase_factor(make_model(1, 15, 15, {conv(1, 2, 3, 2, 1, rng), nn::Flatten{}, dense(128, 2, rng)}, 2)), 1);
+}
+
 TEST(Multiplexed, RgbInputIsReplicatedOverTheBlocks) {
   std::mt19937_64 rng(2);
   nn::Model model = medcnn_shaped(rng, 3);
@@ -115,9 +140,11 @@ TEST(Multiplexed, PolynomialActivation) {
 
 // The plan's per-layer counts are what the executor does (nothing cached: every plaintext is
 // encoded), and a cache that holds everything encodes nothing for the second image.
-TEST(Multiplexed, PlanCountsEqualExecutedCounts) {
+class Counts : public ::testing::TestWithParam<bool> {};
+
+TEST_P(Counts, PlanCountsEqualExecutedCounts) {
   std::mt19937_64 rng(6);
-  nn::Model model = medcnn_shaped(rng);
+  nn::Model model = GetParam() ? strided_first(rng, 1) : medcnn_shaped(rng);
   CompileOptions o;
   o.packing = Packing::kLatency;
   o.latency_layout = CompileOptions::LatencyLayout::kMultiplexed;
@@ -164,6 +191,8 @@ TEST(Multiplexed, PlanCountsEqualExecutedCounts) {
   EXPECT_EQ(enc2, 0u);
   EXPECT_EQ(ex2.cache().bytes(), cached.plaintext_cache_bytes);
 }
+INSTANTIATE_TEST_SUITE_P(Multiplexed, Counts, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "SpaceToDepth" : "Plain"; });
 
 TEST(Multiplexed, PlanRoundTripsThroughJson) {
   std::mt19937_64 rng(8);

@@ -40,7 +40,7 @@ MultiplexedExecutor::MultiplexedExecutor(const Plan& plan, const nn::Model& mode
     : plan_(plan), model_(model), params_(params_for(plan)), encoder_(params_) {
   if (plan_.packing != Packing::kLatency || plan_.mux_block == 0)
     throw Error("multiplexed executor: the plan does not use the multiplexed latency layout");
-  program_ = lower_multiplexed(model_, params_.slots(), plan_.input_level);
+  program_ = lower_multiplexed(model_, params_.slots(), plan_.input_level, std::max(1, plan_.mux_phases));
   if (program_.format.block != plan_.mux_block)
     throw Error("multiplexed executor: the plan's block of " + std::to_string(plan_.mux_block) + " slots does not fit this model (" +
                 std::to_string(program_.format.block) + ")");
@@ -88,7 +88,7 @@ Ciphertext MultiplexedExecutor::run(const Ciphertext& input, const ckks::RelinKe
           cnt.rescales += 1;
         });
       } else {
-        const nn::Layer& layer = model_.layers()[op.layer];
+        const nn::Layer& layer = program_.layer(model_, op.layer);
         // Baby steps: every offset of every input ciphertext, hoisted per ciphertext.
         const auto babies = op.babies();
         std::vector<std::map<int, Ciphertext>> rotated(x.size());

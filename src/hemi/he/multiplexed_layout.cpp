@@ -25,9 +25,12 @@ int channel_at(const MuxOp& op, int nb, int ct, int blk) {
   return c < op.in.channels ? c : -1;
 }
 
-// Where output block b reads input channel c from: (ciphertext, block).
+// Where output block b reads input channel c from: (ciphertext, block). A replicated input
+// whose channel count divides the blocks has channel c in block b + r for one r < C.
 std::pair<int, int> chosen_location(const MuxOp& op, int nb, int b, int c) {
-  if (op.replicated_in) return {0, b % op.in.channels == c ? b : c};
+  const int C = op.in.channels;
+  if (op.replicated_in && nb % C == 0) return {0, (b + ((c - b % C) % C + C) % C) % nb};
+  if (op.replicated_in) return {0, b % C == c ? b : c};
   return {c / nb, c % nb};
 }
 
@@ -77,7 +80,52 @@ bool conv_offset_used(const MuxOp& op, const nn::Layer& layer, const KernelOffse
   return row && col;
 }
 
+// The first convolution over s^2 phase channels (channel c * s^2 + p * s + q holds
+// x[c][i * s + p][j * s + q]): stride 1, symmetric padding, zero where the original kernel has
+// no tap. nullopt if the phase form does not have the original's output size.
+std::optional<nn::Conv2d> phase_conv(const nn::Conv2d& c, int s, int h, int w) {
+  if (s < 2 || c.stride_h != s || c.stride_w != s || h % s || w % s) return std::nullopt;
+  auto fdiv = [](int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  const int lo = std::min(fdiv(-c.pad_h, s), fdiv(-c.pad_w, s));
+  const int hi = std::max(fdiv(c.kernel_h - 1 - c.pad_h, s), fdiv(c.kernel_w - 1 - c.pad_w, s));
+  const int pad = std::max(-lo, hi), k = 2 * pad + 1;
+  const int oh = (h + 2 * c.pad_h - c.kernel_h) / s + 1, ow = (w + 2 * c.pad_w - c.kernel_w) / s + 1;
+  if (oh != h / s || ow != w / s) return std::nullopt;
+  nn::Conv2d p;
+  p.in_channels = c.in_channels * s * s;
+  p.out_channels = c.out_channels;
+  p.kernel_h = p.kernel_w = k;
+  p.pad_h = p.pad_w = pad;
+  p.bias = c.bias;
+  p.weight.assign(static_cast<std::size_t>(p.out_channels) * p.in_channels * k * k, 0.0);
+  for (int o = 0; o < c.out_channels; ++o)
+    for (int ci = 0; ci < c.in_channels; ++ci)
+      for (int u = 0; u < c.kernel_h; ++u)
+        for (int v = 0; v < c.kernel_w; ++v) {
+          const int a = fdiv(u - c.pad_h, s), pu = u - c.pad_h - s * a;
+          const int b = fdiv(v - c.pad_w, s), pv = v - c.pad_w - s * b;
+          const int pc = ci * s * s + pu * s + pv;
+          p.weight[((static_cast<std::size_t>(o) * p.in_channels + pc) * k + (a + pad)) * k + (b + pad)] =
+              c.weight[((static_cast<std::size_t>(o) * c.in_channels + ci) * c.kernel_h + u) * c.kernel_w + v];
+        }
+  return p;
+}
+
+bool offset_has_weight(const nn::Conv2d& c, int u, int v) {
+  for (int o = 0; o < c.out_channels; ++o)
+    for (int i = 0; i < c.in_channels; ++i)
+      if (c.weight[((static_cast<std::size_t>(o) * c.in_channels + i) * c.kernel_h + u) * c.kernel_w + v] != 0) return true;
+  return false;
+}
+
 }  // namespace
+
+int phase_factor(const nn::Model& model) {
+  const auto* c = model.layers().empty() ? nullptr : std::get_if<nn::Conv2d>(&model.layers()[0]);
+  if (!c) return 1;
+  const nn::TensorShape in = model.input_shape();
+  return phase_conv(*c, c->stride_h, in.height, in.width) ? c->stride_h : 1;
+}
 
 std::vector<std::vector<int>> MuxOp::babies() const {
   std::vector<std::set<int>> s(static_cast<std::size_t>(in_cts));
@@ -112,9 +160,16 @@ int multiplexed_depth(const nn::Model& model) {
   return d;
 }
 
-MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_level) {
+MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_level, int phases) {
   MuxProgram p;
-  const nn::TensorShape in = model.input_shape();
+  nn::TensorShape in = model.input_shape();
+  if (phases > 1) {
+    if (phase_factor(model) != phases)
+      throw Error("multiplexed layout: the model's first layer has no space-to-depth form with factor " + std::to_string(phases));
+    p.phases = phases;
+    p.first_layer = *phase_conv(std::get<nn::Conv2d>(model.layers()[0]), phases, in.height, in.width);
+    in = {in.channels * phases * phases, in.height / phases, in.width / phases, false};
+  }
   MuxFormat& f = p.format;
   f.slots = slots;
   f.block = next_pow2(static_cast<std::size_t>(in.height) * static_cast<std::size_t>(in.width));
@@ -160,7 +215,7 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
 
   const auto& L = model.layers();
   for (std::size_t li = 0; li < L.size(); ++li) {
-    const nn::Layer& layer = L[li];
+    const nn::Layer& layer = p.layer(model, li);
     if (std::holds_alternative<nn::Flatten>(layer)) continue;
     if (auto* a = std::get_if<nn::AvgPool2d>(&layer)) {
       std::size_t j = li + 1;
@@ -249,8 +304,9 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
     for (auto& k : kernel_offsets(op, layer)) op.offsets.push_back(static_cast<int>(k.du * g.gap * W0 + k.dv * g.gap));
     const auto ks = kernel_offsets(op, layer);
     std::vector<char> offset_used(ks.size(), 1);
-    if (op.weights == MuxOp::kConv)
-      for (std::size_t k = 0; k < ks.size(); ++k) offset_used[k] = conv_offset_used(op, layer, ks[k]);
+    if (op.weights == MuxOp::kConv)  // skip offsets that read only padding or have no weight
+      for (std::size_t k = 0; k < ks.size(); ++k)
+        offset_used[k] = conv_offset_used(op, layer, ks[k]) && offset_has_weight(std::get<nn::Conv2d>(layer), ks[k].u, ks[k].v);
     for (int to = 0; to < op.out_cts; ++to)
       for (int r = 0; r < nb; ++r)
         for (int ti = 0; ti < op.in_cts; ++ti) {
@@ -399,12 +455,15 @@ OpCounts mux_op_counts(const MuxOp& op) {
 
 std::vector<double> mux_input_slots(const Plan& plan, std::size_t slots, const float* image) {
   const std::size_t B = plan.mux_block, H = static_cast<std::size_t>(plan.input_height), W = static_cast<std::size_t>(plan.input_width);
-  const std::size_t C = static_cast<std::size_t>(plan.input_channels), nb = slots / B;
+  const std::size_t s = static_cast<std::size_t>(std::max(1, plan.mux_phases));
+  const std::size_t C = static_cast<std::size_t>(plan.input_channels) * s * s, nb = slots / B, h = H / s, w = W / s;
   std::vector<double> v(slots, 0.0);
   for (std::size_t b = 0; b < nb; ++b) {
-    const std::size_t c = C < nb ? b % C : b;
+    const std::size_t c = C < nb ? b % C : b;  // phase channel c = channel * s^2 + p * s + q
     if (c >= C) continue;
-    for (std::size_t i = 0; i < H * W; ++i) v[b * B + i] = image[c * H * W + i];
+    const std::size_t ch = c / (s * s), p = (c / s) % s, q = c % s;
+    for (std::size_t i = 0; i < h; ++i)
+      for (std::size_t j = 0; j < w; ++j) v[b * B + i * w + j] = image[ch * H * W + (i * s + p) * W + j * s + q];
   }
   return v;
 }
@@ -414,25 +473,37 @@ std::size_t mux_plaintext_bytes(std::size_t n, int level) { return n * static_ca
 Plan compile_multiplexed(const nn::Model& model, const CompileOptions& options) {
   const int depth = multiplexed_depth(model);
   const nn::TensorShape in = model.input_shape();
-  const std::size_t block = next_pow2(static_cast<std::size_t>(in.height) * static_cast<std::size_t>(in.width));
-  const std::size_t min_slots = block * next_pow2(static_cast<std::size_t>(std::max(in.channels, model.classes())));
-  std::vector<ckks::ParamsLiteral> candidates;
-  if (options.params) {
-    candidates.push_back(*options.params);
-  } else {
-    ckks::ParamsLiteral lit = params_for_depth(depth, options.security, options.scale_bits, min_slots);
-    for (; lit.log_n <= 16; ++lit.log_n) candidates.push_back(lit);  // a larger ring: fewer ciphertexts
+  // Candidates: with and without the client's space-to-depth, each from the smallest ring that
+  // holds the depth, the image's block and the channels and classes, up to 2^16.
+  std::vector<std::pair<ckks::ParamsLiteral, int>> candidates;
+  std::vector<int> phase_options{1};
+  if (int s = phase_factor(model); s > 1) phase_options.push_back(s);
+  for (int ph : phase_options) {
+    const std::size_t block = next_pow2(static_cast<std::size_t>(in.height / ph) * static_cast<std::size_t>(in.width / ph));
+    const std::size_t min_slots = block * next_pow2(static_cast<std::size_t>(std::max(in.channels * ph * ph, model.classes())));
+    if (options.params) {
+      candidates.emplace_back(*options.params, ph);
+    } else {
+      ckks::ParamsLiteral lit = params_for_depth(depth, options.security, options.scale_bits, min_slots);
+      for (; lit.log_n <= 16; ++lit.log_n) candidates.emplace_back(lit, ph);  // a larger ring: fewer ciphertexts
+    }
   }
   std::optional<Plan> best;
   std::string why;
-  for (const auto& lit : candidates) {
+  for (const auto& [lit, phases] : candidates) {
     auto created = ckks::Params::create(lit);
     if (!created) throw Error("compile: CKKS parameters refused: " + created.error());
     const ckks::Params params = created.value();
     if (static_cast<int>(params.max_level()) < depth)
       throw Error("compile: the network needs depth " + std::to_string(depth) + " but the parameters have " +
                   std::to_string(params.max_level()) + " levels");
-    MuxProgram prog = lower_multiplexed(model, params.slots(), depth);
+    MuxProgram prog;
+    try {
+      prog = lower_multiplexed(model, params.slots(), depth, phases);
+    } catch (const Error& e) {
+      if (candidates.size() == 1 || phases == 1) throw;  // the plain layout's reason is the one to give
+      continue;
+    }
     Plan plan;
     plan.packing = Packing::kLatency;
     plan.params = lit;
@@ -446,6 +517,7 @@ Plan compile_multiplexed(const nn::Model& model, const CompileOptions& options) 
     plan.input_level = depth;
     plan.period = params.slots();
     plan.mux_block = prog.format.block;
+    plan.mux_phases = prog.phases;
     plan.input_values = in.size();
     plan.rotation_steps = prog.rotation_steps();
     // Layers: one entry per model layer; a fused pooling has no operations of its own.

@@ -82,6 +82,14 @@ struct MuxOp {
 
 struct MuxProgram {
   MuxFormat format;
+  // The client's space-to-depth factor s (1: none): a first convolution with stride s reads
+  // the image as s^2 phase channels of (H/s) x (W/s), as a stride-1 convolution (first_layer),
+  // so every block is s^2 times smaller and holds s^2 times more channels.
+  int phases = 1;
+  std::optional<nn::Layer> first_layer;
+  const nn::Layer& layer(const nn::Model& m, std::size_t i) const {
+    return i == 0 && first_layer ? *first_layer : m.layers()[i];
+  }
   std::vector<MuxOp> ops;
   int depth = 0;
   int input_channels = 1;
@@ -90,11 +98,14 @@ struct MuxProgram {
 };
 
 // The program for `model` in a ring with `slots` slots, with levels counted down from `depth`
-// (MuxProgram::depth when 0 is given... pass lower_multiplexed(...).depth). Throws hemi::Error
+// (top_level < 0: from the program's own depth). Throws hemi::Error
 // with the reason when the model does not fit this layout (an image larger than the slots, more
 // input channels or classes than blocks, a ReLU-free model is required: only conv2d,
 // avgpool2d, flatten, dense, square and polynomial layers exist in nn).
-MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_level = -1);
+MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_level = -1, int phases = 1);
+// The space-to-depth factor the model allows: the first layer's stride if it is a convolution
+// with equal strides s > 1 dividing the image, whose phase form has the same output; else 1.
+int phase_factor(const nn::Model& model);
 
 // The levels the multiplexed layout consumes (an average pooling before a linear layer costs
 // none).

@@ -86,6 +86,7 @@ std::string Plan::to_json() const {
                        im2col_conv.stride_h, im2col_conv.stride_w, im2col_conv.pad_h, im2col_conv.pad_w}},
       {"input_values", input_values},
       {"mux_block", mux_block},
+      {"mux_phases", mux_phases},
       {"plaintext_cache_bytes", plaintext_cache_bytes},
       {"rotation_steps", rotation_steps},
       {"layers", layers_j},
@@ -139,6 +140,7 @@ Plan Plan::from_json(const std::string& text) {
     }
     p.input_values = json_count(j.at("input_values"), "plan: input_values");
     if (j.contains("mux_block")) p.mux_block = json_count(j.at("mux_block"), "plan: mux_block");
+    if (j.contains("mux_phases")) p.mux_phases = json_int(j.at("mux_phases"), "plan: mux_phases");
     if (j.contains("plaintext_cache_bytes"))
       p.plaintext_cache_bytes = json_count(j.at("plaintext_cache_bytes"), "plan: plaintext_cache_bytes");
     p.rotation_steps = json_ints(j.at("rotation_steps"), "plan: rotation_steps");
@@ -217,14 +219,19 @@ std::string Plan::validation_error() const {
     return num(classes) + " classes do not fit the period of " + num(period) + " slots";
   if (input_values < 1 || input_values > period)
     return num(input_values) + " input values do not fit the period of " + num(period) + " slots";
+  if (mux_phases < 1 || mux_phases > 16 || (mux_phases > 1 && mux_block == 0))
+    return "space-to-depth factor " + num(mux_phases) + " (1 to 16, and only with the channel-packed layout)";
+  if (input_height % mux_phases || input_width % mux_phases)
+    return "space-to-depth factor " + num(mux_phases) + " does not divide the " + num(input_height) + " x " + num(input_width) + " input";
   if (mux_block != 0) {
-    const std::size_t grid = static_cast<std::size_t>(input_height) * static_cast<std::size_t>(input_width);
+    const std::size_t grid = static_cast<std::size_t>(input_height / mux_phases) * static_cast<std::size_t>(input_width / mux_phases);
+    const std::size_t phase_channels = static_cast<std::size_t>(input_channels) * static_cast<std::size_t>(mux_phases * mux_phases);
     if ((mux_block & (mux_block - 1)) != 0 || mux_block < grid || mux_block > slots)
       return "channel block of " + num(mux_block) + " slots (a power of two from " + num(grid) + " to " + num(slots) + " expected)";
     if (input_im2col) return "a multiplexed plan with an im2col input";
     const std::size_t blocks = slots / mux_block;
-    if (static_cast<std::size_t>(input_channels) > blocks || static_cast<std::size_t>(classes) > blocks)
-      return num(input_channels) + " input channels or " + num(classes) + " classes do not fit " + num(blocks) + " channel blocks";
+    if (phase_channels > blocks || static_cast<std::size_t>(classes) > blocks)
+      return num(phase_channels) + " input channels or " + num(classes) + " classes do not fit " + num(blocks) + " channel blocks";
   }
   if (!input_im2col) {
     if (input_values != values) return num(input_values) + " input values, the input shape has " + num(values);
@@ -293,8 +300,10 @@ std::string Plan::describe() const {
   else if (mux_block)
     std::snprintf(line, sizeof(line),
                   "  input: %d x %d x %d in one ciphertext, channel-packed (multiplexed): blocks of %zu slots, %zu per "
-                  "ciphertext, level %d; weights encoded on demand, %zu MiB of them kept\n",
-                  input_channels, input_height, input_width, mux_block, period / mux_block, input_level, plaintext_cache_bytes >> 20);
+                  "ciphertext%s, level %d; weights encoded on demand, %zu MiB of them kept\n",
+                  input_channels, input_height, input_width, mux_block, period / mux_block,
+                  mux_phases > 1 ? (", sent as " + std::to_string(mux_phases * mux_phases) + " phase channels (space-to-depth)").c_str() : "",
+                  input_level, plaintext_cache_bytes >> 20);
   else
     std::snprintf(line, sizeof(line), "  input: %d x %d x %d in one ciphertext%s (%zu values), repeating every %zu slots, level %d\n",
                   input_channels, input_height, input_width, input_im2col ? ", im2col-expanded for the first convolution" : "",

@@ -67,6 +67,7 @@ struct Plan {
   // diagonal layout); the logits are in slots k * mux_block. The server keeps up to
   // plaintext_cache_bytes of encoded weights (the rest is encoded for each image).
   std::size_t mux_block = 0;
+  int mux_phases = 1;  // the client's space-to-depth factor (multiplexed_layout.h)
   std::size_t plaintext_cache_bytes = 0;
   std::vector<int> rotation_steps;  // latency: exactly the steps that need Galois keys
   std::vector<LayerPlan> layers;
