@@ -302,7 +302,7 @@ std::string Plan::describe() const {
                   "  input: %d x %d x %d in one ciphertext, channel-packed (multiplexed): blocks of %zu slots, %zu per "
                   "ciphertext%s, level %d; weights encoded on demand, %zu MiB of them kept\n",
                   input_channels, input_height, input_width, mux_block, period / mux_block,
-                  mux_phases > 1 ? (", sent as " + std::to_string(mux_phases * mux_phases) + " phase channels (space-to-depth)").c_str() : "",
+                  mux_phases > 1 ? (", sent as " + std::to_string(input_channels * mux_phases * mux_phases) + " phase channels (space-to-depth)").c_str() : "",
                   input_level, plaintext_cache_bytes >> 20);
   else
     std::snprintf(line, sizeof(line), "  input: %d x %d x %d in one ciphertext%s (%zu values), repeating every %zu slots, level %d\n",
