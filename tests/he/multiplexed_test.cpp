@@ -249,6 +249,10 @@ TEST(Multiplexed, RefusesWhatDoesNotFit) {
     Plan plan = mux_plan(a);
     Client client(plan, Seed{5});
     EXPECT_THROW(Server(plan, b, client.eval_keys()), Error);
+    // ... and a plan whose rotation steps are not the program's.
+    Plan tampered = plan;
+    tampered.rotation_steps.pop_back();
+    EXPECT_THROW(MultiplexedExecutor(tampered, a), Error);
   }
 }
 

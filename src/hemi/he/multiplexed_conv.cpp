@@ -44,6 +44,10 @@ MultiplexedExecutor::MultiplexedExecutor(const Plan& plan, const nn::Model& mode
   if (program_.format.block != plan_.mux_block)
     throw Error("multiplexed executor: the plan's block of " + std::to_string(plan_.mux_block) + " slots does not fit this model (" +
                 std::to_string(program_.format.block) + ")");
+  if (program_.rotation_steps() != plan_.rotation_steps)
+    throw Error("multiplexed executor: the plan lists " + std::to_string(plan_.rotation_steps.size()) +
+                " rotation steps, this model's channel-packed program uses " + std::to_string(program_.rotation_steps().size()) +
+                " others");
   cache_ = std::make_unique<PlaintextCache>(plan_.plaintext_cache_bytes);
 }
 
