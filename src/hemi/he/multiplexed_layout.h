@@ -97,11 +97,11 @@ struct MuxProgram {
   std::vector<int> rotation_steps() const;  // every step that needs a Galois key, in [1, slots)
 };
 
-// The program for `model` in a ring with `slots` slots, with levels counted down from `depth`
-// (top_level < 0: from the program's own depth). Throws hemi::Error
-// with the reason when the model does not fit this layout (an image larger than the slots, more
-// input channels or classes than blocks, a ReLU-free model is required: only conv2d,
-// avgpool2d, flatten, dense, square and polynomial layers exist in nn).
+// The program for `model` in a ring with `slots` slots, levels counted down from top_level
+// (< 0: the program's own depth), with the client's space-to-depth factor `phases`. Throws
+// hemi::Error with the reason when the model does not fit this layout: an image block larger
+// than the slots, more input channels or classes than blocks, unequal strides, a network that
+// does not end in one value per class, or too few levels.
 MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_level = -1, int phases = 1);
 // The space-to-depth factor the model allows: the first layer's stride if it is a convolution
 // with equal strides s > 1 dividing the image, whose phase form has the same output; else 1.
