@@ -124,7 +124,7 @@ struct Harness {
   std::string attack(const Lies& lies, int images = 1, ClientLimits limits = test_limits()) {
     FakeServer server(model, plan, lies);
     last_url = server.url();
-    HttpClient http(server.url(), 30);
+    HttpClient http(server.url(), HttpOptions{30, ""});
     return error_of([&] { query(http, write_images(dir, images), limits); });
   }
   nn::Model model;
@@ -139,7 +139,7 @@ TEST(MaliciousServer, HonestServerIsAnsweredCorrectly) {
   for (he::Packing packing : {he::Packing::kLatency, he::Packing::kThroughput}) {
     Harness h(packing);
     FakeServer server(h.model, h.plan, {});
-    HttpClient http(server.url(), 30);
+    HttpClient http(server.url(), HttpOptions{30, ""});
     const auto paths = write_images(h.dir, 3);
     const QueryOutput q = query(http, paths, test_limits());
     ASSERT_EQ(q.logits.size(), 3u);

@@ -217,13 +217,36 @@ int argmax(const std::vector<double>& v) {
 // ---- HTTP client ----
 
 struct HttpClient::Impl {
-  explicit Impl(const std::string& url) : cli(url) {}
+  Impl(const std::string& url, bool tls) : cli(url), tls(tls) {
+    const std::size_t start = url.find("://") + 3;
+    host = url.substr(start, url.find_first_of(":/", start) - start);
+  }
+  // Throws the client's error for a failed exchange: no answer (with the TLS reason when the
+  // handshake or the certificate failed) or an error status (the server's message, escaped).
+  [[noreturn]] void fail(const std::string& what, const httplib::Result& res) const;
   httplib::Client cli;
+  bool tls;
+  std::string host;
+  std::string ca_file;
 };
 
-namespace {
-[[noreturn]] void http_fail(const std::string& what, const httplib::Result& res) {
-  if (!res) throw Error(what + ": no answer from the server (" + httplib::to_string(res.error()) + ")");
+void HttpClient::Impl::fail(const std::string& what, const httplib::Result& res) const {
+  if (!res) {
+    const httplib::Error e = res.error();
+    std::string why = httplib::to_string(e);
+    if (e == httplib::Error::SSLServerVerification) {
+      const long v = cli.get_openssl_verify_result();
+      const std::string trusted = ca_file.empty() ? "the system's trusted certificates" : "--ca-file " + ca_file;
+      why = v != X509_V_OK ? std::string("TLS: the server's certificate was refused: ") + X509_verify_cert_error_string(v) +
+                                 " (verified against " + trusted + ")"
+                           : "TLS: the server's certificate does not name the host '" + escape_text(host) + "'";
+    } else if (e == httplib::Error::SSLConnection) {
+      why = "TLS handshake failed: not a TLS server, or no common protocol version (TLS 1.2 or later)";
+    } else if (e == httplib::Error::SSLLoadingCerts) {
+      why = "TLS: cannot load the trusted certificates from " + (ca_file.empty() ? std::string("the system store") : ca_file);
+    }
+    throw Error(what + ": no answer from the server (" + why + ")");
+  }
   std::string msg = res->body;
   try {
     msg = json::parse(res->body).at("error").get<std::string>();
@@ -232,14 +255,30 @@ namespace {
   if (msg.size() > 500) msg = msg.substr(0, 500) + "...";
   throw Error(what + ": HTTP " + std::to_string(res->status) + ": " + escape_text(msg));
 }
-}  // namespace
 
-HttpClient::HttpClient(const std::string& url, double timeout_seconds) {
-  if (url.rfind("http://", 0) != 0)
-    throw Error("--server must be an http:// URL (" + url + "); for TLS, run a local TLS proxy (docs/service.md)");
-  impl_ = std::make_unique<Impl>(url);
+HttpClient::HttpClient(const std::string& url, const HttpOptions& options) {
+  const bool tls = url.rfind("https://", 0) == 0;
+  if (!tls && url.rfind("http://", 0) != 0)
+    throw Error("--server must be an http:// or https:// URL, not '" + escape_text(url) + "'");
+  if (!tls && !options.ca_file.empty())
+    throw Error("--ca-file " + options.ca_file + " applies to https:// servers only; " + url + " is plain HTTP");
+  if (!options.ca_file.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(options.ca_file, ec))
+      throw Error("--ca-file " + options.ca_file + ": no such file (a PEM file of trusted certificates)");
+  }
+  if (!(options.timeout_seconds >= 1 && options.timeout_seconds <= 86400))
+    throw Error("HTTP client: a timeout of " + std::to_string(options.timeout_seconds) + " s is outside [1, 86400]");
+  impl_ = std::make_unique<Impl>(url, tls);
   if (!impl_->cli.is_valid()) throw Error("cannot use server URL " + url);
-  const auto secs = static_cast<time_t>(timeout_seconds);
+  if (tls) {
+    // On by default in cpp-httplib: said here rather than relied upon. Chain and host name.
+    impl_->cli.enable_server_certificate_verification(true);
+    if (!options.ca_file.empty()) impl_->cli.set_ca_cert_path(options.ca_file);
+    impl_->ca_file = options.ca_file;
+    SSL_CTX_set_min_proto_version(impl_->cli.ssl_context(), TLS1_2_VERSION);
+  }
+  const auto secs = static_cast<time_t>(options.timeout_seconds);
   impl_->cli.set_connection_timeout(10, 0);
   impl_->cli.set_read_timeout(secs, 0);
   impl_->cli.set_write_timeout(secs, 0);
@@ -313,7 +352,7 @@ ModelInfo HttpClient::model_info() {
   bool too_long = false;
   auto res = bounded(impl_->cli, "GET", "/v1/model", nullptr, kMaxJsonAnswer, too_long);
   if (too_long) throw Error("model info: the answer is longer than " + std::to_string(kMaxJsonAnswer >> 20) + " MiB");
-  if (!res || res->status != 200) http_fail("model info", res);
+  if (!res || res->status != 200) impl_->fail("model info", res);
   return parse_model_info(res->body);
 }
 
@@ -322,7 +361,7 @@ std::string HttpClient::register_keys(const Bytes& eval_keys) {
   bool too_long = false;
   auto res = bounded(impl_->cli, "POST", "/v1/keys", &body, kMaxJsonAnswer, too_long);
   if (too_long) throw Error("register keys: the answer is too long");
-  if (!res || res->status != 201) http_fail("register keys", res);
+  if (!res || res->status != 201) impl_->fail("register keys", res);
   try {
     const std::string id = json::parse(res->body).at("key_id").get<std::string>();
     // The id goes into a URL path: accept a plain token only.
@@ -342,13 +381,13 @@ Bytes HttpClient::infer(const std::string& key_id, const Bytes& request) {
   if (too_long)
     throw Error("inference: the result is longer than the " + std::to_string(max_result_bytes_) +
                 " bytes this plan's results can take; refused");
-  if (!res || res->status != 200) http_fail("inference", res);
+  if (!res || res->status != 200) impl_->fail("inference", res);
   return Bytes(res->body.begin(), res->body.end());
 }
 
 void HttpClient::delete_keys(const std::string& key_id) {
   auto res = impl_->cli.Delete(("/v1/keys/" + key_id).c_str());
-  if (!res || (res->status != 204 && res->status != 404)) http_fail("delete keys", res);
+  if (!res || (res->status != 204 && res->status != 404)) impl_->fail("delete keys", res);
 }
 
 // ---- hemi query ----
