@@ -34,6 +34,8 @@ struct Lies {
   std::function<void(json&)> info;
   std::function<Bytes(const Result& honest, const Request& req)> result;
   std::function<void(httplib::Response&)> infer_raw;
+  std::function<void(httplib::Response&)> delete_raw;  // the answer to DELETE /v1/keys/<id>
+  std::function<void(httplib::Response&)> health_raw;  // the answer to GET /v1/health
   std::string key_id = "k1";
   bool fix_plan_id = true;  // a careful liar sends the id of the plan it sends
 };
@@ -64,7 +66,14 @@ class FakeServer {
       res.status = 201;
       res.set_content(json{{"key_id", lies_.key_id}}.dump(), "application/json");
     });
-    svr_.Delete(R"(/v1/keys/([^/]+))", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+    svr_.Delete(R"(/v1/keys/([^/]+))", [this](const httplib::Request&, httplib::Response& res) {
+      res.status = 204;
+      if (lies_.delete_raw) lies_.delete_raw(res);
+    });
+    svr_.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"status":"ok"})", "application/json");
+      if (lies_.health_raw) lies_.health_raw(res);
+    });
     svr_.Post(R"(/v1/infer/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       ++infers_;
       if (lies_.infer_raw) return lies_.infer_raw(res);
@@ -361,6 +370,27 @@ TEST(MaliciousServer, MalformedResultsAreRefused) {
   Lies huge;  // an answer far beyond what this plan's result can be: refused while it is read
   huge.infer_raw = [](httplib::Response& res) { res.set_content(std::string(std::size_t{64} << 20, 'x'), "application/octet-stream"); };
   EXPECT_REFUSED(h.attack(huge), "the result is longer than");
+}
+
+// Answers the client reads only for their status are read up to 64 KiB, not buffered whole:
+// a 16 MiB (or endless) answer to DELETE or to the health check was read to its end.
+TEST(MaliciousServer, LongAnswersToDeleteAndHealthAreCutOff) {
+  Harness h(he::Packing::kLatency);
+  auto sixteen_mib = [](int status) {
+    return [status](httplib::Response& res) {
+      res.status = status;
+      res.set_content(std::string(std::size_t{16} << 20, 'x'), "text/plain");
+    };
+  };
+  Lies del;
+  del.delete_raw = sixteen_mib(404);
+  EXPECT_REFUSED(h.attack(del), "delete keys: the answer is longer than 64 KiB");
+  Lies health;
+  health.health_raw = sixteen_mib(200);
+  FakeServer server(h.model, h.plan, health);
+  EXPECT_FALSE(HttpClient(server.url(), HttpOptions{30, ""}).healthy());
+  FakeServer honest(h.model, h.plan, {});
+  EXPECT_TRUE(HttpClient(honest.url(), HttpOptions{30, ""}).healthy());
 }
 
 // Item 2: class names with a newline injected a fake row into CSV output.

@@ -286,13 +286,9 @@ HttpClient::HttpClient(const std::string& url, const HttpOptions& options) {
 
 HttpClient::~HttpClient() = default;
 
-bool HttpClient::healthy() {
-  auto res = impl_->cli.Get("/v1/health");
-  return res && res->status == 200;
-}
-
 namespace {
 constexpr std::size_t kMaxJsonAnswer = std::size_t{64} << 20;
+constexpr std::size_t kMaxStatusAnswer = std::size_t{64} << 10;  // DELETE and health: read for their status
 constexpr std::size_t kMaxClassName = 256;
 
 // Sends a request and reads at most `max_bytes` of the answer's body: a longer answer is
@@ -386,8 +382,16 @@ Bytes HttpClient::infer(const std::string& key_id, const Bytes& request) {
 }
 
 void HttpClient::delete_keys(const std::string& key_id) {
-  auto res = impl_->cli.Delete(("/v1/keys/" + key_id).c_str());
+  bool too_long = false;
+  auto res = bounded(impl_->cli, "DELETE", "/v1/keys/" + key_id, nullptr, kMaxStatusAnswer, too_long);
+  if (too_long) throw Error("delete keys: the answer is longer than " + std::to_string(kMaxStatusAnswer >> 10) + " KiB");
   if (!res || (res->status != 204 && res->status != 404)) impl_->fail("delete keys", res);
+}
+
+bool HttpClient::healthy() {
+  bool too_long = false;
+  auto res = bounded(impl_->cli, "GET", "/v1/health", nullptr, kMaxStatusAnswer, too_long);
+  return !too_long && res && res->status == 200;
 }
 
 // ---- hemi query ----
