@@ -193,10 +193,20 @@ std::vector<std::vector<double>> decrypt_result(const he::Client& client, const 
   if (images_sent != 0 && result.images != images_sent)
     throw Error("decrypt: the result holds " + std::to_string(result.images) + " images, but " + std::to_string(images_sent) +
                 " were sent");
-  if (client.plan().packing == he::Packing::kThroughput) return client.decrypt_logits(result.outputs, result.images);
-  if (result.outputs.size() != result.images) throw Error("result: one ciphertext per image expected");
   std::vector<std::vector<double>> logits;
-  for (const auto& ct : result.outputs) logits.push_back(client.decrypt_logits({ct}, 1)[0]);
+  if (client.plan().packing == he::Packing::kThroughput) {
+    logits = client.decrypt_logits(result.outputs, result.images);
+  } else {
+    if (result.outputs.size() != result.images) throw Error("result: one ciphertext per image expected");
+    for (const auto& ct : result.outputs) logits.push_back(client.decrypt_logits({ct}, 1)[0]);
+  }
+  // A well-formed ciphertext can still hold anything: at the top level of a large ring its
+  // coefficients decode beyond the range of a double (softmax would print NaN probabilities).
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    for (std::size_t c = 0; c < logits[i].size(); ++c)
+      if (!std::isfinite(logits[i][c]))
+        throw Error("decrypt: the result decrypts to a value that is not a finite number (image " + std::to_string(i) +
+                    ", class " + std::to_string(c) + "): it is not the plan's evaluation of the request (corrupted or forged)");
   return logits;
 }
 

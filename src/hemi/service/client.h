@@ -77,8 +77,8 @@ std::vector<Request> encrypt_images(he::Client& client, const std::string& key_s
                                     std::size_t count, std::size_t max_images_per_request = 64);
 
 // Decrypted logits, one vector per image. Refuses a result made for another key set than
-// `key_set` (the client's), and one whose image count is not `images_sent` (0: not known, as
-// for a result file decrypted on its own).
+// `key_set` (the client's), one whose image count is not `images_sent` (0: not known, as
+// for a result file decrypted on its own), and one that decrypts to non-finite values.
 std::vector<std::vector<double>> decrypt_result(const he::Client& client, const std::string& key_set, const Result& result,
                                                 std::size_t images_sent);
 
