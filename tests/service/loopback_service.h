@@ -1,9 +1,13 @@
-// The loopback harness shared by the HTTP tests (http_test.cpp, abuse_test.cpp): a `Service`
-// running on 127.0.0.1 at an ephemeral port, with its log captured, and the bodies a client
-// would send (evaluation keys and one encrypted request).
+// The loopback harness shared by the HTTP tests: a `Service` running on 127.0.0.1 at an
+// ephemeral port, with its log captured, the bodies a client would send (evaluation keys and
+// one encrypted request), and a thread serving any cpp-httplib server (the fake servers).
 #pragma once
 
+#include <httplib.h>
+
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -46,6 +50,28 @@ struct Material {
   }
   he::Client client;
   Bytes keys, request;
+};
+
+// Serves `server` (plain or TLS, its handlers already set) on 127.0.0.1 at an ephemeral port
+// from a thread, until this goes out of scope.
+class ServerThread {
+ public:
+  explicit ServerThread(httplib::Server& server) : server_(server), port_(server.bind_to_any_port("127.0.0.1")) {
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~ServerThread() {
+    server_.stop();
+    thread_.join();
+  }
+  ServerThread(const ServerThread&) = delete;
+  ServerThread& operator=(const ServerThread&) = delete;
+  int port() const { return port_; }
+
+ private:
+  httplib::Server& server_;
+  int port_;
+  std::thread thread_;
 };
 
 }  // namespace hemi::service::testing

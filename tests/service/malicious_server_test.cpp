@@ -11,13 +11,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
 #include "hemi/nn/interpreter.h"
 #include "hemi/service/client.h"
-#include "service_test_util.h"
+#include "loopback_service.h"
 #include "support/error_of.h"
 #include "test_data.h"
 
@@ -82,15 +83,9 @@ class FakeServer {
       const Bytes body = lies_.result ? lies_.result(honest, r) : write_result(honest, ctx_);
       res.set_content(std::string(body.begin(), body.end()), "application/octet-stream");
     });
-    port_ = svr_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { svr_.listen_after_bind(); });
-    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    running_.emplace(svr_);
   }
-  ~FakeServer() {
-    svr_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(running_->port()); }
   const PlanContext& ctx() const { return ctx_; }
   const nn::Model& model() const { return model_; }
   const he::EvalKeys& keys() const { return *keys_; }
@@ -103,8 +98,7 @@ class FakeServer {
   std::unique_ptr<he::EvalKeys> keys_;
   std::atomic<int> infers_{0};
   httplib::Server svr_;
-  int port_ = 0;
-  std::thread thread_;
+  std::optional<testing::ServerThread> running_;
 };
 
 // Small grayscale PNGs of the tiny model's size (6 x 6).

@@ -11,7 +11,7 @@
 
 #include <atomic>
 #include <memory>
-#include <thread>
+#include <optional>
 
 #include "hemi/nn/interpreter.h"
 #include "loopback_service.h"
@@ -86,23 +86,16 @@ class TlsFront {
     svr_.Get(".*", forward);
     svr_.Post(".*", forward);
     svr_.Delete(".*", forward);
-    port_ = svr_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { svr_.listen_after_bind(); });
-    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    running_.emplace(svr_);
   }
-  ~TlsFront() {
-    svr_.stop();
-    thread_.join();
-  }
-  std::string url(const std::string& host = "127.0.0.1") const { return "https://" + host + ":" + std::to_string(port_); }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(running_->port()); }
   int requests() const { return requests_; }
 
  private:
   httplib::SSLServer svr_;
   std::string backend_;
-  int port_ = 0;
   std::atomic<int> requests_{0};
-  std::thread thread_;
+  std::optional<testing::ServerThread> running_;
 };
 
 HttpOptions trusting(const std::string& ca_file) {
