@@ -363,7 +363,7 @@ TEST(MaliciousServer, MalformedResultsAreRefused) {
   EXPECT_EQ(e.find('\n'), std::string::npos);
   Lies huge;  // an answer far beyond what this plan's result can be: refused while it is read
   huge.infer_raw = [](httplib::Response& res) { res.set_content(std::string(std::size_t{64} << 20, 'x'), "application/octet-stream"); };
-  EXPECT_REFUSED(h.attack(huge), "the result is longer than");
+  EXPECT_REFUSED(h.attack(huge), "inference: the answer is longer than");
 }
 
 // Answers the client reads only for their status are read up to 64 KiB, not buffered whole:
@@ -385,6 +385,29 @@ TEST(MaliciousServer, LongAnswersToDeleteAndHealthAreCutOff) {
   EXPECT_FALSE(HttpClient(server.url(), HttpOptions{30, ""}).healthy());
   FakeServer honest(h.model, h.plan, {});
   EXPECT_TRUE(HttpClient(honest.url(), HttpOptions{30, ""}).healthy());
+}
+
+// A server that trickles its answer (a byte every 50 ms, each read well within the read
+// timeout) held hemi query for as long as it kept trickling: every exchange now has a deadline.
+TEST(MaliciousServer, TricklingServerIsCutOffAtTheDeadline) {
+  httplib::Server trickle;
+  std::atomic<bool> stop{false};
+  trickle.Get("/v1/model", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("application/json", [&](std::size_t, httplib::DataSink& sink) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return !stop && sink.write("{", 1);
+    });
+  });
+  testing::ServerThread running(trickle);
+  HttpOptions o;
+  o.timeout_seconds = 1;
+  HttpClient http("http://127.0.0.1:" + std::to_string(running.port()), o);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string e = error_of([&] { http.model_info(); });
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stop = true;
+  EXPECT_REFUSED(e, "model info: no complete answer within 1 s");
+  EXPECT_LT(took, 3.0);
 }
 
 // Item 2: class names with a newline injected a fake row into CSV output.

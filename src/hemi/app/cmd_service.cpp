@@ -303,6 +303,7 @@ void run_serve(const ServeArgs& a) {
 struct QueryArgs {
   std::string server;
   std::string ca_file;
+  double timeout = 600;
   std::vector<std::string> images;
   std::uint64_t flood = 0;
   PrintOptions print;
@@ -312,6 +313,7 @@ struct QueryArgs {
 void run_query(const QueryArgs& a) {
   service::HttpOptions http_options;
   http_options.ca_file = a.ca_file;
+  http_options.timeout_seconds = a.timeout;
   service::HttpClient http(a.server, http_options);
   service::QueryOutput q = service::query(http, a.images, a.limits, ckks::flooding_for_budget(a.flood),
                                           [](const std::string& s) { std::fprintf(stderr, "hemi query: %s\n", s.c_str()); });
@@ -421,6 +423,9 @@ void setup(CLI::App& root) {
   qu->add_option("--ca-file", qa->ca_file,
                  "https: trust the certificates in this PEM file instead of the system's (e.g. a private CA)");
   qu->add_option("images", qa->images, "image files (PNG, JPEG) or directories of them")->required();
+  qu->add_option("--timeout", qa->timeout,
+                 "seconds each exchange with the server may take in all (connect, send, answer; default 600)")
+      ->check(finite_range(1, 86400));
   qu->add_option("--flood", qa->flood, "flood the decryptions: the number of shared decryptions to cover (0: exact)");
   qu->add_flag("--csv", qa->print.csv, "CSV even for one image");
   qu->add_flag("--json", qa->print.json, "print JSON");

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <thread>
+#include <mutex>
+#include <condition_variable>
 #include <nlohmann/json.hpp>
 
 #include "hemi/data/image.h"
@@ -234,11 +237,70 @@ struct HttpClient::Impl {
   // Throws the client's error for a failed exchange: no answer (with the TLS reason when the
   // handshake or the certificate failed) or an error status (the server's message, escaped).
   [[noreturn]] void fail(const std::string& what, const httplib::Result& res) const;
+  // Sends a request and reads at most `max_bytes` of the answer's body: a longer answer is cut
+  // off and refused (not buffered whole), whatever its Content-Length says; so is an exchange
+  // that has not finished within the deadline (a server trickling bytes, each read within the
+  // read timeout, would hold the client otherwise). Both throw, naming `what`.
+  httplib::Result exchange(const std::string& what, const std::string& method, const std::string& path,
+                           const std::string* body, std::size_t max_bytes);
   httplib::Client cli;
   bool tls;
   std::string host;
   std::string ca_file;
+  double deadline_seconds = 600;
 };
+
+httplib::Result HttpClient::Impl::exchange(const std::string& what, const std::string& method, const std::string& path,
+                                           const std::string* body, std::size_t max_bytes) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  if (body) {
+    req.body = *body;
+    req.set_header("Content-Type", "application/octet-stream");
+  }
+  auto res = std::make_unique<httplib::Response>();
+  bool too_long = false;
+  req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+    if (n > max_bytes - res->body.size()) {
+      too_long = true;
+      return false;
+    }
+    res->body.append(data, n);
+    return true;
+  };
+  // The deadline: a watchdog shuts the connection down (cpp-httplib's stop() is meant to be
+  // called from another thread), which ends the read in progress.
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false, expired = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(m);
+    if (!cv.wait_for(lock, std::chrono::duration<double>(deadline_seconds), [&] { return done; })) {
+      expired = true;
+      cli.stop();
+    }
+  });
+  httplib::Error err = httplib::Error::Success;
+  const bool ok = cli.send(req, *res, err);
+  {
+    std::lock_guard<std::mutex> lock(m);
+    done = true;
+  }
+  cv.notify_one();
+  watchdog.join();
+  if (too_long)
+    throw Error(what + ": the answer is longer than " +
+                (max_bytes % 1024 == 0 ? std::to_string(max_bytes >> 10) + " KiB" : std::to_string(max_bytes) + " bytes") +
+                ", more than it can be; refused");
+  if (expired) {
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%g", deadline_seconds);
+    throw Error(what + ": no complete answer within " + std::string(secs) + " s (the client's deadline for one exchange)");
+  }
+  if (!ok) return httplib::Result(nullptr, err);
+  return httplib::Result(std::move(res), err);
+}
 
 void HttpClient::Impl::fail(const std::string& what, const httplib::Result& res) const {
   if (!res) {
@@ -288,6 +350,7 @@ HttpClient::HttpClient(const std::string& url, const HttpOptions& options) {
     impl_->ca_file = options.ca_file;
     SSL_CTX_set_min_proto_version(impl_->cli.ssl_context(), TLS1_2_VERSION);
   }
+  impl_->deadline_seconds = options.timeout_seconds;
   const auto secs = static_cast<time_t>(options.timeout_seconds);
   impl_->cli.set_connection_timeout(10, 0);
   impl_->cli.set_read_timeout(secs, 0);
@@ -301,32 +364,6 @@ constexpr std::size_t kMaxJsonAnswer = std::size_t{64} << 20;
 constexpr std::size_t kMaxStatusAnswer = std::size_t{64} << 10;  // DELETE and health: read for their status
 constexpr std::size_t kMaxClassName = 256;
 
-// Sends a request and reads at most `max_bytes` of the answer's body: a longer answer is
-// cut off and refused (not buffered whole), whatever its Content-Length says.
-httplib::Result bounded(httplib::Client& cli, const std::string& method, const std::string& path, const std::string* body,
-                        std::size_t max_bytes, bool& too_long) {
-  httplib::Request req;
-  req.method = method;
-  req.path = path;
-  if (body) {
-    req.body = *body;
-    req.set_header("Content-Type", "application/octet-stream");
-  }
-  auto res = std::make_unique<httplib::Response>();
-  too_long = false;
-  req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
-    if (n > max_bytes - res->body.size()) {
-      too_long = true;
-      return false;
-    }
-    res->body.append(data, n);
-    return true;
-  };
-  httplib::Error err = httplib::Error::Success;
-  const bool ok = cli.send(req, *res, err);
-  if (!ok) return httplib::Result(nullptr, err);
-  return httplib::Result(std::move(res), err);
-}
 }  // namespace
 
 ModelInfo parse_model_info(const std::string& body) {
@@ -355,18 +392,14 @@ ModelInfo parse_model_info(const std::string& body) {
 }
 
 ModelInfo HttpClient::model_info() {
-  bool too_long = false;
-  auto res = bounded(impl_->cli, "GET", "/v1/model", nullptr, kMaxJsonAnswer, too_long);
-  if (too_long) throw Error("model info: the answer is longer than " + std::to_string(kMaxJsonAnswer >> 20) + " MiB");
+  auto res = impl_->exchange("model info", "GET", "/v1/model", nullptr, kMaxJsonAnswer);
   if (!res || res->status != 200) impl_->fail("model info", res);
   return parse_model_info(res->body);
 }
 
 std::string HttpClient::register_keys(const Bytes& eval_keys) {
   std::string body(eval_keys.begin(), eval_keys.end());
-  bool too_long = false;
-  auto res = bounded(impl_->cli, "POST", "/v1/keys", &body, kMaxJsonAnswer, too_long);
-  if (too_long) throw Error("register keys: the answer is too long");
+  auto res = impl_->exchange("register keys", "POST", "/v1/keys", &body, kMaxJsonAnswer);
   if (!res || res->status != 201) impl_->fail("register keys", res);
   try {
     const std::string id = json::parse(res->body).at("key_id").get<std::string>();
@@ -382,26 +415,24 @@ std::string HttpClient::register_keys(const Bytes& eval_keys) {
 
 Bytes HttpClient::infer(const std::string& key_id, const Bytes& request) {
   std::string body(request.begin(), request.end());
-  bool too_long = false;
-  auto res = bounded(impl_->cli, "POST", "/v1/infer/" + key_id, &body, max_result_bytes_, too_long);
-  if (too_long)
-    throw Error("inference: the result is longer than the " + std::to_string(max_result_bytes_) +
-                " bytes this plan's results can take; refused");
+  // Bounded by what this plan's results can take (query sets it from the plan).
+  auto res = impl_->exchange("inference", "POST", "/v1/infer/" + key_id, &body, max_result_bytes_);
   if (!res || res->status != 200) impl_->fail("inference", res);
   return Bytes(res->body.begin(), res->body.end());
 }
 
 void HttpClient::delete_keys(const std::string& key_id) {
-  bool too_long = false;
-  auto res = bounded(impl_->cli, "DELETE", "/v1/keys/" + key_id, nullptr, kMaxStatusAnswer, too_long);
-  if (too_long) throw Error("delete keys: the answer is longer than " + std::to_string(kMaxStatusAnswer >> 10) + " KiB");
+  auto res = impl_->exchange("delete keys", "DELETE", "/v1/keys/" + key_id, nullptr, kMaxStatusAnswer);
   if (!res || (res->status != 204 && res->status != 404)) impl_->fail("delete keys", res);
 }
 
 bool HttpClient::healthy() {
-  bool too_long = false;
-  auto res = bounded(impl_->cli, "GET", "/v1/health", nullptr, kMaxStatusAnswer, too_long);
-  return !too_long && res && res->status == 200;
+  try {
+    auto res = impl_->exchange("health", "GET", "/v1/health", nullptr, kMaxStatusAnswer);
+    return res && res->status == 200;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 // ---- hemi query ----
