@@ -5,6 +5,7 @@
 #include "hemi/ckks/encoder.h"
 #include "hemi/ckks/sampling.h"
 #include "hemi/math/eltwise.h"
+#include "hemi/math/ntt.h"
 
 namespace hemi::ckks {
 
@@ -92,6 +93,41 @@ SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt) {
   e.wipe();
   sct.level = pt.level;
   sct.scale = pt.scale;
+  sct.params_id = params_.id();
+  return sct;
+}
+
+SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Encoder::Coefficients& msg) {
+  check_level(params_, msg.level, "encrypt");
+  const auto& ctx = params_.ctx();
+  if (msg.ints.size() != ctx.n)
+    throw Error("encrypt: " + std::to_string(msg.ints.size()) + " coefficients for a ring of " + std::to_string(ctx.n));
+  const std::size_t limbs = msg.level + 1;
+  SeededCiphertext sct;
+  // The randomness is drawn in the same order as encrypt_seeded(Plaintext): same seed, same
+  // ciphertext.
+  prng_.fill(sct.seed.data(), sct.seed.size());
+  Prng expand(sct.seed, detail::kLabelSeededCiphertextA);
+  RnsPoly a = detail::sample_uniform(expand, ctx, limbs, false);
+  auto e_small = detail::sample_gaussian(prng_, ctx.n);
+  // |m + e| < 2^63: the encoder keeps |m| below 2^62 and |e| <= kErrorBound.
+  std::vector<std::int64_t> me(ctx.n);
+  for (std::size_t c = 0; c < ctx.n; ++c) me[c] = msg.ints[c] + e_small[c];
+  secure_wipe(e_small.data(), e_small.size());
+  sct.c0 = RnsPoly(ctx.n, limbs);
+  std::vector<u64, AlignedAllocator<u64>> as(ctx.n);
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const math::Modulus& m = ctx.q[i];
+    // c0 = (m + e) - a s
+    u64* c0 = sct.c0.limb(i);
+    for (std::size_t c = 0; c < ctx.n; ++c) c0[c] = math::from_signed(me[c], m.value);
+    math::ntt_forward(c0, *ctx.ntt[i]);
+    math::mul_mod_vec(as.data(), a.limb(i), sk_.poly.limb(i), ctx.n, m);
+    math::sub_mod_vec(c0, as.data(), ctx.n, m.value);
+  }
+  secure_wipe(me.data(), me.size() * sizeof(std::int64_t));
+  sct.level = msg.level;
+  sct.scale = msg.scale;
   sct.params_id = params_.id();
   return sct;
 }
