@@ -5,11 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <thread>
-#include <mutex>
 #include <condition_variable>
+#include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "hemi/data/image.h"
 
@@ -230,7 +230,7 @@ int argmax(const std::vector<double>& v) {
 // ---- HTTP client ----
 
 struct HttpClient::Impl {
-  Impl(const std::string& url, bool tls) : cli(url), tls(tls) {
+  explicit Impl(const std::string& url) : cli(url) {
     const std::size_t start = url.find("://") + 3;
     host = url.substr(start, url.find_first_of(":/", start) - start);
   }
@@ -244,7 +244,6 @@ struct HttpClient::Impl {
   httplib::Result exchange(const std::string& what, const std::string& method, const std::string& path,
                            const std::string* body, std::size_t max_bytes);
   httplib::Client cli;
-  bool tls;
   std::string host;
   std::string ca_file;
   double deadline_seconds = 600;
@@ -341,7 +340,7 @@ HttpClient::HttpClient(const std::string& url, const HttpOptions& options) {
   }
   if (!(options.timeout_seconds >= 1 && options.timeout_seconds <= 86400))
     throw Error("HTTP client: a timeout of " + std::to_string(options.timeout_seconds) + " s is outside [1, 86400]");
-  impl_ = std::make_unique<Impl>(url, tls);
+  impl_ = std::make_unique<Impl>(url);
   if (!impl_->cli.is_valid()) throw Error("cannot use server URL " + url);
   if (tls) {
     // On by default in cpp-httplib: said here rather than relied upon. Chain and host name.
@@ -363,7 +362,6 @@ namespace {
 constexpr std::size_t kMaxJsonAnswer = std::size_t{64} << 20;
 constexpr std::size_t kMaxStatusAnswer = std::size_t{64} << 10;  // DELETE and health: read for their status
 constexpr std::size_t kMaxClassName = 256;
-
 }  // namespace
 
 ModelInfo parse_model_info(const std::string& body) {

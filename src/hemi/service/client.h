@@ -108,7 +108,7 @@ ModelInfo parse_model_info(const std::string& body);
 // (chain and host name, TLS 1.2 or later) against `ca_file` (a PEM bundle), or the system's
 // trusted certificates when it is empty.
 struct HttpOptions {
-  double timeout_seconds = 600;  // each read and write
+  double timeout_seconds = 600;  // each exchange in all (connect, send, answer), and each read
   std::string ca_file;           // https only (--ca-file)
 };
 
