@@ -116,6 +116,24 @@ bool healthy_within(const std::string& host, int port, double seconds) {
   return false;
 }
 
+// A fresh temporary directory (removed at the end) holding the tiny model and its latency plan
+// as model.hemi and plan.json.
+struct TinyModelDir {
+  explicit TinyModelDir(const std::string& tag) : dir(fs::temp_directory_path() / (tag + std::to_string(::getpid()))) {
+    fs::create_directories(dir);
+    nn::save_model(model, file("model.hemi"));
+    he::save_plan(plan, file("plan.json"));
+  }
+  ~TinyModelDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+  fs::path dir;
+  nn::Model model = testing::tiny_model();
+  he::Plan plan = testing::tiny_plan(model, he::Packing::kLatency);
+};
+
 std::uint64_t evaluations_of(int port) {
   httplib::Client c("127.0.0.1", port);
   c.set_connection_timeout(1, 0);
@@ -128,21 +146,11 @@ TEST(ServiceScaleOut, ThreeReplicasBehindHAProxyWithRedisSurviveAKilledReplica) 
   const std::string haproxy = find_program("haproxy"), redis = find_program("redis-server");
   if (haproxy.empty() || redis.empty()) GTEST_SKIP() << "haproxy or redis-server is not installed (scripts/install-deps)";
   const std::string source = HEMI_SOURCE_DIR;
-  const fs::path dir = fs::temp_directory_path() / ("hemi_scaleout_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path d;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  } cleanup{dir};
-  auto file = [&](const std::string& name) { return (dir / name).string(); };
-
-  const nn::Model model = testing::tiny_model();
-  const he::Plan plan = testing::tiny_plan(model, he::Packing::kLatency);
-  nn::save_model(model, file("model.hemi"));
-  he::save_plan(plan, file("plan.json"));
+  const TinyModelDir tiny("hemi_scaleout_");
+  const nn::Model& model = tiny.model;
+  const he::Plan& plan = tiny.plan;
+  const fs::path& dir = tiny.dir;
+  auto file = [&](const std::string& name) { return tiny.file(name); };
 
   Processes procs;
   const int redis_port = free_port(), front_port = free_port();
@@ -279,20 +287,9 @@ TEST(ServiceScaleOut, ThreeReplicasBehindHAProxyWithRedisSurviveAKilledReplica) 
 TEST(ServiceScaleOut, QueryOverTlsThroughDeployUp) {
   if (find_program("haproxy").empty() || find_program("redis-server").empty() || find_program("openssl").empty())
     GTEST_SKIP() << "haproxy, redis-server or openssl is not installed (scripts/install-deps)";
-  const fs::path dir = fs::temp_directory_path() / ("hemi_tls_up_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path d;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  } cleanup{dir};
-  auto file = [&](const std::string& name) { return (dir / name).string(); };
-  const nn::Model model = testing::tiny_model();
-  const he::Plan plan = testing::tiny_plan(model, he::Packing::kLatency);
-  nn::save_model(model, file("model.hemi"));
-  he::save_plan(plan, file("plan.json"));
+  const TinyModelDir tiny("hemi_tls_up_");
+  const nn::Model& model = tiny.model;
+  auto file = [&](const std::string& name) { return tiny.file(name); };
   std::vector<std::uint8_t> px(36);
   for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(7 * i);
   data::testing::write_bytes(file("img.png"), data::testing::encode_png(6, 6, 1, px));
