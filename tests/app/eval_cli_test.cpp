@@ -209,6 +209,7 @@ TEST_F(EvalCli, SchemeBfvEvaluatesTheQuantizedTwinAndRefusesBadCombinations) {
   for (const Case& c : {Case{"--scheme paillier", "--scheme must be ckks or bfv, not 'paillier'"},
                         Case{"--scheme bfv --packing latency", "--scheme bfv has only throughput packing"},
                         Case{"--scheme bfv --scale-bits 30", "--scale-bits is a CKKS option"},
+                        Case{"--scheme bfv --server-memory-mib 100", "--scheme bfv has its own compiler"},
                         Case{"--weight-bits 6", "--weight-bits and --input-bits quantize for --scheme bfv"},
                         Case{"--scheme bfv --mode plain --weight-bits 40", "weight bits 40 outside [2, 24]"}}) {
     Result r = run(base + c.args);

@@ -41,8 +41,31 @@ double peak_rss_mib() {
 
 // ---- hemi plan ----
 
+// The server's memory limits (issue 12): 0 keeps the compiler's defaults.
+struct MemoryArgs {
+  std::size_t server_memory_mib = 0, plaintext_cache_mib = 0;
+  bool cache_given = false;
+  void apply(he::CompileOptions& o) const {
+    if (server_memory_mib) o.max_server_memory = server_memory_mib << 20;
+    if (cache_given) o.plaintext_cache_bytes = plaintext_cache_mib << 20;
+  }
+  void add_to(CLI::App* app) {
+    app->add_option("--server-memory-mib", server_memory_mib,
+                    "refuse a latency plan whose server would hold more (default 8192)");
+    app->add_option_function<std::size_t>(
+        "--plaintext-cache-mib",
+        [this](std::size_t v) {
+          plaintext_cache_mib = v;
+          cache_given = true;
+        },
+        "latency, channel-packed layout: encoded weights the server keeps (default 1024; the rest is "
+        "encoded for every image)");
+  }
+};
+
 struct PlanArgs {
   std::string model, packing = "auto", output;
+  MemoryArgs memory;
   std::size_t images = 1;
   int scale_bits = 0;
   bool json = false;
@@ -54,6 +77,7 @@ void run_plan(const PlanArgs& a) {
   o.packing = parse_packing(a.packing);
   o.images = a.images;
   o.scale_bits = a.scale_bits;
+  a.memory.apply(o);
   he::Plan plan = he::compile(model, o);
   if (!a.output.empty()) he::save_plan(plan, a.output);
   if (a.json) std::printf("%s\n", plan.to_json().c_str());
@@ -67,6 +91,7 @@ struct EvalArgs {
   std::string model, data, mode = "encrypted", packing = "auto", split, scheme = "ckks";
   int weight_bits = quant::kDefaultWeightBits, input_bits = quant::kDefaultInputBits;
   bool bits_given = false, scale_bits_given = false, packing_given = false;
+  MemoryArgs memory;
   std::optional<std::uint64_t> seed;
   std::size_t limit = 0;
   int threads = 0, scale_bits = 0;
@@ -136,6 +161,8 @@ void run_eval(const EvalArgs& a) {
   if (bfv && a.packing_given && a.packing != "throughput" && a.packing != "auto")
     throw Error("--scheme bfv has only throughput packing (one image per slot), not --packing " + a.packing);
   if (bfv && a.scale_bits_given) throw Error("--scale-bits is a CKKS option; BFV has no scale (use --weight-bits, --input-bits)");
+  if (bfv && (a.memory.server_memory_mib || a.memory.cache_given))
+    throw Error("--server-memory-mib and --plaintext-cache-mib limit CKKS plans; --scheme bfv has its own compiler");
   if (!bfv && a.bits_given) throw Error("--weight-bits and --input-bits quantize for --scheme bfv; CKKS evaluates the float model");
   nn::Model model = nn::load_model(a.model);
   // The plan and its limits (memory, security) are checked before any image is read.
@@ -144,6 +171,7 @@ void run_eval(const EvalArgs& a) {
     he::CompileOptions co;
     co.packing = parse_packing(a.packing);
     co.scale_bits = a.scale_bits;
+    a.memory.apply(co);
     co.images = a.limit ? a.limit : (model.spec().data ? std::max<std::size_t>(1, model.spec().data->test_images) : 1);
     plan = he::compile(model, co);
   }
@@ -377,6 +405,7 @@ void setup(CLI::App& root) {
   plan->add_option("--scale-bits", pa->scale_bits, "CKKS scale 2^BITS (default: automatic)");
   plan->add_option("-o,--output", pa->output, "write the plan (JSON) to this file");
   plan->add_flag("--json", pa->json, "print the plan as JSON");
+  pa->memory.add_to(plan);
   plan->callback([pa] { run_plan(*pa); });
 
   auto ea = std::make_shared<EvalArgs>();
@@ -393,6 +422,7 @@ void setup(CLI::App& root) {
       ->each([ea](const std::string&) { ea->bits_given = true; });
   ev->add_option("--input-bits", ea->input_bits, "bfv: bits per quantized pixel (default 3)")
       ->each([ea](const std::string&) { ea->bits_given = true; });
+  ea->memory.add_to(ev);
   ev->add_option("--split", ea->split,
                  "which images: a split name (test, val, train), a train fraction, or auto (default: the images "
                  "held out when the model was trained)");

@@ -22,6 +22,8 @@
 
 namespace hemi::he {
 
+class MultiplexedExecutor;  // multiplexed_conv.h
+
 // What the server needs: public evaluation keys only.
 struct EvalKeys {
   ckks::RelinKey relin;
@@ -90,6 +92,7 @@ class PreparedModel {
   ckks::Params params_;
   ckks::Encoder encoder_;
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::unique_ptr<MultiplexedExecutor> mux_;  // latency, multiplexed layout
 };
 
 class Server {
