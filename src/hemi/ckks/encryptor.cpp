@@ -69,15 +69,22 @@ SymmetricEncryptor::SymmetricEncryptor(Params params, const SecretKey& sk, const
   if (sk_.params_id != params_.id()) throw Error("encrypt: secret key from other parameters");
 }
 
+// The randomness of a seeded encryption, in one order for both forms (same seed, same
+// ciphertext): the seed of `a`, `a` itself, then the error.
+std::vector<std::int8_t> SymmetricEncryptor::draw(std::size_t limbs, SeededCiphertext& sct, RnsPoly& a) {
+  prng_.fill(sct.seed.data(), sct.seed.size());
+  Prng expand(sct.seed, detail::kLabelSeededCiphertextA);
+  a = detail::sample_uniform(expand, params_.ctx(), limbs, false);
+  return detail::sample_gaussian(prng_, params_.ctx().n);
+}
+
 SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt) {
   check_plaintext(params_, pt, "encrypt");
   const auto& ctx = params_.ctx();
   const std::size_t limbs = pt.level + 1;
   SeededCiphertext sct;
-  prng_.fill(sct.seed.data(), sct.seed.size());
-  Prng expand(sct.seed, detail::kLabelSeededCiphertextA);
-  RnsPoly a = detail::sample_uniform(expand, ctx, limbs, false);
-  auto e_small = detail::sample_gaussian(prng_, ctx.n);
+  RnsPoly a;
+  auto e_small = draw(limbs, sct, a);
   RnsPoly e = detail::small_to_ntt(e_small.data(), ctx, limbs, false);
   secure_wipe(e_small.data(), e_small.size());
   sct.c0 = RnsPoly(ctx.n, limbs);
@@ -104,12 +111,8 @@ SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Encoder::Coefficients&
     throw Error("encrypt: " + std::to_string(msg.ints.size()) + " coefficients for a ring of " + std::to_string(ctx.n));
   const std::size_t limbs = msg.level + 1;
   SeededCiphertext sct;
-  // The randomness is drawn in the same order as encrypt_seeded(Plaintext): same seed, same
-  // ciphertext.
-  prng_.fill(sct.seed.data(), sct.seed.size());
-  Prng expand(sct.seed, detail::kLabelSeededCiphertextA);
-  RnsPoly a = detail::sample_uniform(expand, ctx, limbs, false);
-  auto e_small = detail::sample_gaussian(prng_, ctx.n);
+  RnsPoly a;
+  auto e_small = draw(limbs, sct, a);
   // |m + e| < 2^63: the encoder keeps |m| below 2^62 and |e| <= kErrorBound.
   std::vector<std::int64_t> me(ctx.n);
   for (std::size_t c = 0; c < ctx.n; ++c) me[c] = msg.ints[c] + e_small[c];

@@ -32,6 +32,7 @@ class SymmetricEncryptor {
   static Ciphertext expand(const Params& params, const SeededCiphertext& sct);
 
  private:
+  std::vector<std::int8_t> draw(std::size_t limbs, SeededCiphertext& sct, RnsPoly& a);
   Params params_;
   const SecretKey& sk_;
   Prng prng_;
