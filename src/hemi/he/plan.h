@@ -70,7 +70,9 @@ struct Plan {
   std::size_t download_bytes_per_batch = 0;  // logits ciphertexts
   std::size_t eval_key_bytes = 0;            // relinearization + Galois keys
   std::size_t server_memory_bytes = 0;       // estimate: keys in memory + pre-encoded plaintexts
-                                             // (latency) or the largest layer's ciphertexts (throughput)
+                                             // (latency) or the peak of the streamed ciphertexts
+                                             // (throughput, throughput_stream.h)
+  std::size_t ciphertext_memory_bytes = 0;   // throughput: that peak alone (0 in older plans)
 
   std::string to_json() const;
   // Parses and validates (validation_error below): a plan that loads is self-consistent.
