@@ -40,6 +40,9 @@ struct Kernels {
   void (*dot_acc)(u64*, u64*, const u64*, u64, std::size_t);
   void (*prod_acc)(u64*, u64*, const u64*, const u64*, std::size_t);
   int split;  // the dot accumulators' split bit
+  // Accumulators for primes the path takes but eligible_acc does not (lo + mid 2^32 + hi 2^64).
+  void (*dot_acc_wide)(u64*, u64*, u64*, const u64*, u64, std::size_t);
+  void (*prod_acc_wide)(u64*, u64*, u64*, const u64*, const u64*, std::size_t);
 };
 
 // Null when this build has no kernels for the path (not an x86-64 build).
@@ -54,7 +57,8 @@ const Kernels* kernels_for(Path p) {
                             a::mac_shoup_lazy, a::mac_scalar_lazy,
                             a::reduce_from_2q, a::convert_centered,
                             a::reduce_sub_const, a::dot_accumulate,
-                            a::product_accumulate, 32};
+                            a::product_accumulate, 32,
+                            a::dot_accumulate_wide, a::product_accumulate_wide};
   static const Kernels ifma{f::eligible,      f::eligible, 16,
                             f::ntt_forward,   f::ntt_inverse,
                             f::add_mod_vec,   f::sub_mod_vec,
@@ -62,7 +66,8 @@ const Kernels* kernels_for(Path p) {
                             f::mac_shoup_lazy, nullptr,
                             f::reduce_from_2q, nullptr,
                             nullptr,          f::dot_accumulate,
-                            f::product_accumulate, 52};
+                            f::product_accumulate, 52,
+                            nullptr,          nullptr};
   if (p == Path::avx2) return &avx2;
   if (p == Path::avx512ifma) return &ifma;
 #endif
@@ -198,6 +203,41 @@ TEST_P(SimdTwins, DotAccumulatorsSumExactly) {
   }
 }
 
+// Only AVX2 has them: IFMA's own accumulators take every prime that path accepts.
+TEST(SimdWideAccumulators, Avx2SumExactly) {
+  const Kernels* k = runnable(Path::avx2);
+  if (!k) GTEST_SKIP() << not_run_reason(Path::avx2);
+  std::mt19937_64 rng(12);
+  int primes_run = 0;
+  for (u64 q : test_primes()) {
+    if (!k->eligible(q) || k->eligible_acc(q)) continue;
+    ++primes_run;
+    for (std::size_t len : test_lengths()) {
+      std::vector<u64> lo(len, 0), mid(len, 0), hi(len, 0);
+      std::vector<u128> want(len, 0);
+      // 4095 terms: the most a DotAccumulator adds between folds, all at the extreme q - 1 but
+      // a few random ones, so the bound on mid is reached.
+      for (int term = 0; term < 4095; ++term) {
+        const bool random = term % 1000 == 1;
+        auto x = random ? rnd(len, q, rng) : std::vector<u64>(len, q - 1);
+        auto y = random ? rnd(len, q, rng) : std::vector<u64>(len, q - 1);
+        if (term % 2) {
+          k->prod_acc_wide(lo.data(), mid.data(), hi.data(), x.data(), y.data(), len);
+          for (std::size_t i = 0; i < len; ++i) want[i] += static_cast<u128>(x[i]) * y[i];
+        } else {
+          k->dot_acc_wide(lo.data(), mid.data(), hi.data(), x.data(), y[0], len);
+          for (std::size_t i = 0; i < len; ++i) want[i] += static_cast<u128>(x[i]) * y[0];
+        }
+      }
+      for (std::size_t i = 0; i < len; ++i) {
+        const u128 got = (static_cast<u128>(hi[i]) << 64) + (static_cast<u128>(mid[i]) << 32) + lo[i];
+        ASSERT_TRUE(got == want[i]) << "q=" << q << " n=" << len << " i=" << i;
+      }
+    }
+  }
+  EXPECT_GT(primes_run, 1) << "too few wide primes exercised";
+}
+
 TEST_P(SimdTwins, NttMatchesScalar) {
   const Path path = GetParam();
   const Kernels* k = runnable(path);
@@ -248,6 +288,35 @@ TEST_P(SimdTwins, DispatchTakesThePath) {
   ntt_forward(a.data(), t);
   ntt_forward_scalar(s.data(), t);
   EXPECT_EQ(a, s);
+}
+
+// DotAccumulator on the path, past its fold point (max_terms), for every prime size: the
+// reduced sums equal 128-bit arithmetic.
+TEST_P(SimdTwins, DotAccumulatorMatchesOracleAcrossFolds) {
+  const Path path = GetParam();
+  if (!runnable(path)) GTEST_SKIP() << not_run_reason(path);
+  simd::ScopedPath scoped(path);
+  std::mt19937_64 rng(13);
+  for (u64 qv : test_primes()) {
+    const Modulus m(qv);
+    const std::size_t n = 37;
+    DotAccumulator acc(n, m);
+    const std::size_t terms = acc.max_terms() > 5000 ? 300 : 2 * acc.max_terms() + 5;
+    std::vector<u64> want(n, 0), got(n);
+    for (std::size_t t = 0; t < terms; ++t) {
+      auto x = t % 7 ? rnd(n, qv, rng) : std::vector<u64>(n, qv - 1);
+      auto y = t % 5 ? rnd(n, qv, rng) : std::vector<u64>(n, qv - 1);
+      if (t % 3) {
+        acc.add(x.data(), y[0]);
+        for (std::size_t i = 0; i < n; ++i) want[i] = static_cast<u64>((want[i] + static_cast<u128>(x[i]) * y[0]) % qv);
+      } else {
+        acc.add_product(x.data(), y.data());
+        for (std::size_t i = 0; i < n; ++i) want[i] = static_cast<u64>((want[i] + static_cast<u128>(x[i]) * y[i]) % qv);
+      }
+    }
+    acc.finish(got.data());
+    ASSERT_EQ(got, want) << "q=" << qv << " terms=" << terms;
+  }
 }
 
 // The encoder's FFT has an AVX2 kernel only (the IFMA path uses it too): bit-identical results.

@@ -188,6 +188,41 @@ void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_
   }
 }
 
+// Wide primes (2^31 <= q < 2^50): x = x0 + x1 2^32 and w = w0 + w1 2^32 with x1, w1 < 2^18, so
+// x w = x0 w0 + (x0 w1 + x1 w0) 2^32 + x1 w1 2^64 from four 32x32 products. Per term lo grows by
+// < 2^32, mid by < 2^32 + 2^51 and hi by < 2^36: 4096 terms fit 64-bit words.
+namespace {
+inline void wide_term(u64* lo, u64* mid, u64* hi, std::size_t i, V x, V w, V mask) {
+  const V x1 = _mm256_srli_epi64(x, 32), w1 = _mm256_srli_epi64(w, 32);
+  const V p00 = _mm256_mul_epu32(x, w);
+  const V cross = _mm256_add_epi64(_mm256_mul_epu32(x1, w), _mm256_mul_epu32(x, w1));
+  store(lo + i, _mm256_add_epi64(load(lo + i), _mm256_and_si256(p00, mask)));
+  store(mid + i, _mm256_add_epi64(load(mid + i), _mm256_add_epi64(_mm256_srli_epi64(p00, 32), cross)));
+  store(hi + i, _mm256_add_epi64(load(hi + i), _mm256_mul_epu32(x1, w1)));
+}
+inline void wide_term_scalar(u64* lo, u64* mid, u64* hi, std::size_t i, u64 x, u64 w) {
+  const u64 x0 = x & 0xffffffffu, x1 = x >> 32, w0 = w & 0xffffffffu, w1 = w >> 32;
+  const u64 p00 = x0 * w0;
+  lo[i] += p00 & 0xffffffffu;
+  mid[i] += (p00 >> 32) + x1 * w0 + x0 * w1;
+  hi[i] += x1 * w1;
+}
+}  // namespace
+
+void dot_accumulate_wide(u64* lo, u64* mid, u64* hi, const u64* x, u64 w, std::size_t n) {
+  const V vw = set1(w), mask = set1(0xffffffffu);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) wide_term(lo, mid, hi, i, load(x + i), vw, mask);
+  for (; i < n; ++i) wide_term_scalar(lo, mid, hi, i, x[i], w);
+}
+
+void product_accumulate_wide(u64* lo, u64* mid, u64* hi, const u64* x, const u64* y, std::size_t n) {
+  const V mask = set1(0xffffffffu);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) wide_term(lo, mid, hi, i, load(x + i), load(y + i), mask);
+  for (; i < n; ++i) wide_term_scalar(lo, mid, hi, i, x[i], y[i]);
+}
+
 }  // namespace hemi::math::simd::avx2
 
 #undef HEMI_AVX2_REGION

@@ -38,6 +38,9 @@ void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulu
 // eligible_int: lo[i] += low 32 bits of x[i] * w, hi[i] += the bits above (x, w < 2^31)
 void dot_accumulate(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n);
 void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n);
+// eligible && !eligible_int (x, w < 2^50): lo, mid, hi sum to x * w as lo + mid 2^32 + hi 2^64
+void dot_accumulate_wide(u64* lo, u64* mid, u64* hi, const u64* x, u64 w, std::size_t n);
+void product_accumulate_wide(u64* lo, u64* mid, u64* hi, const u64* x, const u64* y, std::size_t n);
 // The encoder's FFT (special_fft.h): bit-identical to the scalar kernels.
 void fft_forward(std::complex<double>* v, const SpecialFft& f);
 void fft_inverse(std::complex<double>* v, const SpecialFft& f);
