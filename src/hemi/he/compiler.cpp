@@ -376,7 +376,9 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
                 " MiB of ciphertexts alive at once, N = " + std::to_string(params.n()) + "), over the limit of " +
                 std::to_string(options.max_throughput_memory >> 20) +
                 " MiB; a smaller batch would not help: use latency packing or a smaller input size");
-  return plan;
+  auto made = Plan::create(std::move(plan));
+  if (!made) throw Error("compile: the plan is refused: " + made.error());
+  return std::move(made).value();
 }
 
 }  // namespace hemi::he

@@ -159,11 +159,18 @@ Plan Plan::from_json(const std::string& text) {
     p.server_memory_bytes = json_count(j.at("server_memory_bytes"), "plan: server_memory_bytes");
     if (j.contains("ciphertext_memory_bytes"))  // absent in plans made before streaming
       p.ciphertext_memory_bytes = json_count(j.at("ciphertext_memory_bytes"), "plan: ciphertext_memory_bytes");
-    if (std::string why = p.validation_error(); !why.empty()) throw Error("plan: " + why);
-    return p;
+    auto created = create(std::move(p));
+    if (!created) throw Error("plan: " + created.error());
+    return std::move(created).value();
   } catch (const json::exception& e) {
     throw Error(std::string("plan: malformed JSON: ") + e.what());
   }
+}
+
+Result<Plan> Plan::create(Plan candidate) {
+  if (std::string why = candidate.validation_error(); !why.empty()) return Result<Plan>::failure(why);
+  candidate.validated_ = true;
+  return candidate;
 }
 
 std::string Plan::validation_error() const {

@@ -17,9 +17,11 @@ namespace hemi::he {
 using ckks::Ciphertext;
 
 namespace {
-// Both roles start here: a plan is validated before any of its numbers sizes anything.
+// Both roles start here. The plan was validated once, when it was made or loaded (Plan::create),
+// before any of its numbers sizes anything; a plan that was not is refused, not checked here.
 ckks::Params params_of(const Plan& plan) {
-  if (std::string why = plan.validation_error(); !why.empty()) throw Error("plan refused: " + why);
+  if (!plan.validated())
+    throw Error("plan refused: not validated (make plans with compile, Plan::from_json or Plan::create)");
   auto p = ckks::Params::create(plan.params);
   if (!p) throw Error("plan: CKKS parameters refused: " + p.error());
   return std::move(p).value();
