@@ -244,9 +244,11 @@ TEST_P(SimdTwins, NttMatchesScalar) {
   if (!k) GTEST_SKIP() << not_run_reason(path);
   std::mt19937_64 rng(3);
   int cases = 0;
-  for (std::size_t n = 8; n <= 16384; n *= 2) {
-    for (int bits : {20, 26, 30, 31, 40, 50}) {
-      if (n < k->min_ntt_n || bits >= 62) continue;
+  // 46 bits: the largest primes of the AVX2 signed lazy butterflies (below 2^46), whose
+  // values grow most over the stages of the largest ring (2^16).
+  for (std::size_t n = 8; n <= 65536; n *= 2) {
+    for (int bits : {20, 26, 30, 31, 40, 46, 50}) {
+      if (n < k->min_ntt_n || bits >= 62 || (n > 16384 && bits < 46)) continue;
       const Modulus m(generate_ntt_primes({bits}, n)[0]);
       if (!k->eligible(m.value)) continue;
       ++cases;
@@ -290,11 +292,43 @@ TEST_P(SimdTwins, DispatchTakesThePath) {
   EXPECT_EQ(a, s);
 }
 
+// The vector reductions that finish a dot product, at the extremes of their contracts.
+TEST(SimdDotFinish, Avx2MatchesOracle) {
+  if (!runnable(Path::avx2)) GTEST_SKIP() << not_run_reason(Path::avx2);
+#if defined(__x86_64__)
+  std::mt19937_64 rng(15);
+  const u64 b52 = (u64{1} << 52) - 1, b48 = (u64{1} << 48) - 1;
+  for (u64 q : test_primes()) {
+    if (!simd::avx2::eligible(q)) continue;
+    for (std::size_t len : {1, 3, 4, 5, 37, 512}) {
+      std::vector<u64> lo(len), mid(len), hi(len), out(len);
+      for (std::size_t i = 0; i < len; ++i) {
+        const int kind = static_cast<int>(i % 4);
+        lo[i] = kind == 0 ? b52 : rng() & b52;
+        mid[i] = kind == 1 ? ~u64{0} : rng();
+        hi[i] = kind == 2 ? b48 : rng() & b48;
+      }
+      if (simd::avx2::eligible_int(q)) {
+        std::vector<u64> hi52(len);
+        for (std::size_t i = 0; i < len; ++i) hi52[i] = i % 4 == 3 ? b52 : rng() & b52;
+        simd::avx2::dot_finish(out.data(), lo.data(), hi52.data(), len, q);
+        for (std::size_t i = 0; i < len; ++i)
+          ASSERT_EQ(out[i], static_cast<u64>(((static_cast<u128>(hi52[i]) << 32) + lo[i]) % q)) << "q=" << q << " i=" << i;
+      } else {
+        simd::avx2::dot_finish_wide(out.data(), lo.data(), mid.data(), hi.data(), len, q);
+        for (std::size_t i = 0; i < len; ++i) {
+          const u128 v = (static_cast<u128>(hi[i]) << 64) + (static_cast<u128>(mid[i]) << 32) + lo[i];
+          ASSERT_EQ(out[i], static_cast<u64>(v % q)) << "q=" << q << " i=" << i;
+        }
+      }
+    }
+  }
+#endif
+}
+
 // DotAccumulator on the path, past its fold point (max_terms), for every prime size: the
 // reduced sums equal 128-bit arithmetic.
-TEST_P(SimdTwins, DotAccumulatorMatchesOracleAcrossFolds) {
-  const Path path = GetParam();
-  if (!runnable(path)) GTEST_SKIP() << not_run_reason(path);
+void check_dot_accumulator(Path path) {
   simd::ScopedPath scoped(path);
   std::mt19937_64 rng(13);
   for (u64 qv : test_primes()) {
@@ -306,7 +340,20 @@ TEST_P(SimdTwins, DotAccumulatorMatchesOracleAcrossFolds) {
     for (std::size_t t = 0; t < terms; ++t) {
       auto x = t % 7 ? rnd(n, qv, rng) : std::vector<u64>(n, qv - 1);
       auto y = t % 5 ? rnd(n, qv, rng) : std::vector<u64>(n, qv - 1);
-      if (t % 3) {
+      if (t % 11 == 4) {  // a run of terms at once, crossing folds too
+        const std::size_t run = 1 + rng() % 40;
+        std::vector<std::vector<u64>> xs;
+        std::vector<const u64*> xp;
+        std::vector<u64> ws;
+        for (std::size_t r = 0; r < run; ++r) {
+          xs.push_back(r % 3 ? rnd(n, qv, rng) : std::vector<u64>(n, qv - 1));
+          ws.push_back(r % 4 ? rng() % qv : qv - 1);
+        }
+        for (auto& v : xs) xp.push_back(v.data());
+        acc.add_terms(xp.data(), ws.data(), run);
+        for (std::size_t r = 0; r < run; ++r)
+          for (std::size_t i = 0; i < n; ++i) want[i] = static_cast<u64>((want[i] + static_cast<u128>(xs[r][i]) * ws[r]) % qv);
+      } else if (t % 3) {
         acc.add(x.data(), y[0]);
         for (std::size_t i = 0; i < n; ++i) want[i] = static_cast<u64>((want[i] + static_cast<u128>(x[i]) * y[0]) % qv);
       } else {
@@ -318,6 +365,15 @@ TEST_P(SimdTwins, DotAccumulatorMatchesOracleAcrossFolds) {
     ASSERT_EQ(got, want) << "q=" << qv << " terms=" << terms;
   }
 }
+
+TEST_P(SimdTwins, DotAccumulatorMatchesOracleAcrossFolds) {
+  const Path path = GetParam();
+  if (!runnable(path)) GTEST_SKIP() << not_run_reason(path);
+  check_dot_accumulator(path);
+}
+
+// The scalar accumulator (128-bit sums), which every CPU runs.
+TEST(SimdScalar, DotAccumulatorMatchesOracleAcrossFolds) { check_dot_accumulator(Path::scalar); }
 
 // The encoder's FFT has an AVX2 kernel only (the IFMA path uses it too): bit-identical results.
 TEST(SimdFft, Avx2MatchesScalarExactly) {

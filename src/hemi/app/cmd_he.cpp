@@ -39,8 +39,31 @@ double peak_rss_mib() {
 
 // ---- hemi plan ----
 
+// The server's memory limits (issue 12): 0 keeps the compiler's defaults.
+struct MemoryArgs {
+  std::size_t server_memory_mib = 0, plaintext_cache_mib = 0;
+  bool cache_given = false;
+  void apply(he::CompileOptions& o) const {
+    if (server_memory_mib) o.max_server_memory = server_memory_mib << 20;
+    if (cache_given) o.plaintext_cache_bytes = plaintext_cache_mib << 20;
+  }
+  void add_to(CLI::App* app) {
+    app->add_option("--server-memory-mib", server_memory_mib,
+                    "refuse a latency plan whose server would hold more (default 8192)");
+    app->add_option_function<std::size_t>(
+        "--plaintext-cache-mib",
+        [this](std::size_t v) {
+          plaintext_cache_mib = v;
+          cache_given = true;
+        },
+        "latency, channel-packed layout: encoded weights the server keeps (default 1024; the rest is "
+        "encoded for every image)");
+  }
+};
+
 struct PlanArgs {
   std::string model, packing = "auto", output;
+  MemoryArgs memory;
   std::size_t images = 1;
   int scale_bits = 0;
   bool json = false;
@@ -52,6 +75,7 @@ void run_plan(const PlanArgs& a) {
   o.packing = parse_packing(a.packing);
   o.images = a.images;
   o.scale_bits = a.scale_bits;
+  a.memory.apply(o);
   he::Plan plan = he::compile(model, o);
   if (!a.output.empty()) he::save_plan(plan, a.output);
   if (a.json) std::printf("%s\n", plan.to_json().c_str());
@@ -63,6 +87,7 @@ void run_plan(const PlanArgs& a) {
 
 struct EvalArgs {
   std::string model, data, mode = "encrypted", packing = "auto", split;
+  MemoryArgs memory;
   std::optional<std::uint64_t> seed;
   std::size_t limit = 0;
   int threads = 0, scale_bits = 0;
@@ -134,6 +159,7 @@ void run_eval(const EvalArgs& a) {
     he::CompileOptions co;
     co.packing = parse_packing(a.packing);
     co.scale_bits = a.scale_bits;
+    a.memory.apply(co);
     co.images = a.limit ? a.limit : (model.spec().data ? std::max<std::size_t>(1, model.spec().data->test_images) : 1);
     plan = he::compile(model, co);
   }
@@ -289,6 +315,7 @@ void setup(CLI::App& root) {
   plan->add_option("--scale-bits", pa->scale_bits, "CKKS scale 2^BITS (default: automatic)");
   plan->add_option("-o,--output", pa->output, "write the plan (JSON) to this file");
   plan->add_flag("--json", pa->json, "print the plan as JSON");
+  pa->memory.add_to(plan);
   plan->callback([pa] { run_plan(*pa); });
 
   auto ea = std::make_shared<EvalArgs>();
@@ -297,6 +324,7 @@ void setup(CLI::App& root) {
   ev->add_option("--data", ea->data, "mnist, fashion-mnist, brain-mri, or a path")->required();
   ev->add_option("--mode", ea->mode, "plain or encrypted (default)");
   ev->add_option("--packing", ea->packing, "auto (default), throughput or latency");
+  ea->memory.add_to(ev);
   ev->add_option("--split", ea->split,
                  "which images: a split name (test, val, train), a train fraction, or auto (default: the images "
                  "held out when the model was trained)");

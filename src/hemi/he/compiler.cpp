@@ -12,6 +12,7 @@
 #include "hemi/ckks/params.h"
 #include "hemi/he/cost_model.h"
 #include "hemi/he/throughput_stream.h"
+#include "hemi/he/multiplexed_layout.h"
 #include "hemi/nn/model_file.h"
 
 namespace hemi::he {
@@ -31,9 +32,11 @@ std::size_t network_period(const nn::Model& model) {
   return next_pow2(d);
 }
 
+}  // namespace
+
 // Automatic parameters: the smallest ring that holds the depth (and the period for latency),
 // with the largest scale in [25, 40] bits that fits it at the security level.
-ckks::ParamsLiteral choose_params(int depth, int security, int scale_bits, std::size_t min_slots) {
+ckks::ParamsLiteral params_for_depth(int depth, int security, int scale_bits, std::size_t min_slots) {
   const int integer_bits = 10;  // q_0 / scale: logits up to +-512
   std::optional<ckks::ParamsLiteral> best;
   for (int s = scale_bits ? scale_bits : 40; s >= (scale_bits ? scale_bits : 25); --s) {
@@ -49,8 +52,6 @@ ckks::ParamsLiteral choose_params(int depth, int security, int scale_bits, std::
                 (scale_bits ? " at scale 2^" + std::to_string(scale_bits) : std::string()));
   return *best;
 }
-
-}  // namespace
 
 std::string model_id(const nn::Model& model) {
   Bytes b = nn::serialize_model(model);
@@ -136,7 +137,9 @@ std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t p
   return d;
 }
 
-Plan compile(const nn::Model& model, const CompileOptions& options) {
+namespace {
+// compile() without the validation: the packings and layouts it compares call it recursively.
+Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) {
   const int depth = model.multiplicative_depth();
   if (!options.packing) {
     // Choose by predicted time for the expected number of images.
@@ -148,12 +151,12 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     Plan pt, pl;
     std::string why_t, why_l;
     try {
-      pt = compile(model, t);
+      pt = compile_unvalidated(model, t);
     } catch (const Error& e) {
       why_t = e.what();
     }
     try {
-      pl = compile(model, l);
+      pl = compile_unvalidated(model, l);
     } catch (const Error& e) {
       why_l = e.what();
     }
@@ -166,6 +169,29 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     return batches * pt.predicted_seconds <= static_cast<double>(options.images) * pl.predicted_seconds ? pt : pl;
   }
   const Packing packing = *options.packing;
+  if (packing == Packing::kLatency && options.latency_layout != CompileOptions::LatencyLayout::kDiagonal) {
+    // The channel-packed layout (multiplexed_layout.h), or the diagonal one below, whichever
+    // fits and is predicted faster.
+    if (options.latency_layout == CompileOptions::LatencyLayout::kMultiplexed) return compile_multiplexed(model, options);
+    CompileOptions d = options;
+    d.latency_layout = CompileOptions::LatencyLayout::kDiagonal;
+    std::optional<Plan> pd, pm;
+    std::string why_d, why_m;
+    try {
+      pd = compile_unvalidated(model, d);
+    } catch (const Error& e) {
+      why_d = e.what();
+    }
+    try {
+      pm = compile_multiplexed(model, options);
+    } catch (const Error& e) {
+      why_m = e.what();
+    }
+    if (!pd && !pm) throw Error("compile: no latency layout fits: diagonal: " + why_d + "; multiplexed: " + why_m);
+    if (!pm) return *pd;
+    if (!pd) return *pm;
+    return pd->predicted_seconds <= pm->predicted_seconds ? *pd : *pm;
+  }
   // Latency: expand the first convolution's input on the client when it fits a ring of the
   // size the network needs anyway (the expanded conv has far fewer diagonals).
   std::size_t period = network_period(model);
@@ -176,7 +202,7 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     if (im2col) period = std::max(period, next_pow2(im2col->matrix.cols));
   }
   ckks::ParamsLiteral lit = options.params ? *options.params
-                                           : choose_params(depth, options.security, options.scale_bits,
+                                           : params_for_depth(depth, options.security, options.scale_bits,
                                                            packing == Packing::kLatency ? period : 1);
   auto created = ckks::Params::create(lit);
   if (!created) throw Error("compile: CKKS parameters refused: " + created.error());
@@ -376,7 +402,14 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
                 " MiB of ciphertexts alive at once, N = " + std::to_string(params.n()) + "), over the limit of " +
                 std::to_string(options.max_throughput_memory >> 20) +
                 " MiB; a smaller batch would not help: use latency packing or a smaller input size");
-  auto made = Plan::create(std::move(plan));
+  return plan;
+}
+
+}  // namespace
+
+// Every plan the compiler hands out went through Plan::create, once.
+Plan compile(const nn::Model& model, const CompileOptions& options) {
+  auto made = Plan::create(compile_unvalidated(model, options));
   if (!made) throw Error("compile: the plan is refused: " + made.error());
   return std::move(made).value();
 }

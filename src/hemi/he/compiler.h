@@ -27,7 +27,16 @@ struct CompileOptions {
   // at once when the server streams every layer (throughput_stream.h), computed from the
   // schedule the server runs. A smaller batch does not change it (one ciphertext per value).
   std::size_t max_throughput_memory = std::size_t{8} << 30;
+  // Latency, multiplexed layout: at most this many bytes of encoded weights kept by the server
+  // (within max_server_memory); the rest is encoded for each image.
+  std::size_t plaintext_cache_bytes = std::size_t{1} << 30;
+  // Latency: which layout (both by default: the one with the smaller predicted time that fits).
+  enum class LatencyLayout { kAuto, kDiagonal, kMultiplexed } latency_layout = LatencyLayout::kAuto;
 };
+
+// The smallest ring that holds `depth` levels (and at least min_slots slots) at the security
+// level, with the largest scale in [25, 40] bits that fits (or exactly scale_bits if nonzero).
+ckks::ParamsLiteral params_for_depth(int depth, int security, int scale_bits, std::size_t min_slots);
 
 Plan compile(const nn::Model& model, const CompileOptions& options);
 

@@ -31,6 +31,7 @@ struct OpCounts {
   std::uint64_t plain_multiplies = 0;  // ciphertext x plaintext vector
   std::uint64_t dot_terms = 0;         // ciphertext x constant terms of fused dot products
   std::uint64_t additions = 0;
+  std::uint64_t encodes = 0;           // plaintexts encoded (multiplexed latency: on demand)
   OpCounts& operator+=(const OpCounts& o);
 };
 
@@ -62,6 +63,12 @@ struct Plan {
   bool input_im2col = false;     // latency: the client sends the first convolution's im2col
   ConvGeometry im2col_conv;      // ... of this convolution (shape only, no weights)
   std::size_t input_values = 0;  // values the client encodes per image (expanded or not)
+  // latency, multiplexed layout (multiplexed_layout.h): slots per channel block (0: the
+  // diagonal layout); the logits are in slots k * mux_block. The server keeps up to
+  // plaintext_cache_bytes of encoded weights (the rest is encoded for each image).
+  std::size_t mux_block = 0;
+  int mux_phases = 1;  // the client's space-to-depth factor (multiplexed_layout.h)
+  std::size_t plaintext_cache_bytes = 0;
   std::vector<int> rotation_steps;  // latency: exactly the steps that need Galois keys
   std::vector<LayerPlan> layers;
   OpCounts total;

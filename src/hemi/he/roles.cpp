@@ -10,6 +10,8 @@
 #include "hemi/he/activations.h"
 #include "hemi/he/compiler.h"
 #include "hemi/he/throughput_stream.h"
+#include "hemi/he/multiplexed_conv.h"
+#include "hemi/he/multiplexed_layout.h"
 #include "hemi/nn/interpreter.h"
 
 namespace hemi::he {
@@ -64,11 +66,14 @@ ckks::SeededCiphertext Client::encrypt_value(const std::vector<const float*>& im
   if (k >= plan_.ciphertexts_per_batch) throw Error("encrypt: value index " + std::to_string(k) + " out of range");
   std::vector<double> slots(images.size());
   for (std::size_t i = 0; i < images.size(); ++i) slots[i] = images[i][k];
-  return encryptor_->encrypt_seeded(encoder_.encode(slots, static_cast<std::size_t>(plan_.input_level)));
+  return encryptor_->encrypt_seeded(encoder_.encode_coefficients(slots, static_cast<std::size_t>(plan_.input_level)));
 }
 
 ckks::SeededCiphertext Client::encrypt_image(const float* image) {
   if (plan_.packing != Packing::kLatency) throw Error("encrypt: the plan uses throughput packing (one value per ciphertext)");
+  if (plan_.mux_block)  // the channel-packed layout: channels in blocks, replicated if few
+    return encryptor_->encrypt_seeded(
+        encoder_.encode(mux_input_slots(plan_, params_.slots(), image), static_cast<std::size_t>(plan_.input_level)));
   std::vector<double> values;
   if (plan_.input_im2col) {
     const nn::TensorShape in{plan_.input_channels, plan_.input_height, plan_.input_width, false};
@@ -82,7 +87,7 @@ ckks::SeededCiphertext Client::encrypt_image(const float* image) {
     const std::size_t r = j % plan_.period;
     if (r < values.size()) slots[j] = values[r];
   }
-  return encryptor_->encrypt_seeded(encoder_.encode(slots, static_cast<std::size_t>(plan_.input_level)));
+  return encryptor_->encrypt_seeded(encoder_.encode_coefficients(slots, static_cast<std::size_t>(plan_.input_level)));
 }
 
 std::vector<std::vector<double>> Client::decrypt_logits(const std::vector<Ciphertext>& out, std::size_t count) const {
@@ -108,7 +113,8 @@ std::vector<std::vector<double>> Client::decrypt_logits(const std::vector<Cipher
   } else {
     if (out.size() != 1 || count != 1) throw Error("decrypt: latency packing returns one ciphertext for one image");
     auto v = decode(out[0]);
-    for (std::size_t c = 0; c < classes; ++c) logits[0][c] = v[c];
+    const std::size_t stride = plan_.mux_block ? plan_.mux_block : 1;  // multiplexed: class k in block k
+    for (std::size_t c = 0; c < classes; ++c) logits[0][c] = v[c * stride];
   }
   return logits;
 }
@@ -153,6 +159,10 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
     throw Error("server: the plan was made for another model (" + plan_.model_id + ", this model is " + model_id(model) + ")");
   nn::TensorShape shape = model.input_shape();
   int level = plan_.input_level;
+  if (plan_.mux_block) {  // the multiplexed latency layout has its own executor
+    mux_ = std::make_unique<MultiplexedExecutor>(plan_, model);
+    return;
+  }
   for (std::size_t li = 0; li < model.layers().size(); ++li) {
     const nn::Layer& layer = model.layers()[li];
     auto l = std::make_unique<Layer>();
@@ -302,6 +312,7 @@ Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& input) const
 Ciphertext Server::evaluate_image(const Ciphertext& input) const {
   if (plan_.packing != Packing::kLatency) throw Error("evaluate: the plan uses throughput packing");
   check_input(input, "evaluate");
+  if (prepared_->mux_) return prepared_->mux_->run(input, keys_.relin, keys_.galois, pool_);
   Ciphertext x = input;
   for (const auto& lp : layers_) {
     const Layer& l = *lp;

@@ -22,6 +22,8 @@
 
 namespace hemi::he {
 
+class MultiplexedExecutor;  // multiplexed_conv.h
+
 // What the server needs: public evaluation keys only.
 struct EvalKeys {
   ckks::RelinKey relin;
@@ -94,6 +96,7 @@ class PreparedModel {
   ckks::Encoder encoder_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::unique_ptr<const StreamSchedule> stream_;  // throughput: the streamed schedule
+  std::unique_ptr<MultiplexedExecutor> mux_;  // latency, multiplexed layout
 };
 
 class Server {

@@ -147,6 +147,33 @@ void DotAccumulator::add(const u64* x, u64 w) {
   for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[i]) * w;
 }
 
+void DotAccumulator::add_terms(const u64* const* x, const u64* w, std::size_t terms) {
+  while (terms) {
+    if (pending_ + 1 >= max_terms_) fold();
+    const std::size_t take = std::min(terms, max_terms_ - 1 - pending_);
+    pending_ += take;
+#if defined(__x86_64__)
+    switch (mode_) {
+      case Mode::ifma52: simd::ifma::dot_accumulate_terms(lo_.data(), hi_.data(), x, w, take, n_); break;
+      case Mode::avx2_32: simd::avx2::dot_accumulate_terms(lo_.data(), hi_.data(), x, w, take, n_); break;
+      case Mode::avx2_wide:
+        simd::avx2::dot_accumulate_wide_terms(lo_.data(), mid_.data(), hi_.data(), x, w, take, n_);
+        break;
+      case Mode::scalar:
+        for (std::size_t t = 0; t < take; ++t)
+          for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[t][i]) * w[t];
+        break;
+    }
+#else
+    for (std::size_t t = 0; t < take; ++t)
+      for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[t][i]) * w[t];
+#endif
+    x += take;
+    w += take;
+    terms -= take;
+  }
+}
+
 void DotAccumulator::add_product(const u64* x, const u64* y) {
   if (pending_ + 1 >= max_terms_) fold();
   ++pending_;
@@ -163,7 +190,14 @@ void DotAccumulator::add_product(const u64* x, const u64* y) {
 }
 
 void DotAccumulator::finish(u64* out) {
-  for (std::size_t i = 0; i < n_; ++i) out[i] = sum_mod(i);
+#if defined(__x86_64__)
+  if (mode_ == Mode::avx2_32)
+    simd::avx2::dot_finish(out, lo_.data(), hi_.data(), n_, m_.value);
+  else if (mode_ == Mode::avx2_wide)
+    simd::avx2::dot_finish_wide(out, lo_.data(), mid_.data(), hi_.data(), n_, m_.value);
+  else
+#endif
+    for (std::size_t i = 0; i < n_; ++i) out[i] = sum_mod(i);
   std::fill(lo_.begin(), lo_.end(), 0);
   std::fill(mid_.begin(), mid_.end(), 0);
   std::fill(hi_.begin(), hi_.end(), 0);

@@ -44,6 +44,9 @@ class DotAccumulator {
  public:
   DotAccumulator(std::size_t n, const Modulus& m);
   void add(const u64* x, u64 w);
+  // terms x[t] * w[t], t < terms, at once: the same sums as `terms` calls of add, fewer
+  // memory round trips. Any number of terms.
+  void add_terms(const u64* const* x, const u64* w, std::size_t terms);
   // A term with a different factor per coefficient: x[i] * y[i] (x, y < q).
   void add_product(const u64* x, const u64* y);
   void finish(u64* out);  // out[i] = sum mod q; resets the accumulator
