@@ -57,6 +57,30 @@ TEST_P(Ops, EncryptDecryptPublicSymmetricSeeded) {
   EXPECT_LT(log2_error(b->decrypt(b->encrypt(x, 0)), x), tol);
 }
 
+// Encrypting the encoding before its NTT (the error added to the coefficients) gives the very
+// ciphertext of encode-then-encrypt for the same randomness, at the top level and below.
+TEST_P(Ops, SeededFromCoefficientsEqualsSeededFromPlaintext) {
+  auto x = b->random_values(slots, 1.0, 5);
+  for (std::size_t level : {top, std::size_t{0}}) {
+    SymmetricEncryptor via_plain(b->params, b->sk, Seed{7}), via_coeffs(b->params, b->sk, Seed{7});
+    const auto want = via_plain.encrypt_seeded(b->encoder.encode(x, level));
+    const auto got = via_coeffs.encrypt_seeded(b->encoder.encode_coefficients(x, level));
+    EXPECT_EQ(got.seed, want.seed);
+    EXPECT_EQ(got.level, want.level);
+    EXPECT_EQ(got.scale, want.scale);
+    ASSERT_EQ(got.c0.limbs(), want.c0.limbs());
+    EXPECT_TRUE(std::equal(got.c0.data(), got.c0.data() + got.c0.n() * got.c0.limbs(), want.c0.data()));
+    EXPECT_LT(log2_error(b->decrypt(SymmetricEncryptor::expand(b->params, got)), x), tol);
+  }
+  // The same refusals as encode: a level above the top, values that overflow the scale.
+  EXPECT_THROW(b->encoder.encode_coefficients(x, top + 1), Error);
+  EXPECT_THROW(b->encoder.encode_coefficients(std::vector<double>{1e30}, 0), Error);
+  Encoder::Coefficients short_one = b->encoder.encode_coefficients(x, 0);
+  short_one.ints.pop_back();
+  SymmetricEncryptor sym(b->params, b->sk, Seed{8});
+  EXPECT_THROW(sym.encrypt_seeded(short_one), Error);
+}
+
 TEST_P(Ops, AddSubNegate) {
   auto x = b->random_values(slots, 1.0, 3), y = b->random_values(slots, 1.0, 4);
   auto cx = b->encrypt(x, top), cy = b->encrypt(y, top);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 
 #include "hemi/base/error.h"
@@ -228,6 +229,48 @@ TEST(dataDuplicates, CopiesStraddlingAFractionSplitAreDropped) {
   EXPECT_EQ(ds.duplicates.dropped, 5u);
   EXPECT_EQ(ds.test.size(), 5u);
   EXPECT_EQ(ds.duplicates.within_train, 4u);
+}
+
+// k-fold over images with copies: every copy of an image is in the same fold, so no fold tests
+// on an image that its training part also holds; without the content keys they would straddle.
+TEST(dataDuplicates, KFoldKeepsCopiesInOneFold) {
+  TempDir tmp;
+  for (int n = 0; n < 12; ++n) write_image(tmp.file("a/" + std::to_string(n) + ".png"), n % 4);  // 4 images x 3
+  for (int n = 0; n < 12; ++n) write_image(tmp.file("b/" + std::to_string(n) + ".png"), 100 + n);
+  LoadOptions o = small();
+  parse_split_choice("1.0", o);
+  Dataset ds = load_dataset(tmp.path(), o);
+  ASSERT_EQ(ds.train.size(), 24u);
+  ASSERT_EQ(ds.train.content.size(), 24u);  // the loader hands each image's content hash on
+  EXPECT_EQ(subset(ds.train, {0, 5}).content, (std::vector<std::string>{ds.train.content[0], ds.train.content[5]}));
+  auto leaks = [&](const std::vector<SplitIndices>& folds) {
+    std::size_t n = 0;
+    for (const auto& f : folds) {
+      std::set<std::string> train;
+      for (auto i : f.train) train.insert(ds.train.content[i]);
+      for (auto i : f.test) n += train.count(ds.train.content[i]);
+    }
+    return n;
+  };
+  const auto grouped = kfold_splits(ds.train.labels, 4, 3, &ds.train.content);
+  EXPECT_EQ(leaks(grouped), 0u);
+  std::vector<int> seen(24, 0);
+  for (const auto& f : grouped) {
+    EXPECT_EQ(f.train.size() + f.test.size(), 24u);
+    for (auto i : f.test) ++seen[i];
+  }
+  for (int v : seen) EXPECT_EQ(v, 1);  // still a partition
+  EXPECT_GT(leaks(kfold_splits(ds.train.labels, 4, 3)), 0u);  // what the keys prevent
+  // Unique keys change nothing; wrong-sized keys and too few distinct images are refused.
+  std::vector<std::string> unique;
+  for (int i = 0; i < 24; ++i) unique.push_back(std::to_string(i));
+  const auto plain = kfold_splits(ds.train.labels, 4, 3), keyed = kfold_splits(ds.train.labels, 4, 3, &unique);
+  for (std::size_t k = 0; k < 4; ++k) EXPECT_EQ(plain[k].test, keyed[k].test);
+  std::vector<std::string> short_keys(23, "x");
+  EXPECT_THROW(kfold_splits(ds.train.labels, 4, 3, &short_keys), Error);
+  std::vector<std::string> two(24);
+  for (int i = 0; i < 24; ++i) two[i] = i % 2 ? "p" : "q";
+  EXPECT_THROW(kfold_splits(ds.train.labels, 3, 3, &two), Error);
 }
 
 // The case: a listing sorted by class, a limit of 30 must not be 30 of one class.

@@ -40,6 +40,9 @@ struct Kernels {
   void (*dot_acc)(u64*, u64*, const u64*, u64, std::size_t);
   void (*prod_acc)(u64*, u64*, const u64*, const u64*, std::size_t);
   int split;  // the dot accumulators' split bit
+  // Accumulators for primes the path takes but eligible_acc does not (lo + mid 2^32 + hi 2^64).
+  void (*dot_acc_wide)(u64*, u64*, u64*, const u64*, u64, std::size_t);
+  void (*prod_acc_wide)(u64*, u64*, u64*, const u64*, const u64*, std::size_t);
 };
 
 // Null when this build has no kernels for the path (not an x86-64 build).
@@ -54,7 +57,8 @@ const Kernels* kernels_for(Path p) {
                             a::mac_shoup_lazy, a::mac_scalar_lazy,
                             a::reduce_from_2q, a::convert_centered,
                             a::reduce_sub_const, a::dot_accumulate,
-                            a::product_accumulate, 32};
+                            a::product_accumulate, 32,
+                            a::dot_accumulate_wide, a::product_accumulate_wide};
   static const Kernels ifma{f::eligible,      f::eligible, 16,
                             f::ntt_forward,   f::ntt_inverse,
                             f::add_mod_vec,   f::sub_mod_vec,
@@ -62,7 +66,8 @@ const Kernels* kernels_for(Path p) {
                             f::mac_shoup_lazy, nullptr,
                             f::reduce_from_2q, nullptr,
                             nullptr,          f::dot_accumulate,
-                            f::product_accumulate, 52};
+                            f::product_accumulate, 52,
+                            nullptr,          nullptr};
   if (p == Path::avx2) return &avx2;
   if (p == Path::avx512ifma) return &ifma;
 #endif
@@ -198,15 +203,52 @@ TEST_P(SimdTwins, DotAccumulatorsSumExactly) {
   }
 }
 
+// Only AVX2 has them: IFMA's own accumulators take every prime that path accepts.
+TEST(SimdWideAccumulators, Avx2SumExactly) {
+  const Kernels* k = runnable(Path::avx2);
+  if (!k) GTEST_SKIP() << not_run_reason(Path::avx2);
+  std::mt19937_64 rng(12);
+  int primes_run = 0;
+  for (u64 q : test_primes()) {
+    if (!k->eligible(q) || k->eligible_acc(q)) continue;
+    ++primes_run;
+    for (std::size_t len : test_lengths()) {
+      std::vector<u64> lo(len, 0), mid(len, 0), hi(len, 0);
+      std::vector<u128> want(len, 0);
+      // 4095 terms: the most a DotAccumulator adds between folds, all at the extreme q - 1 but
+      // a few random ones, so the bound on mid is reached.
+      for (int term = 0; term < 4095; ++term) {
+        const bool random = term % 1000 == 1;
+        auto x = random ? rnd(len, q, rng) : std::vector<u64>(len, q - 1);
+        auto y = random ? rnd(len, q, rng) : std::vector<u64>(len, q - 1);
+        if (term % 2) {
+          k->prod_acc_wide(lo.data(), mid.data(), hi.data(), x.data(), y.data(), len);
+          for (std::size_t i = 0; i < len; ++i) want[i] += static_cast<u128>(x[i]) * y[i];
+        } else {
+          k->dot_acc_wide(lo.data(), mid.data(), hi.data(), x.data(), y[0], len);
+          for (std::size_t i = 0; i < len; ++i) want[i] += static_cast<u128>(x[i]) * y[0];
+        }
+      }
+      for (std::size_t i = 0; i < len; ++i) {
+        const u128 got = (static_cast<u128>(hi[i]) << 64) + (static_cast<u128>(mid[i]) << 32) + lo[i];
+        ASSERT_TRUE(got == want[i]) << "q=" << q << " n=" << len << " i=" << i;
+      }
+    }
+  }
+  EXPECT_GT(primes_run, 1) << "too few wide primes exercised";
+}
+
 TEST_P(SimdTwins, NttMatchesScalar) {
   const Path path = GetParam();
   const Kernels* k = runnable(path);
   if (!k) GTEST_SKIP() << not_run_reason(path);
   std::mt19937_64 rng(3);
   int cases = 0;
-  for (std::size_t n = 8; n <= 16384; n *= 2) {
-    for (int bits : {20, 26, 30, 31, 40, 50}) {
-      if (n < k->min_ntt_n || bits >= 62) continue;
+  // 46 bits: the largest primes of the AVX2 signed lazy butterflies (below 2^46), whose
+  // values grow most over the stages of the largest ring (2^16).
+  for (std::size_t n = 8; n <= 65536; n *= 2) {
+    for (int bits : {20, 26, 30, 31, 40, 46, 50}) {
+      if (n < k->min_ntt_n || bits >= 62 || (n > 16384 && bits < 46)) continue;
       const Modulus m(generate_ntt_primes({bits}, n)[0]);
       if (!k->eligible(m.value)) continue;
       ++cases;
@@ -249,6 +291,89 @@ TEST_P(SimdTwins, DispatchTakesThePath) {
   ntt_forward_scalar(s.data(), t);
   EXPECT_EQ(a, s);
 }
+
+// The vector reductions that finish a dot product, at the extremes of their contracts.
+TEST(SimdDotFinish, Avx2MatchesOracle) {
+  if (!runnable(Path::avx2)) GTEST_SKIP() << not_run_reason(Path::avx2);
+#if defined(__x86_64__)
+  std::mt19937_64 rng(15);
+  const u64 b52 = (u64{1} << 52) - 1, b48 = (u64{1} << 48) - 1;
+  for (u64 q : test_primes()) {
+    if (!simd::avx2::eligible(q)) continue;
+    for (std::size_t len : {1, 3, 4, 5, 37, 512}) {
+      std::vector<u64> lo(len), mid(len), hi(len), out(len);
+      for (std::size_t i = 0; i < len; ++i) {
+        const int kind = static_cast<int>(i % 4);
+        lo[i] = kind == 0 ? b52 : rng() & b52;
+        mid[i] = kind == 1 ? ~u64{0} : rng();
+        hi[i] = kind == 2 ? b48 : rng() & b48;
+      }
+      if (simd::avx2::eligible_int(q)) {
+        std::vector<u64> hi52(len);
+        for (std::size_t i = 0; i < len; ++i) hi52[i] = i % 4 == 3 ? b52 : rng() & b52;
+        simd::avx2::dot_finish(out.data(), lo.data(), hi52.data(), len, q);
+        for (std::size_t i = 0; i < len; ++i)
+          ASSERT_EQ(out[i], static_cast<u64>(((static_cast<u128>(hi52[i]) << 32) + lo[i]) % q)) << "q=" << q << " i=" << i;
+      } else {
+        simd::avx2::dot_finish_wide(out.data(), lo.data(), mid.data(), hi.data(), len, q);
+        for (std::size_t i = 0; i < len; ++i) {
+          const u128 v = (static_cast<u128>(hi[i]) << 64) + (static_cast<u128>(mid[i]) << 32) + lo[i];
+          ASSERT_EQ(out[i], static_cast<u64>(v % q)) << "q=" << q << " i=" << i;
+        }
+      }
+    }
+  }
+#endif
+}
+
+// DotAccumulator on the path, past its fold point (max_terms), for every prime size: the
+// reduced sums equal 128-bit arithmetic.
+void check_dot_accumulator(Path path) {
+  simd::ScopedPath scoped(path);
+  std::mt19937_64 rng(13);
+  for (u64 qv : test_primes()) {
+    const Modulus m(qv);
+    const std::size_t n = 37;
+    DotAccumulator acc(n, m);
+    const std::size_t terms = acc.max_terms() > 5000 ? 300 : 2 * acc.max_terms() + 5;
+    std::vector<u64> want(n, 0), got(n);
+    for (std::size_t t = 0; t < terms; ++t) {
+      auto x = t % 7 ? rnd(n, qv, rng) : std::vector<u64>(n, qv - 1);
+      auto y = t % 5 ? rnd(n, qv, rng) : std::vector<u64>(n, qv - 1);
+      if (t % 11 == 4) {  // a run of terms at once, crossing folds too
+        const std::size_t run = 1 + rng() % 40;
+        std::vector<std::vector<u64>> xs;
+        std::vector<const u64*> xp;
+        std::vector<u64> ws;
+        for (std::size_t r = 0; r < run; ++r) {
+          xs.push_back(r % 3 ? rnd(n, qv, rng) : std::vector<u64>(n, qv - 1));
+          ws.push_back(r % 4 ? rng() % qv : qv - 1);
+        }
+        for (auto& v : xs) xp.push_back(v.data());
+        acc.add_terms(xp.data(), ws.data(), run);
+        for (std::size_t r = 0; r < run; ++r)
+          for (std::size_t i = 0; i < n; ++i) want[i] = static_cast<u64>((want[i] + static_cast<u128>(xs[r][i]) * ws[r]) % qv);
+      } else if (t % 3) {
+        acc.add(x.data(), y[0]);
+        for (std::size_t i = 0; i < n; ++i) want[i] = static_cast<u64>((want[i] + static_cast<u128>(x[i]) * y[0]) % qv);
+      } else {
+        acc.add_product(x.data(), y.data());
+        for (std::size_t i = 0; i < n; ++i) want[i] = static_cast<u64>((want[i] + static_cast<u128>(x[i]) * y[i]) % qv);
+      }
+    }
+    acc.finish(got.data());
+    ASSERT_EQ(got, want) << "q=" << qv << " terms=" << terms;
+  }
+}
+
+TEST_P(SimdTwins, DotAccumulatorMatchesOracleAcrossFolds) {
+  const Path path = GetParam();
+  if (!runnable(path)) GTEST_SKIP() << not_run_reason(path);
+  check_dot_accumulator(path);
+}
+
+// The scalar accumulator (128-bit sums), which every CPU runs.
+TEST(SimdScalar, DotAccumulatorMatchesOracleAcrossFolds) { check_dot_accumulator(Path::scalar); }
 
 // The encoder's FFT has an AVX2 kernel only (the IFMA path uses it too): bit-identical results.
 TEST(SimdFft, Avx2MatchesScalarExactly) {

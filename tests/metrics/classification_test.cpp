@@ -180,6 +180,26 @@ TEST(metricsMulticlass, ThreeClassesAllPredicted) {
   EXPECT_TRUE(m.warnings.empty());
 }
 
+TEST(metricsMulticlass, HeadlineFieldsAreExactlyTheMacroAverages) {
+  // docs/metrics.md: multiclass headline fields are the macro averages. They were computed twice,
+  // as (p0 + p1 + p2) / 3 and as p0/3 + p1/3 + p2/3, which differ in the last digit for about a
+  // third of all inputs: one report printed two values for the same average.
+  for (const auto& [truth, weights] : {std::pair{kMc3Truth, kMc3Weights}, std::pair{kMc4Truth, kMc4Weights}}) {
+    const auto m = evaluate(truth, rows_from_weights(weights), no_bootstrap());
+    EXPECT_EQ(m.precision, m.precision_macro);
+    EXPECT_EQ(m.recall, m.recall_macro);
+    EXPECT_EQ(m.f1, m.f1_macro);
+  }
+  // Per-class precisions 1/3, 1/2, 1/5 (a case where the two sums differ).
+  const std::vector<int> truth = {0, 1, 1, 0, 1, 2, 0, 0, 0, 1};
+  const std::vector<int> predicted = {0, 0, 0, 1, 1, 2, 2, 2, 2, 2};
+  const auto m = evaluate(truth, predicted, Rows(truth.size(), {0.2, 0.3, 0.5}), no_bootstrap());
+  EXPECT_EQ(m.precision, m.precision_macro);
+  EXPECT_EQ(m.precision_macro, (1.0 / 3 + 1.0 / 2 + 1.0 / 5) / 3);
+  EXPECT_EQ(m.recall, m.recall_macro);
+  EXPECT_EQ(m.f1, m.f1_macro);
+}
+
 TEST(metricsMulticlass, ExplicitPredictionsOverrideArgmax) {
   // Same probabilities as the 3-class set, but predictions all class 0: by hand, class 0
   // precision 4/12, recall 1; classes 1 and 2 precision 0 (zero_division) and recall 0.

@@ -63,6 +63,18 @@ TEST(metricsWilson, ContainsEstimateAndNarrowsWithN) {
   EXPECT_LT(*large.upper, *small.upper);
 }
 
+TEST(metricsWilson, AllOrNothingHitsTheBoundExactly) {
+  // The exact Wilson bounds are 0 for no successes and 1 for all (center -/+ half simplifies to
+  // them); in floating point the formula gave e.g. [2.8e-17, ...] for 0 of 10 and
+  // [..., 0.9999999999999999] for 13 of 13, which a report prints as "not quite 100 %".
+  for (std::size_t n = 1; n <= 2000; ++n) {
+    for (double confidence : {0.9, 0.95, 0.99}) {
+      EXPECT_EQ(*wilson_interval(0, n, confidence).lower, 0.0) << "0 of " << n;
+      EXPECT_EQ(*wilson_interval(n, n, confidence).upper, 1.0) << n << " of " << n;
+    }
+  }
+}
+
 TEST(metricsWilson, RejectsBadArguments) {
   EXPECT_THROW(wilson_interval(0, 0), Error);
   EXPECT_THROW(wilson_interval(11, 10), Error);
@@ -126,6 +138,18 @@ TEST(metricsFolds, MeanAndSampleStd) {
   EXPECT_DOUBLE_EQ(s.min, 0.8);
   EXPECT_DOUBLE_EQ(s.max, 0.95);
   EXPECT_EQ(s.values, (std::vector<double>{0.9, 0.85, 0.95, 0.8, 0.9}));
+}
+
+TEST(metricsFolds, IdenticalFoldsHaveZeroStd) {
+  // statistics.stdev([0.1] * 3) == 0.0; the mean of three 0.1 is 0.10000000000000002 in
+  // floating point, which left a standard deviation of 1.7e-17 ("0.9 ± 0.0000000000000000170").
+  for (double v : {0.1, 0.7, 0.91, 1.0 / 3}) {
+    for (std::size_t k : {2u, 3u, 5u, 10u}) {
+      const FoldSummary s = summarize_folds(std::vector<double>(k, v));
+      EXPECT_EQ(*s.std_dev.value, 0.0) << k << " folds of " << v;
+      EXPECT_EQ(s.mean, v) << k << " folds of " << v;
+    }
+  }
 }
 
 TEST(metricsFolds, SingleFoldHasNoStd) {

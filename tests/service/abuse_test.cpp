@@ -22,49 +22,20 @@
 #include "hemi/ckks/keys.h"
 #include "hemi/service/client.h"
 #include "hemi/service/server.h"
-#include "service_test_util.h"
+#include "loopback_service.h"
 
 namespace hemi::service {
 namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using testing::Material;
 using testing::random_images;
+using testing::Running;
 using testing::tiny_model;
 using testing::tiny_plan;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-struct Running {
-  Running(nn::Model m, he::Plan plan, Limits limits = {}) : model(std::move(m)), service(std::move(plan), model, limits) {
-    service.set_log([this](const std::string& line) {
-      std::lock_guard<std::mutex> lock(log_mutex);
-      log.push_back(line);
-    });
-    port = service.bind("127.0.0.1", 0);
-    service.start();
-    url = "http://127.0.0.1:" + std::to_string(port);
-  }
-  ~Running() { service.stop(); }
-  nn::Model model;
-  Service service;
-  int port = 0;
-  std::string url;
-  std::mutex log_mutex;
-  std::vector<std::string> log;
-};
-
-struct Material {
-  explicit Material(const PlanContext& ctx, const nn::Model& model, unsigned seed = 4)
-      : client(ctx.plan(), Seed{static_cast<std::uint8_t>(seed)}) {
-    const he::EvalKeys eval = client.eval_keys();
-    keys = write_eval_keys(eval, ctx);
-    const auto img = random_images(1, model.input_shape().size(), 2);
-    request = write_request(encrypt_images(client, key_set_fingerprint(eval, ctx), img.data(), 1).at(0), ctx);
-  }
-  he::Client client;
-  Bytes keys, request;
-};
 
 // A raw loopback connection, for requests no HTTP library would send.
 class RawSocket {

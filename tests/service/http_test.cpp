@@ -11,28 +11,17 @@
 #include "hemi/nn/interpreter.h"
 #include "hemi/service/client.h"
 #include "hemi/service/server.h"
-#include "service_test_util.h"
+#include "loopback_service.h"
 
 namespace hemi::service {
 namespace {
 
 using nlohmann::json;
+using testing::Material;
 using testing::random_images;
+using testing::Running;
 using testing::tiny_model;
 using testing::tiny_plan;
-
-struct Running {
-  Running(nn::Model m, he::Plan plan, Limits limits = {}) : model(std::move(m)), service(std::move(plan), model, limits) {
-    port = service.bind("127.0.0.1", 0);
-    service.start();
-    url = "http://127.0.0.1:" + std::to_string(port);
-  }
-  ~Running() { service.stop(); }
-  nn::Model model;
-  Service service;
-  int port = 0;
-  std::string url;
-};
 
 // Runs `count` images through the service and checks each prediction against the interpreter.
 void expect_correct(const std::string& url, const nn::Model& model, std::size_t count, unsigned seed, double tol) {
@@ -73,18 +62,6 @@ TEST_P(ServiceHttp, EndToEndOverLoopbackMatchesInterpreter) {
 
 INSTANTIATE_TEST_SUITE_P(Packings, ServiceHttp, ::testing::Values(he::Packing::kThroughput, he::Packing::kLatency),
                          [](const auto& info) { return std::string(he::to_string(info.param)); });
-
-// Bodies a client would send, for the rejection tests.
-struct Material {
-  explicit Material(const PlanContext& ctx, const nn::Model& model, std::uint8_t seed = 4) : client(ctx.plan(), Seed{seed}) {
-    const he::EvalKeys eval = client.eval_keys();
-    keys = write_eval_keys(eval, ctx);
-    const auto img = random_images(1, model.input_shape().size(), 2);
-    request = write_request(encrypt_images(client, key_set_fingerprint(eval, ctx), img.data(), 1).at(0), ctx);
-  }
-  he::Client client;
-  Bytes keys, request;
-};
 
 std::string str(const Bytes& b) { return std::string(b.begin(), b.end()); }
 

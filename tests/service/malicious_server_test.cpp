@@ -11,13 +11,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
 #include "hemi/nn/interpreter.h"
 #include "hemi/service/client.h"
-#include "service_test_util.h"
+#include "loopback_service.h"
 #include "support/error_of.h"
 #include "test_data.h"
 
@@ -34,6 +35,8 @@ struct Lies {
   std::function<void(json&)> info;
   std::function<Bytes(const Result& honest, const Request& req)> result;
   std::function<void(httplib::Response&)> infer_raw;
+  std::function<void(httplib::Response&)> delete_raw;  // the answer to DELETE /v1/keys/<id>
+  std::function<void(httplib::Response&)> health_raw;  // the answer to GET /v1/health
   std::string key_id = "k1";
   bool fix_plan_id = true;  // a careful liar sends the id of the plan it sends
 };
@@ -64,7 +67,14 @@ class FakeServer {
       res.status = 201;
       res.set_content(json{{"key_id", lies_.key_id}}.dump(), "application/json");
     });
-    svr_.Delete(R"(/v1/keys/([^/]+))", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+    svr_.Delete(R"(/v1/keys/([^/]+))", [this](const httplib::Request&, httplib::Response& res) {
+      res.status = 204;
+      if (lies_.delete_raw) lies_.delete_raw(res);
+    });
+    svr_.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"status":"ok"})", "application/json");
+      if (lies_.health_raw) lies_.health_raw(res);
+    });
     svr_.Post(R"(/v1/infer/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       ++infers_;
       if (lies_.infer_raw) return lies_.infer_raw(res);
@@ -73,15 +83,9 @@ class FakeServer {
       const Bytes body = lies_.result ? lies_.result(honest, r) : write_result(honest, ctx_);
       res.set_content(std::string(body.begin(), body.end()), "application/octet-stream");
     });
-    port_ = svr_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { svr_.listen_after_bind(); });
-    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    running_.emplace(svr_);
   }
-  ~FakeServer() {
-    svr_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(running_->port()); }
   const PlanContext& ctx() const { return ctx_; }
   const nn::Model& model() const { return model_; }
   const he::EvalKeys& keys() const { return *keys_; }
@@ -94,8 +98,7 @@ class FakeServer {
   std::unique_ptr<he::EvalKeys> keys_;
   std::atomic<int> infers_{0};
   httplib::Server svr_;
-  int port_ = 0;
-  std::thread thread_;
+  std::optional<testing::ServerThread> running_;
 };
 
 // Small grayscale PNGs of the tiny model's size (6 x 6).
@@ -124,7 +127,7 @@ struct Harness {
   std::string attack(const Lies& lies, int images = 1, ClientLimits limits = test_limits()) {
     FakeServer server(model, plan, lies);
     last_url = server.url();
-    HttpClient http(server.url(), 30);
+    HttpClient http(server.url(), HttpOptions{30, ""});
     return error_of([&] { query(http, write_images(dir, images), limits); });
   }
   nn::Model model;
@@ -139,7 +142,7 @@ TEST(MaliciousServer, HonestServerIsAnsweredCorrectly) {
   for (he::Packing packing : {he::Packing::kLatency, he::Packing::kThroughput}) {
     Harness h(packing);
     FakeServer server(h.model, h.plan, {});
-    HttpClient http(server.url(), 30);
+    HttpClient http(server.url(), HttpOptions{30, ""});
     const auto paths = write_images(h.dir, 3);
     const QueryOutput q = query(http, paths, test_limits());
     ASSERT_EQ(q.logits.size(), 3u);
@@ -360,7 +363,51 @@ TEST(MaliciousServer, MalformedResultsAreRefused) {
   EXPECT_EQ(e.find('\n'), std::string::npos);
   Lies huge;  // an answer far beyond what this plan's result can be: refused while it is read
   huge.infer_raw = [](httplib::Response& res) { res.set_content(std::string(std::size_t{64} << 20, 'x'), "application/octet-stream"); };
-  EXPECT_REFUSED(h.attack(huge), "the result is longer than");
+  EXPECT_REFUSED(h.attack(huge), "inference: the answer is longer than");
+}
+
+// Answers the client reads only for their status are read up to 64 KiB, not buffered whole:
+// a 16 MiB (or endless) answer to DELETE or to the health check was read to its end.
+TEST(MaliciousServer, LongAnswersToDeleteAndHealthAreCutOff) {
+  Harness h(he::Packing::kLatency);
+  auto sixteen_mib = [](int status) {
+    return [status](httplib::Response& res) {
+      res.status = status;
+      res.set_content(std::string(std::size_t{16} << 20, 'x'), "text/plain");
+    };
+  };
+  Lies del;
+  del.delete_raw = sixteen_mib(404);
+  EXPECT_REFUSED(h.attack(del), "delete keys: the answer is longer than 64 KiB");
+  Lies health;
+  health.health_raw = sixteen_mib(200);
+  FakeServer server(h.model, h.plan, health);
+  EXPECT_FALSE(HttpClient(server.url(), HttpOptions{30, ""}).healthy());
+  FakeServer honest(h.model, h.plan, {});
+  EXPECT_TRUE(HttpClient(honest.url(), HttpOptions{30, ""}).healthy());
+}
+
+// A server that trickles its answer (a byte every 50 ms, each read well within the read
+// timeout) held hemi query for as long as it kept trickling: every exchange now has a deadline.
+TEST(MaliciousServer, TricklingServerIsCutOffAtTheDeadline) {
+  httplib::Server trickle;
+  std::atomic<bool> stop{false};
+  trickle.Get("/v1/model", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("application/json", [&](std::size_t, httplib::DataSink& sink) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return !stop && sink.write("{", 1);
+    });
+  });
+  testing::ServerThread running(trickle);
+  HttpOptions o;
+  o.timeout_seconds = 1;
+  HttpClient http("http://127.0.0.1:" + std::to_string(running.port()), o);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string e = error_of([&] { http.model_info(); });
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stop = true;
+  EXPECT_REFUSED(e, "model info: no complete answer within 1 s");
+  EXPECT_LT(took, 3.0);
 }
 
 // Item 2: class names with a newline injected a fake row into CSV output.

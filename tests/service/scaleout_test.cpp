@@ -4,7 +4,8 @@
 // send encrypted requests from several threads; mid-run one replica is killed (SIGKILL) and
 // then restarted on its port. No request is lost: only those in flight on the killed replica
 // fail, the client retries them, and every answer equals the plaintext model's. Everything
-// started here is stopped here, also when an assertion fails.
+// started here is stopped here, also when an assertion fails. A second test runs `hemi query`'s
+// TLS through deploy/up itself (HAProxy terminating TLS with deploy/up's certificate).
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -30,6 +31,7 @@
 #include "hemi/nn/model_file.h"
 #include "hemi/service/client.h"
 #include "service_test_util.h"
+#include "test_data.h"
 
 extern char** environ;
 
@@ -114,6 +116,24 @@ bool healthy_within(const std::string& host, int port, double seconds) {
   return false;
 }
 
+// A fresh temporary directory (removed at the end) holding the tiny model and its latency plan
+// as model.hemi and plan.json.
+struct TinyModelDir {
+  explicit TinyModelDir(const std::string& tag) : dir(fs::temp_directory_path() / (tag + std::to_string(::getpid()))) {
+    fs::create_directories(dir);
+    nn::save_model(model, file("model.hemi"));
+    he::save_plan(plan, file("plan.json"));
+  }
+  ~TinyModelDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+  fs::path dir;
+  nn::Model model = testing::tiny_model();
+  he::Plan plan = testing::tiny_plan(model, he::Packing::kLatency);
+};
+
 std::uint64_t evaluations_of(int port) {
   httplib::Client c("127.0.0.1", port);
   c.set_connection_timeout(1, 0);
@@ -126,21 +146,11 @@ TEST(ServiceScaleOut, ThreeReplicasBehindHAProxyWithRedisSurviveAKilledReplica) 
   const std::string haproxy = find_program("haproxy"), redis = find_program("redis-server");
   if (haproxy.empty() || redis.empty()) GTEST_SKIP() << "haproxy or redis-server is not installed (scripts/install-deps)";
   const std::string source = HEMI_SOURCE_DIR;
-  const fs::path dir = fs::temp_directory_path() / ("hemi_scaleout_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path d;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  } cleanup{dir};
-  auto file = [&](const std::string& name) { return (dir / name).string(); };
-
-  const nn::Model model = testing::tiny_model();
-  const he::Plan plan = testing::tiny_plan(model, he::Packing::kLatency);
-  nn::save_model(model, file("model.hemi"));
-  he::save_plan(plan, file("plan.json"));
+  const TinyModelDir tiny("hemi_scaleout_");
+  const nn::Model& model = tiny.model;
+  const he::Plan& plan = tiny.plan;
+  const fs::path& dir = tiny.dir;
+  auto file = [&](const std::string& name) { return tiny.file(name); };
 
   Processes procs;
   const int redis_port = free_port(), front_port = free_port();
@@ -268,6 +278,57 @@ TEST(ServiceScaleOut, ThreeReplicasBehindHAProxyWithRedisSurviveAKilledReplica) 
   // (HAProxy itself redispatches connection failures while its health check notices).
   EXPECT_LE(retries.load(), kThreads);
   EXPECT_GT(per_replica[1] + per_replica[2], 0u);
+}
+
+// `hemi query`'s TLS against deploy/up as a user runs it: HAProxy terminating TLS with the
+// self-signed certificate deploy/up makes (it names localhost and 127.0.0.1), Redis and three
+// replicas. With --ca-file the whole query goes through and matches the interpreter; without
+// it the certificate is refused (not in the system's store) and nothing is registered.
+TEST(ServiceScaleOut, QueryOverTlsThroughDeployUp) {
+  if (find_program("haproxy").empty() || find_program("redis-server").empty() || find_program("openssl").empty())
+    GTEST_SKIP() << "haproxy, redis-server or openssl is not installed (scripts/install-deps)";
+  const TinyModelDir tiny("hemi_tls_up_");
+  const nn::Model& model = tiny.model;
+  auto file = [&](const std::string& name) { return tiny.file(name); };
+  std::vector<std::uint8_t> px(36);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(7 * i);
+  data::testing::write_bytes(file("img.png"), data::testing::encode_png(6, 6, 1, px));
+
+  const int front = free_port();
+  const int replicas[3] = {free_port(), free_port(), free_port()};
+  ::setenv("HEMI_LISTEN", ("127.0.0.1:" + std::to_string(front)).c_str(), 1);
+  ::unsetenv("HEMI_TLS_CERT");  // deploy/up makes the self-signed certificate
+  ::setenv("HEMI_RUN", file("run").c_str(), 1);
+  ::setenv("HEMI", HEMI_EXE, 1);
+  ::setenv("HEMI_REDIS_PORT", std::to_string(free_port()).c_str(), 1);
+  ::setenv("HEMI_REPLICA_PORTS",
+           (std::to_string(replicas[0]) + " " + std::to_string(replicas[1]) + " " + std::to_string(replicas[2])).c_str(), 1);
+  fs::create_directories(file("run"));
+  Processes procs;
+  ASSERT_GT(procs.start({std::string(HEMI_SOURCE_DIR) + "/deploy/up", file("model.hemi"), file("plan.json")}, file("up.log")), 0);
+  for (int port : replicas) ASSERT_TRUE(healthy_within("127.0.0.1", port, 60)) << "a replica did not start";
+  const std::string url = "https://127.0.0.1:" + std::to_string(front);
+  ClientLimits limits;
+  limits.allow_insecure = true;  // the tiny plan's INSECURE test parameters
+  // HAProxy is up once its TLS port answers the health check (with the certificate trusted).
+  HttpOptions trusted{30, file("run/tls.crt")};
+  const auto start = Clock::now();
+  while (seconds_since(start) < 20 && !HttpClient(url, trusted).healthy()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  HttpClient http(url, trusted);
+  const QueryOutput q = query(http, {file("img.png")}, limits);
+  ASSERT_EQ(q.logits.size(), 1u);
+  const auto image = prepare_images({file("img.png")}, model.input());
+  const auto want = nn::forward(model, image.data());
+  for (std::size_t c = 0; c < want.size(); ++c) EXPECT_NEAR(q.logits[0][c], want[c], 1e-3);
+
+  HttpClient untrusted(url, HttpOptions{30, ""});
+  std::string e;
+  try {
+    query(untrusted, {file("img.png")}, limits);
+  } catch (const Error& err) {
+    e = err.what();
+  }
+  EXPECT_NE(e.find("the server's certificate was refused: self-signed certificate"), std::string::npos) << e;
 }
 
 }  // namespace

@@ -39,6 +39,21 @@ TEST(ServeCli, OptionsOutOfRangeAreRefusedByName) {
   }
 }
 
+TEST(ServeCli, QueryOptionsAreCheckedBeforeConnecting) {
+  // Port 1 on loopback: nothing listens there, so only an option check can answer.
+  for (const std::string& opts : {std::string("--timeout nan"), std::string("--timeout 0"),
+                                  std::string("--ca-file /nonexistent/ca.pem --server https://127.0.0.1:1"),
+                                  std::string("--ca-file /nonexistent/ca.pem --server http://127.0.0.1:1"),
+                                  std::string("--server ftp://127.0.0.1:1")}) {
+    const std::string server = opts.find("--server") == std::string::npos ? " --server http://127.0.0.1:1" : "";
+    const CliRun r = run("query " + opts + server + " /nonexistent/x.png");
+    EXPECT_NE(r.rc, 0) << opts << ": " << r.out;
+    const std::string named = opts.substr(0, opts.find(' '));
+    EXPECT_NE(r.out.find(named == "--server" ? "http:// or https://" : named), std::string::npos) << opts << ": " << r.out;
+    EXPECT_EQ(r.out.find("no answer"), std::string::npos) << "connected first: " << r.out;
+  }
+}
+
 TEST(ServeCli, ParamsDepthMustBeInRange) {
   for (const char* v : {"-1"}) {
     const CliRun r = run(std::string("params --depth ") + v);

@@ -1,5 +1,5 @@
 // The client and server programs of encrypted inference (docs/service.md):
-//   client: hemi keygen, hemi encrypt, hemi decrypt, hemi query (over HTTP)
+//   client: hemi keygen, hemi encrypt, hemi decrypt, hemi query (over HTTP or HTTPS)
 //   server: hemi infer (files), hemi serve (HTTP)
 // The server commands never open a secret key: they take the model, the plan, the public
 // evaluation keys and requests only.
@@ -302,6 +302,8 @@ void run_serve(const ServeArgs& a) {
 
 struct QueryArgs {
   std::string server;
+  std::string ca_file;
+  double timeout = 600;
   std::vector<std::string> images;
   std::uint64_t flood = 0;
   PrintOptions print;
@@ -309,7 +311,10 @@ struct QueryArgs {
 };
 
 void run_query(const QueryArgs& a) {
-  service::HttpClient http(a.server);
+  service::HttpOptions http_options;
+  http_options.ca_file = a.ca_file;
+  http_options.timeout_seconds = a.timeout;
+  service::HttpClient http(a.server, http_options);
   service::QueryOutput q = service::query(http, a.images, a.limits, ckks::flooding_for_budget(a.flood),
                                           [](const std::string& s) { std::fprintf(stderr, "hemi query: %s\n", s.c_str()); });
   print_predictions(q.names, q.logits, q.info.class_names, a.print, q.insecure_stamp);
@@ -411,9 +416,16 @@ void setup(CLI::App& root) {
   sv->callback([sa] { run_serve(*sa); });
 
   auto qa = std::make_shared<QueryArgs>();
-  auto* qu = root.add_subcommand("query", "Client: keygen, register keys, encrypt, send, decrypt and print, over HTTP");
-  qu->add_option("--server", qa->server, "server URL, e.g. http://127.0.0.1:8080")->required();
+  auto* qu = root.add_subcommand("query", "Client: keygen, register keys, encrypt, send, decrypt and print, over HTTP or HTTPS");
+  qu->add_option("--server", qa->server,
+                 "server URL: http://HOST:PORT, or https://HOST:PORT (the certificate is verified: chain and host name)")
+      ->required();
+  qu->add_option("--ca-file", qa->ca_file,
+                 "https: trust the certificates in this PEM file instead of the system's (e.g. a private CA)");
   qu->add_option("images", qa->images, "image files (PNG, JPEG) or directories of them")->required();
+  qu->add_option("--timeout", qa->timeout,
+                 "seconds each exchange with the server may take in all (connect, send, answer; default 600)")
+      ->check(finite_range(1, 86400));
   qu->add_option("--flood", qa->flood, "flood the decryptions: the number of shared decryptions to cover (0: exact)");
   qu->add_flag("--csv", qa->print.csv, "CSV even for one image");
   qu->add_flag("--json", qa->print.json, "print JSON");

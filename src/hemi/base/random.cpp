@@ -88,13 +88,15 @@ void Prng::refill() {
   impl_->pos = 0;
 }
 
+// Consumed keystream is not wiped byte by byte: while the cipher context (which holds the key
+// schedule) is alive, the whole stream can be regenerated from it anyway. The buffer is
+// overwritten by each refill and wiped with the context when the Prng is destroyed.
 void Prng::fill(void* out, std::size_t bytes) {
   auto* dst = static_cast<std::uint8_t*>(out);
   while (bytes) {
     if (impl_->pos == sizeof(impl_->buf)) refill();
     std::size_t take = std::min(bytes, sizeof(impl_->buf) - impl_->pos);
     std::memcpy(dst, impl_->buf + impl_->pos, take);
-    secure_wipe(impl_->buf + impl_->pos, take);
     impl_->pos += take;
     dst += take;
     bytes -= take;
@@ -103,6 +105,11 @@ void Prng::fill(void* out, std::size_t bytes) {
 
 std::uint64_t Prng::next_u64() {
   std::uint64_t v;
+  if (impl_->pos + sizeof(v) <= sizeof(impl_->buf)) {  // the common case, without the loop
+    std::memcpy(&v, impl_->buf + impl_->pos, sizeof(v));
+    impl_->pos += sizeof(v);
+    return v;
+  }
   fill(&v, sizeof(v));
   return v;
 }

@@ -28,6 +28,10 @@ Plaintext Encoder::encode(std::span<const double> values, std::size_t level, dou
 
 Plaintext Encoder::encode(std::span<const std::complex<double>> values, std::size_t level,
                           double scale) const {
+  return from_coefficients(embed(values), level, scale, "encode");
+}
+
+std::vector<double> Encoder::embed(std::span<const std::complex<double>> values) const {
   const std::size_t slots = params_.slots();
   if (values.size() > slots)
     throw Error("encode: " + std::to_string(values.size()) + " values exceed the " +
@@ -43,7 +47,13 @@ Plaintext Encoder::encode(std::span<const std::complex<double>> values, std::siz
     coeffs[j] = w[j].real();
     coeffs[j + slots] = w[j].imag();
   }
-  return from_coefficients(coeffs, level, scale, "encode");
+  return coeffs;
+}
+
+Encoder::Coefficients Encoder::encode_coefficients(std::span<const double> values, std::size_t level,
+                                                   double scale) const {
+  std::vector<std::complex<double>> z(values.begin(), values.end());
+  return rounded(embed(z), level, scale, "encode");
 }
 
 Plaintext Encoder::encode_constant(double value, std::size_t level, double scale) const {
@@ -53,13 +63,12 @@ Plaintext Encoder::encode_constant(double value, std::size_t level, double scale
   return from_coefficients(coeffs, level, scale, "encode");
 }
 
-Plaintext Encoder::from_coefficients(const std::vector<double>& coeffs, std::size_t level,
-                                     double scale, const char* op) const {
+Encoder::Coefficients Encoder::rounded(const std::vector<double>& coeffs, std::size_t level, double scale,
+                                       const char* op) const {
   check_level(params_, level, op);
   if (scale <= 0) scale = params_.default_scale();
   if (!std::isfinite(scale) || scale < 1)
     throw Error(std::string(op) + ": scale " + std::to_string(scale) + " is not a finite value >= 1");
-  const auto& ctx = params_.ctx();
   double max_abs = 0;
   for (double c : coeffs) max_abs = std::max(max_abs, std::fabs(c * scale));
   // The centred value must stay below Q_l / 2 and fit the 63-bit integer path.
@@ -68,17 +77,27 @@ Plaintext Encoder::from_coefficients(const std::vector<double>& coeffs, std::siz
     throw Error(std::string(op) + ": scale overflow: values times scale " + log2_str(scale) +
                 " reach " + log2_str(max_abs) + " but the modulus at level " + std::to_string(level) +
                 " is 2^" + std::to_string(static_cast<int>(log_q)));
+  Coefficients out;
+  out.level = level;
+  out.scale = scale;
+  out.ints.resize(coeffs.size());
+  for (std::size_t c = 0; c < coeffs.size(); ++c) out.ints[c] = std::llround(coeffs[c] * scale);
+  return out;
+}
+
+Plaintext Encoder::from_coefficients(const std::vector<double>& coeffs, std::size_t level,
+                                     double scale, const char* op) const {
+  const Coefficients r = rounded(coeffs, level, scale, op);
+  const auto& ctx = params_.ctx();
   Plaintext pt;
   pt.level = level;
-  pt.scale = scale;
+  pt.scale = r.scale;
   pt.params_id = params_.id();
   pt.poly = RnsPoly(params_.n(), level + 1);
-  std::vector<std::int64_t> ints(coeffs.size());
-  for (std::size_t c = 0; c < coeffs.size(); ++c) ints[c] = std::llround(coeffs[c] * scale);
   for (std::size_t i = 0; i <= level; ++i) {
     const math::u64 q = ctx.q[i].value;
     math::u64* dst = pt.poly.limb(i);
-    for (std::size_t c = 0; c < ints.size(); ++c) dst[c] = math::from_signed(ints[c], q);
+    for (std::size_t c = 0; c < r.ints.size(); ++c) dst[c] = math::from_signed(r.ints[c], q);
     math::ntt_forward(dst, *ctx.ntt[i]);
   }
   return pt;

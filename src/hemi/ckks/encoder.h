@@ -5,6 +5,7 @@
 #pragma once
 
 #include <complex>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -23,6 +24,16 @@ class Encoder {
   // Every slot = value.
   Plaintext encode_constant(double value, std::size_t level, double scale = 0) const;
 
+  // The encoding before its NTT: the rounded coefficients, centred. `encode` is this followed
+  // by a reduction and an NTT per limb; an encryptor that adds its error first saves one NTT
+  // per limb (SymmetricEncryptor::encrypt_seeded(Coefficients)). Same checks as encode.
+  struct Coefficients {
+    std::vector<std::int64_t> ints;  // N of them
+    std::size_t level = 0;
+    double scale = 0;
+  };
+  Coefficients encode_coefficients(std::span<const double> values, std::size_t level, double scale = 0) const;
+
   std::vector<std::complex<double>> decode_complex(const Plaintext& pt) const;
   std::vector<double> decode(const Plaintext& pt) const;  // real parts
 
@@ -31,6 +42,8 @@ class Encoder {
  private:
   Plaintext from_coefficients(const std::vector<double>& coeffs, std::size_t level, double scale,
                               const char* op) const;
+  Coefficients rounded(const std::vector<double>& coeffs, std::size_t level, double scale, const char* op) const;
+  std::vector<double> embed(std::span<const std::complex<double>> values) const;  // slots -> coefficients
   Params params_;
 };
 

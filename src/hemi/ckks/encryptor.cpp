@@ -5,6 +5,7 @@
 #include "hemi/ckks/encoder.h"
 #include "hemi/ckks/sampling.h"
 #include "hemi/math/eltwise.h"
+#include "hemi/math/ntt.h"
 
 namespace hemi::ckks {
 
@@ -68,15 +69,22 @@ SymmetricEncryptor::SymmetricEncryptor(Params params, const SecretKey& sk, const
   if (sk_.params_id != params_.id()) throw Error("encrypt: secret key from other parameters");
 }
 
+// The randomness of a seeded encryption, in one order for both forms (same seed, same
+// ciphertext): the seed of `a`, `a` itself, then the error.
+std::vector<std::int8_t> SymmetricEncryptor::draw(std::size_t limbs, SeededCiphertext& sct, RnsPoly& a) {
+  prng_.fill(sct.seed.data(), sct.seed.size());
+  Prng expand(sct.seed, detail::kLabelSeededCiphertextA);
+  a = detail::sample_uniform(expand, params_.ctx(), limbs, false);
+  return detail::sample_gaussian(prng_, params_.ctx().n);
+}
+
 SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt) {
   check_plaintext(params_, pt, "encrypt");
   const auto& ctx = params_.ctx();
   const std::size_t limbs = pt.level + 1;
   SeededCiphertext sct;
-  prng_.fill(sct.seed.data(), sct.seed.size());
-  Prng expand(sct.seed, detail::kLabelSeededCiphertextA);
-  RnsPoly a = detail::sample_uniform(expand, ctx, limbs, false);
-  auto e_small = detail::sample_gaussian(prng_, ctx.n);
+  RnsPoly a;
+  auto e_small = draw(limbs, sct, a);
   RnsPoly e = detail::small_to_ntt(e_small.data(), ctx, limbs, false);
   secure_wipe(e_small.data(), e_small.size());
   sct.c0 = RnsPoly(ctx.n, limbs);
@@ -92,6 +100,37 @@ SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt) {
   e.wipe();
   sct.level = pt.level;
   sct.scale = pt.scale;
+  sct.params_id = params_.id();
+  return sct;
+}
+
+SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Encoder::Coefficients& msg) {
+  check_level(params_, msg.level, "encrypt");
+  const auto& ctx = params_.ctx();
+  if (msg.ints.size() != ctx.n)
+    throw Error("encrypt: " + std::to_string(msg.ints.size()) + " coefficients for a ring of " + std::to_string(ctx.n));
+  const std::size_t limbs = msg.level + 1;
+  SeededCiphertext sct;
+  RnsPoly a;
+  auto e_small = draw(limbs, sct, a);
+  // |m + e| < 2^63: the encoder keeps |m| below 2^62 and |e| <= kErrorBound.
+  std::vector<std::int64_t> me(ctx.n);
+  for (std::size_t c = 0; c < ctx.n; ++c) me[c] = msg.ints[c] + e_small[c];
+  secure_wipe(e_small.data(), e_small.size());
+  sct.c0 = RnsPoly(ctx.n, limbs);
+  std::vector<u64, AlignedAllocator<u64>> as(ctx.n);
+  for (std::size_t i = 0; i < limbs; ++i) {
+    const math::Modulus& m = ctx.q[i];
+    // c0 = (m + e) - a s
+    u64* c0 = sct.c0.limb(i);
+    for (std::size_t c = 0; c < ctx.n; ++c) c0[c] = math::from_signed(me[c], m.value);
+    math::ntt_forward(c0, *ctx.ntt[i]);
+    math::mul_mod_vec(as.data(), a.limb(i), sk_.poly.limb(i), ctx.n, m);
+    math::sub_mod_vec(c0, as.data(), ctx.n, m.value);
+  }
+  secure_wipe(me.data(), me.size() * sizeof(std::int64_t));
+  sct.level = msg.level;
+  sct.scale = msg.scale;
   sct.params_id = params_.id();
   return sct;
 }

@@ -2,6 +2,7 @@
 // uploads) and decryption. Client side. One Encryptor/Decryptor per thread.
 #pragma once
 
+#include "hemi/ckks/encoder.h"
 #include "hemi/ckks/keys.h"
 
 namespace hemi::ckks {
@@ -23,10 +24,15 @@ class SymmetricEncryptor {
   SymmetricEncryptor(Params params, const SecretKey& sk);
   SymmetricEncryptor(Params params, const SecretKey& sk, const Seed& test_seed);
   SeededCiphertext encrypt_seeded(const Plaintext& pt);
+  // The same ciphertext as encrypt_seeded(encoder.encode(...)) for the same randomness, from
+  // the encoding before its NTT: the error is added to the coefficients, so each limb takes
+  // one NTT instead of two.
+  SeededCiphertext encrypt_seeded(const Encoder::Coefficients& m);
   Ciphertext encrypt(const Plaintext& pt) { return expand(params_, encrypt_seeded(pt)); }
   static Ciphertext expand(const Params& params, const SeededCiphertext& sct);
 
  private:
+  std::vector<std::int8_t> draw(std::size_t limbs, SeededCiphertext& sct, RnsPoly& a);
   Params params_;
   const SecretKey& sk_;
   Prng prng_;

@@ -515,11 +515,16 @@ std::vector<Ciphertext> Evaluator::dot_products_impl(std::span<const Ciphertext*
     const std::size_t i = task / blocks, c0 = (task % blocks) * block;
     const math::Modulus& m = ctx.q[i];
     math::DotAccumulator acc(block, m);
+    std::vector<const u64*> xs;
+    std::vector<u64> ws;
     for (std::size_t r = 0; r < rows.size(); ++r) {
       const auto& idx = rows[r].index;
+      ws.resize(idx.size());
+      xs.resize(idx.size());
+      for (std::size_t t = 0; t < idx.size(); ++t) ws[t] = math::from_signed(w[r][t], m.value);
       for (std::size_t part = 0; part < 2; ++part) {
-        for (std::size_t t = 0; t < idx.size(); ++t)
-          acc.add(inputs[idx[t]]->polys[part].limb(i) + c0, math::from_signed(w[r][t], m.value));
+        for (std::size_t t = 0; t < idx.size(); ++t) xs[t] = inputs[idx[t]]->polys[part].limb(i) + c0;
+        acc.add_terms(xs.data(), ws.data(), idx.size());
         acc.finish(out[r].polys[part].limb(i) + c0);
       }
     }

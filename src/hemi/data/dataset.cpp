@@ -241,11 +241,29 @@ std::vector<std::size_t> sample_of(const Source& s, const std::vector<std::size_
 
 ImageSet decode(const Source& s, const std::vector<std::size_t>& idx, const std::vector<std::string>& class_names,
                 const LoadOptions& opts, std::vector<BadFile>* skipped) {
-  if (!s.idx) return load_listed_images(s.listing, idx, opts, skipped);
-  LoadOptions all = opts;
-  all.limit = 0;
-  ImageSet set = load_idx(s.images_path, s.labels_path, all, class_names);
-  return subset(set, idx);
+  ImageSet set;
+  if (!s.idx) {
+    set = load_listed_images(s.listing, idx, opts, skipped);
+  } else {
+    LoadOptions all = opts;
+    all.limit = 0;
+    set = subset(load_idx(s.images_path, s.labels_path, all, class_names), idx);
+  }
+  // Each image's content hash, the duplicate key (k-fold keeps copies in one fold).
+  if (!s.hashes.empty()) {
+    if (s.idx) {
+      for (std::size_t i : idx) set.content.push_back(s.hashes[i]);
+    } else if (set.sources.size() == set.size()) {  // unreadable files were skipped: match by path
+      std::map<std::string, const std::string*> hash_of;
+      for (std::size_t i = 0; i < s.listing.files.size(); ++i) hash_of[s.listing.files[i]] = &s.hashes[i];
+      for (const std::string& path : set.sources) {
+        auto it = hash_of.find(path);
+        if (it == hash_of.end()) throw InternalError("data: decoded image " + path + " is not in its listing");
+        set.content.push_back(*it->second);
+      }
+    }
+  }
+  return set;
 }
 
 std::string percent(double f) {

@@ -18,6 +18,7 @@ struct ImageSet {
   std::vector<int> labels;               // one per image, in [0, class_names.size())
   std::vector<std::string> class_names;  // e.g. {"0",...,"9"} or {"no","yes"}
   std::vector<std::string> sources;      // optional: the file each image came from
+  std::vector<std::string> content;      // optional: SHA-256 hex of each image's content (duplicates)
 
   std::size_t size() const { return labels.size(); }
   std::size_t image_values() const {

@@ -121,18 +121,43 @@ std::vector<std::size_t> stratified_sample(const std::vector<int>& labels, std::
   return out;
 }
 
-std::vector<SplitIndices> kfold_splits(const std::vector<int>& labels, int k, std::uint64_t seed) {
+std::vector<SplitIndices> kfold_splits(const std::vector<int>& labels, int k, std::uint64_t seed,
+                                       const std::vector<std::string>* groups) {
   if (k < 2 || static_cast<std::size_t>(k) > labels.size())
     throw Error("k-fold: k = " + std::to_string(k) + " must be in [2, " +
                 std::to_string(labels.size()) + "] (the number of samples)");
-  std::vector<std::vector<std::size_t>> folds(static_cast<std::size_t>(k));
+  if (groups && groups->size() != labels.size())
+    throw Error("k-fold: " + std::to_string(groups->size()) + " group keys for " + std::to_string(labels.size()) +
+                " samples");
+  // The items dealt: every item, or each group's first member (the others follow it).
+  std::vector<std::size_t> leader(labels.size());
+  std::vector<int> dealt_labels;
+  std::vector<std::size_t> dealt;  // dealt position -> item
+  std::map<std::string, std::size_t> first_of;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (groups) {
+      auto [it, fresh] = first_of.emplace((*groups)[i], i);
+      leader[i] = it->second;
+      if (!fresh) continue;
+    } else {
+      leader[i] = i;
+    }
+    dealt.push_back(i);
+    dealt_labels.push_back(labels[i]);
+  }
+  if (static_cast<std::size_t>(k) > dealt.size())
+    throw Error("k-fold: k = " + std::to_string(k) + " folds but only " + std::to_string(dealt.size()) +
+                " distinct samples");
+  std::vector<std::size_t> fold_of(labels.size());
   std::size_t next = 0;
-  for (auto& [label, idx] : shuffled_classes(labels, seed)) {
-    for (std::size_t i : idx) {
-      folds[next].push_back(i);
-      next = (next + 1) % folds.size();
+  for (auto& [label, idx] : shuffled_classes(dealt_labels, seed)) {
+    for (std::size_t d : idx) {
+      fold_of[dealt[d]] = next;
+      next = (next + 1) % static_cast<std::size_t>(k);
     }
   }
+  std::vector<std::vector<std::size_t>> folds(static_cast<std::size_t>(k));
+  for (std::size_t i = 0; i < labels.size(); ++i) folds[fold_of[leader[i]]].push_back(i);
   std::vector<SplitIndices> splits(folds.size());
   for (std::size_t f = 0; f < folds.size(); ++f) {
     for (std::size_t g = 0; g < folds.size(); ++g) {
@@ -155,6 +180,7 @@ ImageSet subset(const ImageSet& set, const std::vector<std::size_t>& indices) {
   out.pixels.reserve(indices.size() * values);
   out.labels.reserve(indices.size());
   const bool with_sources = set.sources.size() == set.size();
+  const bool with_content = set.content.size() == set.size();
   for (std::size_t i : indices) {
     if (i >= set.size())
       throw Error("subset: index " + std::to_string(i) + " out of range (set of " +
@@ -163,6 +189,7 @@ ImageSet subset(const ImageSet& set, const std::vector<std::size_t>& indices) {
     out.pixels.insert(out.pixels.end(), p, p + values);
     out.labels.push_back(set.labels[i]);
     if (with_sources) out.sources.push_back(set.sources[i]);
+    if (with_content) out.content.push_back(set.content[i]);
   }
   return out;
 }

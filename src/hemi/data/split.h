@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "hemi/data/image_set.h"
@@ -33,7 +34,13 @@ SplitIndices stratified_split(const std::vector<int>& labels, double train_fract
 // robin to the folds (each class continues where the previous one stopped, so fold sizes
 // differ by at most one overall and per class). Split i has fold i as test and the other
 // folds as train. Throws hemi::Error unless 2 <= k <= labels.size().
-std::vector<SplitIndices> kfold_splits(const std::vector<int>& labels, int k, std::uint64_t seed);
+//
+// With `groups` (one key per item, e.g. the content hash), items with the same key land in the
+// same fold, so no copy of a test image is in that split's training part: each group is dealt
+// as one item (its first member's label and position) and the others follow it. Fold sizes
+// then differ by the sizes of the groups. Throws if groups->size() != labels.size().
+std::vector<SplitIndices> kfold_splits(const std::vector<int>& labels, int k, std::uint64_t seed,
+                                       const std::vector<std::string>* groups = nullptr);
 
 // A seeded, stratified random sample of k of the n = labels.size() items: positions into
 // `labels`, ascending. Each class gets its share k * n_c / n rounded down, and the k left over

@@ -61,7 +61,7 @@ ckks::SeededCiphertext Client::encrypt_value(const std::vector<const float*>& im
   if (k >= plan_.ciphertexts_per_batch) throw Error("encrypt: value index " + std::to_string(k) + " out of range");
   std::vector<double> slots(images.size());
   for (std::size_t i = 0; i < images.size(); ++i) slots[i] = images[i][k];
-  return encryptor_->encrypt_seeded(encoder_.encode(slots, static_cast<std::size_t>(plan_.input_level)));
+  return encryptor_->encrypt_seeded(encoder_.encode_coefficients(slots, static_cast<std::size_t>(plan_.input_level)));
 }
 
 ckks::SeededCiphertext Client::encrypt_image(const float* image) {
@@ -79,7 +79,7 @@ ckks::SeededCiphertext Client::encrypt_image(const float* image) {
     const std::size_t r = j % plan_.period;
     if (r < values.size()) slots[j] = values[r];
   }
-  return encryptor_->encrypt_seeded(encoder_.encode(slots, static_cast<std::size_t>(plan_.input_level)));
+  return encryptor_->encrypt_seeded(encoder_.encode_coefficients(slots, static_cast<std::size_t>(plan_.input_level)));
 }
 
 std::vector<std::vector<double>> Client::decrypt_logits(const std::vector<Ciphertext>& out, std::size_t count) const {

@@ -48,15 +48,24 @@ inline F to_double(V x) {
 inline V to_u64(F d) {
   return _mm256_xor_si256(_mm256_castpd_si256(_mm256_add_pd(d, bias())), _mm256_castpd_si256(bias()));
 }
-// x < 2^51, w < q < 2^50 (integer-valued doubles), qinv = fl(1/q) -> x w - quot q in [-q, 2q).
-inline F mul_mod_fp_raw(F x, F w, F q, F qinv) {
+// x w - quot q exactly, for |x| < 2^51, w < q < 2^50 (integer-valued doubles), qinv = fl(1/q);
+// quot = floor (kNearest false: result in [-q, 2q)) or the nearest integer (|result| <= 1.5q)
+// of fl(x w) / q.
+template <bool kNearest>
+inline F mul_mod_fp_quot(F x, F w, F q, F qinv) {
   const F h = _mm256_mul_pd(x, w);
   const F l = _mm256_fmsub_pd(x, w, h);
-  const F quot = _mm256_floor_pd(_mm256_mul_pd(h, qinv));
+  const F e = _mm256_mul_pd(h, qinv);
+  F quot;
+  if constexpr (kNearest)
+    quot = _mm256_round_pd(e, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  else
+    quot = _mm256_floor_pd(e);
   const F qh = _mm256_mul_pd(quot, q);
   const F ql = _mm256_fmsub_pd(quot, q, qh);
   return _mm256_add_pd(_mm256_sub_pd(h, qh), _mm256_sub_pd(l, ql));
 }
+inline F mul_mod_fp_raw(F x, F w, F q, F qinv) { return mul_mod_fp_quot<false>(x, w, q, qinv); }
 // r + m where r < 0 (r in [-m, m) -> [0, m))
 inline F add_if_negative(F r, F m) {
   return _mm256_add_pd(r, _mm256_and_pd(_mm256_cmp_pd(r, _mm256_setzero_pd(), _CMP_LT_OQ), m));
@@ -67,6 +76,12 @@ inline F sub_if_at_least(F r, F m) {
 }
 // x w mod q in [0, 2q)
 inline F mul_mod_fp_lazy(F x, F w, F q, F qinv) { return add_if_negative(mul_mod_fp_raw(x, w, q, qinv), q); }
+// Signed lazy forms (the NTT for q < 2^46): values are integers of either sign, kept small
+// instead of in [0, 2q). round() in place of floor() centres the remainder.
+inline F round_nearest(F x) { return _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline F mul_mod_fp_signed(F x, F w, F q, F qinv) { return mul_mod_fp_quot<true>(x, w, q, qinv); }
+// |x| < 2^52 -> x - round(x / q) q, |result| <= q/2 + 1 ulp of the estimate (< q), exact.
+inline F reduce_signed(F x, F q, F qinv) { return _mm256_fnmadd_pd(round_nearest(_mm256_mul_pd(x, qinv)), q, x); }
 // x < 2^52, b < 2^50 -> x mod b (the quotient estimate is off by at most one)
 inline F reduce_fp(F x, F b, F binv) {
   const F quot = _mm256_floor_pd(_mm256_mul_pd(x, binv));

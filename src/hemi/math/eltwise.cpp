@@ -87,17 +87,19 @@ void permute(u64* out, const u64* x, const std::uint32_t* perm, std::size_t n) {
 }
 
 DotAccumulator::DotAccumulator(std::size_t n, const Modulus& m) : n_(n), m_(m) {
-  switch (simd::kernel_path(simd::ifma::eligible(m.value), simd::avx2::eligible_int(m.value))) {
-    case simd::Path::avx512ifma: split_ = 52; break;
-    case simd::Path::avx2: split_ = 32; break;
-    case simd::Path::scalar: split_ = 0; break;
+  const bool avx2_int = simd::avx2::eligible_int(m.value);
+  switch (simd::kernel_path(simd::ifma::eligible(m.value), simd::avx2::eligible(m.value))) {
+    case simd::Path::avx512ifma: mode_ = Mode::ifma52; break;
+    case simd::Path::avx2: mode_ = avx2_int ? Mode::avx2_32 : Mode::avx2_wide; break;
+    case simd::Path::scalar: mode_ = Mode::scalar; break;
   }
-  if (split_) {
-    // Each part is below 2^split_ (2^52 for IFMA; 2^32 and 2^30 for AVX2's products < 2^62):
-    // 2^12 of them fit a 64-bit word.
+  if (mode_ != Mode::scalar) {
+    // Each part of a product stays below 2^52 (IFMA's halves; AVX2's lo, hi and, for wide
+    // primes, mid < 2^32 + 2^51): 2^12 terms fit a 64-bit word.
     max_terms_ = 4096;
     lo_.assign(n, 0);
     hi_.assign(n, 0);
+    if (mode_ == Mode::avx2_wide) mid_.assign(n, 0);
   } else {
     const u128 max_prod = static_cast<u128>(m.value - 1) * (m.value - 1);
     max_terms_ = static_cast<std::size_t>(std::min<u128>(~u128{0} / max_prod - 1, u128{1} << 30));
@@ -106,7 +108,13 @@ DotAccumulator::DotAccumulator(std::size_t n, const Modulus& m) : n_(n), m_(m) {
 }
 
 u64 DotAccumulator::sum_mod(std::size_t i) const {
-  if (split_) return reduce_128((static_cast<u128>(hi_[i]) << split_) + lo_[i], m_);
+  switch (mode_) {
+    case Mode::ifma52: return reduce_128((static_cast<u128>(hi_[i]) << 52) + lo_[i], m_);
+    case Mode::avx2_32: return reduce_128((static_cast<u128>(hi_[i]) << 32) + lo_[i], m_);
+    case Mode::avx2_wide:
+      return reduce_128((static_cast<u128>(hi_[i]) << 64) + (static_cast<u128>(mid_[i]) << 32) + lo_[i], m_);
+    case Mode::scalar: break;
+  }
   return reduce_128(wide_[i], m_);
 }
 
@@ -114,11 +122,12 @@ void DotAccumulator::fold() {
   // Reduce the sums to one value < q each, which then counts as a single term.
   for (std::size_t i = 0; i < n_; ++i) {
     const u64 v = sum_mod(i);
-    if (split_) {
+    if (mode_ == Mode::scalar) {
+      wide_[i] = v;
+    } else {
       lo_[i] = v;
       hi_[i] = 0;
-    } else {
-      wide_[i] = v;
+      if (mode_ == Mode::avx2_wide) mid_[i] = 0;
     }
   }
   pending_ = 1;
@@ -128,30 +137,71 @@ void DotAccumulator::add(const u64* x, u64 w) {
   if (pending_ + 1 >= max_terms_) fold();
   ++pending_;
 #if defined(__x86_64__)
-  if (split_ == 52) return simd::ifma::dot_accumulate(lo_.data(), hi_.data(), x, w, n_);
-  if (split_ == 32) return simd::avx2::dot_accumulate(lo_.data(), hi_.data(), x, w, n_);
+  switch (mode_) {
+    case Mode::ifma52: return simd::ifma::dot_accumulate(lo_.data(), hi_.data(), x, w, n_);
+    case Mode::avx2_32: return simd::avx2::dot_accumulate(lo_.data(), hi_.data(), x, w, n_);
+    case Mode::avx2_wide: return simd::avx2::dot_accumulate_wide(lo_.data(), mid_.data(), hi_.data(), x, w, n_);
+    case Mode::scalar: break;
+  }
 #endif
   for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[i]) * w;
+}
+
+void DotAccumulator::add_terms(const u64* const* x, const u64* w, std::size_t terms) {
+  while (terms) {
+    if (pending_ + 1 >= max_terms_) fold();
+    const std::size_t take = std::min(terms, max_terms_ - 1 - pending_);
+    pending_ += take;
+#if defined(__x86_64__)
+    switch (mode_) {
+      case Mode::ifma52: simd::ifma::dot_accumulate_terms(lo_.data(), hi_.data(), x, w, take, n_); break;
+      case Mode::avx2_32: simd::avx2::dot_accumulate_terms(lo_.data(), hi_.data(), x, w, take, n_); break;
+      case Mode::avx2_wide:
+        simd::avx2::dot_accumulate_wide_terms(lo_.data(), mid_.data(), hi_.data(), x, w, take, n_);
+        break;
+      case Mode::scalar:
+        for (std::size_t t = 0; t < take; ++t)
+          for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[t][i]) * w[t];
+        break;
+    }
+#else
+    for (std::size_t t = 0; t < take; ++t)
+      for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[t][i]) * w[t];
+#endif
+    x += take;
+    w += take;
+    terms -= take;
+  }
 }
 
 void DotAccumulator::add_product(const u64* x, const u64* y) {
   if (pending_ + 1 >= max_terms_) fold();
   ++pending_;
 #if defined(__x86_64__)
-  if (split_ == 52) return simd::ifma::product_accumulate(lo_.data(), hi_.data(), x, y, n_);
-  if (split_ == 32) return simd::avx2::product_accumulate(lo_.data(), hi_.data(), x, y, n_);
+  switch (mode_) {
+    case Mode::ifma52: return simd::ifma::product_accumulate(lo_.data(), hi_.data(), x, y, n_);
+    case Mode::avx2_32: return simd::avx2::product_accumulate(lo_.data(), hi_.data(), x, y, n_);
+    case Mode::avx2_wide:
+      return simd::avx2::product_accumulate_wide(lo_.data(), mid_.data(), hi_.data(), x, y, n_);
+    case Mode::scalar: break;
+  }
 #endif
   for (std::size_t i = 0; i < n_; ++i) wide_[i] += static_cast<u128>(x[i]) * y[i];
 }
 
 void DotAccumulator::finish(u64* out) {
-  for (std::size_t i = 0; i < n_; ++i) out[i] = sum_mod(i);
-  if (split_) {
-    std::fill(lo_.begin(), lo_.end(), 0);
-    std::fill(hi_.begin(), hi_.end(), 0);
-  } else {
-    std::fill(wide_.begin(), wide_.end(), u128{0});
-  }
+#if defined(__x86_64__)
+  if (mode_ == Mode::avx2_32)
+    simd::avx2::dot_finish(out, lo_.data(), hi_.data(), n_, m_.value);
+  else if (mode_ == Mode::avx2_wide)
+    simd::avx2::dot_finish_wide(out, lo_.data(), mid_.data(), hi_.data(), n_, m_.value);
+  else
+#endif
+    for (std::size_t i = 0; i < n_; ++i) out[i] = sum_mod(i);
+  std::fill(lo_.begin(), lo_.end(), 0);
+  std::fill(mid_.begin(), mid_.end(), 0);
+  std::fill(hi_.begin(), hi_.end(), 0);
+  std::fill(wide_.begin(), wide_.end(), u128{0});
   pending_ = 0;
 }
 

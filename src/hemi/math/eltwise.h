@@ -44,6 +44,9 @@ class DotAccumulator {
  public:
   DotAccumulator(std::size_t n, const Modulus& m);
   void add(const u64* x, u64 w);
+  // terms x[t] * w[t], t < terms, at once: the same sums as `terms` calls of add, fewer
+  // memory round trips. Any number of terms.
+  void add_terms(const u64* const* x, const u64* w, std::size_t terms);
   // A term with a different factor per coefficient: x[i] * y[i] (x, y < q).
   void add_product(const u64* x, const u64* y);
   void finish(u64* out);  // out[i] = sum mod q; resets the accumulator
@@ -52,12 +55,15 @@ class DotAccumulator {
  private:
   void fold();  // reduces the partial sums when the next term could overflow
   u64 sum_mod(std::size_t i) const;
+  // How the products are summed: 128-bit words (scalar); split at bit 52 (IFMA) or bit 32
+  // (AVX2, q < 2^31) into lo/hi; or (AVX2, 2^31 <= q < 2^50) lo + mid 2^32 + hi 2^64.
+  enum class Mode { scalar, ifma52, avx2_32, avx2_wide };
   std::size_t n_;
   Modulus m_;
-  int split_ = 0;  // vector paths: products split at bit 52 (IFMA) or 32 (AVX2); 0: scalar
+  Mode mode_ = Mode::scalar;
   std::size_t max_terms_, pending_ = 0;
-  std::vector<u64> lo_, hi_;  // vector paths: sums of the low / high product parts
-  std::vector<u128> wide_;    // scalar: 128-bit sums
+  std::vector<u64> lo_, mid_, hi_;  // vector paths (mid_: avx2_wide only)
+  std::vector<u128> wide_;          // scalar: 128-bit sums
 };
 
 // The reference kernels (what the vector paths are tested against).

@@ -188,6 +188,134 @@ void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_
   }
 }
 
+// Many terms at once (q < 2^31): four products x w < 2^62 sum below 2^64, so each group of
+// four is added in a register and split once; the partial sums stay in registers over all
+// terms and meet memory once per coefficient.
+void dot_accumulate_terms(u64* lo, u64* hi, const u64* const* x, const u64* w, std::size_t terms, std::size_t n) {
+  const V mask = set1(0xffffffffu);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    V sl = _mm256_setzero_si256(), sh = _mm256_setzero_si256();
+    std::size_t t = 0;
+    for (; t + 4 <= terms; t += 4) {
+      V p = _mm256_mul_epu32(load(x[t] + i), set1(w[t]));
+      p = _mm256_add_epi64(p, _mm256_mul_epu32(load(x[t + 1] + i), set1(w[t + 1])));
+      p = _mm256_add_epi64(p, _mm256_mul_epu32(load(x[t + 2] + i), set1(w[t + 2])));
+      p = _mm256_add_epi64(p, _mm256_mul_epu32(load(x[t + 3] + i), set1(w[t + 3])));
+      sl = _mm256_add_epi64(sl, _mm256_and_si256(p, mask));
+      sh = _mm256_add_epi64(sh, _mm256_srli_epi64(p, 32));
+    }
+    for (; t < terms; ++t) {
+      const V p = _mm256_mul_epu32(load(x[t] + i), set1(w[t]));
+      sl = _mm256_add_epi64(sl, _mm256_and_si256(p, mask));
+      sh = _mm256_add_epi64(sh, _mm256_srli_epi64(p, 32));
+    }
+    store(lo + i, _mm256_add_epi64(load(lo + i), sl));
+    store(hi + i, _mm256_add_epi64(load(hi + i), sh));
+  }
+  for (; i < n; ++i) {
+    for (std::size_t t = 0; t < terms; ++t) {
+      const u64 p = x[t][i] * w[t];
+      lo[i] += p & 0xffffffffu;
+      hi[i] += p >> 32;
+    }
+  }
+}
+
+// The reductions that finish a dot product, in doubles (every part below 2^52 is exact):
+// hi 2^32 + lo = (hi mod q)(2^32 mod q) + lo mod q; for wide primes mid is split at bit 32
+// and hi 2^64 joins its upper half.
+void dot_finish(u64* out, const u64* lo, const u64* hi, std::size_t n, u64 qv) {
+  const F q = _mm256_set1_pd(static_cast<double>(qv)), qinv = _mm256_set1_pd(1.0 / static_cast<double>(qv));
+  const F c32 = _mm256_set1_pd(static_cast<double>((u128{1} << 32) % qv));
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const F l = reduce_fp(to_double(load(lo + i)), q, qinv);
+    const F h = mul_mod_fp_lazy(reduce_fp(to_double(load(hi + i)), q, qinv), c32, q, qinv);
+    store(out + i, to_u64(sub_if_at_least(sub_if_at_least(_mm256_add_pd(l, h), q), q)));
+  }
+  for (; i < n; ++i) out[i] = static_cast<u64>(((static_cast<u128>(hi[i]) << 32) + lo[i]) % qv);
+}
+
+void dot_finish_wide(u64* out, const u64* lo, const u64* mid, const u64* hi, std::size_t n, u64 qv) {
+  const F q = _mm256_set1_pd(static_cast<double>(qv)), qinv = _mm256_set1_pd(1.0 / static_cast<double>(qv));
+  const F c32 = _mm256_set1_pd(static_cast<double>((u128{1} << 32) % qv));
+  const F c64 = _mm256_set1_pd(static_cast<double>((u128{1} << 64) % qv));
+  const V mask = set1(0xffffffffu);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const V m = load(mid + i);
+    const F l = reduce_fp(to_double(load(lo + i)), q, qinv);
+    const F m_lo = mul_mod_fp_lazy(reduce_fp(to_double(_mm256_and_si256(m, mask)), q, qinv), c32, q, qinv);
+    const V top = _mm256_add_epi64(_mm256_srli_epi64(m, 32), load(hi + i));
+    const F t = mul_mod_fp_lazy(reduce_fp(to_double(top), q, qinv), c64, q, qinv);
+    // l < q, m_lo and t < 2q: the sum is below 5q
+    F r = _mm256_add_pd(_mm256_add_pd(l, m_lo), t);
+    r = reduce_fp(r, q, qinv);
+    store(out + i, to_u64(r));
+  }
+  for (; i < n; ++i)
+    out[i] = static_cast<u64>(((static_cast<u128>(hi[i]) << 64) + (static_cast<u128>(mid[i]) << 32) + lo[i]) % qv);
+}
+
+// Wide primes (2^31 <= q < 2^50): x = x0 + x1 2^32 and w = w0 + w1 2^32 with x1, w1 < 2^18, so
+// x w = x0 w0 + (x0 w1 + x1 w0) 2^32 + x1 w1 2^64 from four 32x32 products. Per term lo grows by
+// < 2^32, mid by < 2^32 + 2^51 and hi by < 2^36: 4096 terms fit 64-bit words.
+namespace {
+inline void wide_term(u64* lo, u64* mid, u64* hi, std::size_t i, V x, V w, V mask) {
+  const V x1 = _mm256_srli_epi64(x, 32), w1 = _mm256_srli_epi64(w, 32);
+  const V p00 = _mm256_mul_epu32(x, w);
+  const V cross = _mm256_add_epi64(_mm256_mul_epu32(x1, w), _mm256_mul_epu32(x, w1));
+  store(lo + i, _mm256_add_epi64(load(lo + i), _mm256_and_si256(p00, mask)));
+  store(mid + i, _mm256_add_epi64(load(mid + i), _mm256_add_epi64(_mm256_srli_epi64(p00, 32), cross)));
+  store(hi + i, _mm256_add_epi64(load(hi + i), _mm256_mul_epu32(x1, w1)));
+}
+inline void wide_term_scalar(u64* lo, u64* mid, u64* hi, std::size_t i, u64 x, u64 w) {
+  const u64 x0 = x & 0xffffffffu, x1 = x >> 32, w0 = w & 0xffffffffu, w1 = w >> 32;
+  const u64 p00 = x0 * w0;
+  lo[i] += p00 & 0xffffffffu;
+  mid[i] += (p00 >> 32) + x1 * w0 + x0 * w1;
+  hi[i] += x1 * w1;
+}
+}  // namespace
+
+void dot_accumulate_wide_terms(u64* lo, u64* mid, u64* hi, const u64* const* x, const u64* w, std::size_t terms,
+                               std::size_t n) {
+  const V mask = set1(0xffffffffu);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    V sl = _mm256_setzero_si256(), sm = _mm256_setzero_si256(), sh = _mm256_setzero_si256();
+    for (std::size_t t = 0; t < terms; ++t) {
+      const V v = load(x[t] + i), vw = set1(w[t]);
+      const V x1 = _mm256_srli_epi64(v, 32), w1 = _mm256_srli_epi64(vw, 32);
+      const V p00 = _mm256_mul_epu32(v, vw);
+      sl = _mm256_add_epi64(sl, _mm256_and_si256(p00, mask));
+      sm = _mm256_add_epi64(sm, _mm256_add_epi64(_mm256_srli_epi64(p00, 32),
+                                                 _mm256_add_epi64(_mm256_mul_epu32(x1, vw), _mm256_mul_epu32(v, w1))));
+      sh = _mm256_add_epi64(sh, _mm256_mul_epu32(x1, w1));
+    }
+    store(lo + i, _mm256_add_epi64(load(lo + i), sl));
+    store(mid + i, _mm256_add_epi64(load(mid + i), sm));
+    store(hi + i, _mm256_add_epi64(load(hi + i), sh));
+  }
+  for (; i < n; ++i)
+    for (std::size_t t = 0; t < terms; ++t) wide_term_scalar(lo, mid, hi, i, x[t][i], w[t]);
+}
+
+void dot_accumulate_wide(u64* lo, u64* mid, u64* hi, const u64* x, u64 w, std::size_t n) {
+  const V vw = set1(w), mask = set1(0xffffffffu);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) wide_term(lo, mid, hi, i, load(x + i), vw, mask);
+  for (; i < n; ++i) wide_term_scalar(lo, mid, hi, i, x[i], w);
+}
+
+void product_accumulate_wide(u64* lo, u64* mid, u64* hi, const u64* x, const u64* y, std::size_t n) {
+  const V mask = set1(0xffffffffu);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) wide_term(lo, mid, hi, i, load(x + i), load(y + i), mask);
+  for (; i < n; ++i) wide_term_scalar(lo, mid, hi, i, x[i], y[i]);
+}
+
 }  // namespace hemi::math::simd::avx2
 
 #undef HEMI_AVX2_REGION

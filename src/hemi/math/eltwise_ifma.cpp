@@ -104,6 +104,27 @@ void dot_accumulate(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n) {
   }
 }
 
+void dot_accumulate_terms(u64* lo, u64* hi, const u64* const* x, const u64* w, std::size_t terms, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    V sl = _mm512_loadu_si512(lo + i), sh = _mm512_loadu_si512(hi + i);
+    for (std::size_t t = 0; t < terms; ++t) {
+      const V v = _mm512_loadu_si512(x[t] + i), vw = set1(w[t]);
+      sl = _mm512_madd52lo_epu64(sl, v, vw);
+      sh = _mm512_madd52hi_epu64(sh, v, vw);
+    }
+    _mm512_storeu_si512(lo + i, sl);
+    _mm512_storeu_si512(hi + i, sh);
+  }
+  for (; i < n; ++i) {
+    for (std::size_t t = 0; t < terms; ++t) {
+      const u128 p = static_cast<u128>(x[t][i]) * w[t];
+      lo[i] += static_cast<u64>(p) & ((u64{1} << 52) - 1);
+      hi[i] += static_cast<u64>(p >> 52);
+    }
+  }
+}
+
 void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n) {
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {

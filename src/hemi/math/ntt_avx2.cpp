@@ -108,11 +108,58 @@ void back_to_u64(double* d, std::size_t n) {
   for (std::size_t i = 0; i < n; i += 4) store(reinterpret_cast<u64*>(d + i), to_u64(_mm256_loadu_pd(d + i)));
 }
 
+// Primes below 2^46: signed lazy butterflies with no range corrections. Forward: |T| <= 1.5q
+// and the outputs grow by at most that per stage, so after at most 17 stages (n <= 2^17) from
+// inputs < 4q every value stays below 30q < 2^51, where mul_mod_fp_signed is exact.
+// Inverse: the sum is re-centred every stage (|X| < q) and the product |Y| <= 1.5q, so
+// every operand stays below 3q. One reduction to [0, q) at the end. Results are the same
+// residues as the scalar kernel's.
+constexpr u64 kSignedLazyBound = u64{1} << 46;
+
+void ntt_forward_fp_signed(double* d, const NttTables& tb) {
+  const std::size_t n = tb.n();
+  const double qv = static_cast<double>(tb.modulus().value);
+  const F q = _mm256_set1_pd(qv), qinv = _mm256_set1_pd(1.0 / qv);
+  auto bf = [q, qinv](F& X, F& Y, F W) {
+    const F T = mul_mod_fp_signed(Y, W, q, qinv);
+    Y = _mm256_sub_pd(X, T);
+    X = _mm256_add_pd(X, T);
+  };
+  const u64* w = tb.root_pows().data();
+  std::size_t t = n;
+  for (std::size_t m = 1; m < n; m <<= 1) {
+    t >>= 1;
+    stage_fp(d, n, m, t, w, bf);
+  }
+  for (std::size_t i = 0; i < n; i += 4) _mm256_storeu_pd(d + i, reduce_fp(_mm256_loadu_pd(d + i), q, qinv));
+}
+
+void ntt_inverse_fp_signed(double* d, const NttTables& tb) {
+  const std::size_t n = tb.n();
+  const double qv = static_cast<double>(tb.modulus().value);
+  const F q = _mm256_set1_pd(qv), qinv = _mm256_set1_pd(1.0 / qv);
+  auto bf = [q, qinv](F& X, F& Y, F W) {
+    const F D = _mm256_sub_pd(X, Y);
+    X = reduce_signed(_mm256_add_pd(X, Y), q, qinv);
+    Y = mul_mod_fp_signed(D, W, q, qinv);
+  };
+  const u64* w = tb.inv_root_pows().data();
+  std::size_t t = 1;
+  for (std::size_t m = n >> 1; m >= 1; m >>= 1, t <<= 1) stage_fp(d, n, m, t, w, bf);
+  const F ni = _mm256_set1_pd(static_cast<double>(tb.n_inv()));
+  for (std::size_t i = 0; i < n; i += 4)
+    _mm256_storeu_pd(d + i, reduce_fp(mul_mod_fp_signed(_mm256_loadu_pd(d + i), ni, q, qinv), q, qinv));
+}
+
 void ntt_forward_fp(u64* a, const NttTables& tb) {
   const std::size_t n = tb.n();
   const double qv = static_cast<double>(tb.modulus().value);
   const F q = _mm256_set1_pd(qv), two_q = _mm256_set1_pd(2 * qv), qinv = _mm256_set1_pd(1.0 / qv);
   double* d = as_doubles(a, n);
+  if (tb.modulus().value < kSignedLazyBound && n <= (std::size_t{1} << 17)) {
+    ntt_forward_fp_signed(d, tb);
+    return back_to_u64(d, n);
+  }
   for (std::size_t i = 0; i < n; i += 4) {  // input < 4q -> [0, 2q)
     _mm256_storeu_pd(d + i, sub_if_at_least(_mm256_loadu_pd(d + i), two_q));
   }
@@ -136,6 +183,10 @@ void ntt_inverse_fp(u64* a, const NttTables& tb) {
   const double qv = static_cast<double>(tb.modulus().value);
   const F q = _mm256_set1_pd(qv), two_q = _mm256_set1_pd(2 * qv), qinv = _mm256_set1_pd(1.0 / qv);
   double* d = as_doubles(a, n);
+  if (tb.modulus().value < kSignedLazyBound) {
+    ntt_inverse_fp_signed(d, tb);
+    return back_to_u64(d, n);
+  }
   auto bf = [q, two_q, qinv](F& X, F& Y, F W) {
     const F U = sub_if_at_least(_mm256_add_pd(X, Y), two_q);
     const F D = add_if_negative(_mm256_sub_pd(X, Y), two_q);

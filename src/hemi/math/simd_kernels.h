@@ -38,6 +38,17 @@ void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulu
 // eligible_int: lo[i] += low 32 bits of x[i] * w, hi[i] += the bits above (x, w < 2^31)
 void dot_accumulate(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n);
 void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n);
+// eligible && !eligible_int (x, w < 2^50): lo, mid, hi sum to x * w as lo + mid 2^32 + hi 2^64
+void dot_accumulate_wide(u64* lo, u64* mid, u64* hi, const u64* x, u64 w, std::size_t n);
+// The same for `terms` terms x[t] * w[t] at once (sums kept in registers across the terms).
+void dot_accumulate_terms(u64* lo, u64* hi, const u64* const* x, const u64* w, std::size_t terms, std::size_t n);
+// out[i] = (hi[i] 2^32 + lo[i]) mod q, for lo, hi < 2^52 (q < 2^31), and the wide form
+// (lo + mid 2^32 + hi 2^64) mod q, for lo < 2^52, hi < 2^48 (q < 2^50).
+void dot_finish(u64* out, const u64* lo, const u64* hi, std::size_t n, u64 q);
+void dot_finish_wide(u64* out, const u64* lo, const u64* mid, const u64* hi, std::size_t n, u64 q);
+void dot_accumulate_wide_terms(u64* lo, u64* mid, u64* hi, const u64* const* x, const u64* w, std::size_t terms,
+                               std::size_t n);
+void product_accumulate_wide(u64* lo, u64* mid, u64* hi, const u64* x, const u64* y, std::size_t n);
 // The encoder's FFT (special_fft.h): bit-identical to the scalar kernels.
 void fft_forward(std::complex<double>* v, const SpecialFft& f);
 void fft_inverse(std::complex<double>* v, const SpecialFft& f);
@@ -56,6 +67,7 @@ void mac_shoup_lazy(u64* acc, const u64* x, const u64* w, const u64* w_shoup, st
 void reduce_from_2q(u64* x, std::size_t n, u64 q);
 // lo[i] += low 52 bits of x[i] * w, hi[i] += the bits above (x, w < 2^52)
 void dot_accumulate(u64* lo, u64* hi, const u64* x, u64 w, std::size_t n);
+void dot_accumulate_terms(u64* lo, u64* hi, const u64* const* x, const u64* w, std::size_t terms, std::size_t n);
 void product_accumulate(u64* lo, u64* hi, const u64* x, const u64* y, std::size_t n);
 }  // namespace ifma
 

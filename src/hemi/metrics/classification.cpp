@@ -286,13 +286,11 @@ ClassificationMetrics evaluate_impl(const std::vector<int>& truth,
     m.per_class.push_back(row);
     correct += counts[k].tp;
 
-    const double share = static_cast<double>(counts[k].support) / static_cast<double>(m.n);
-    m.precision_macro += r.precision / classes;
-    m.recall_macro += r.recall / classes;
-    m.f1_macro += r.f1 / classes;
-    m.precision_weighted += r.precision * share;
-    m.recall_weighted += r.recall * share;
-    m.f1_weighted += r.f1 * share;
+    // Weighted: sum_k support_k * metric_k / n (numpy.average with the supports as weights).
+    const double support = static_cast<double>(counts[k].support);
+    m.precision_weighted += r.precision * support;
+    m.recall_weighted += r.recall * support;
+    m.f1_weighted += r.f1 * support;
 
     const std::string label = class_label(k, names);
     if (counts[k].predicted == 0) {
@@ -309,6 +307,15 @@ ClassificationMetrics evaluate_impl(const std::vector<int>& truth,
                            "(zero_division=0)");
     }
   }
+  m.precision_weighted /= static_cast<double>(m.n);
+  m.recall_weighted /= static_cast<double>(m.n);
+  m.f1_weighted /= static_cast<double>(m.n);
+  // Macro: the one computation the multiclass headline (and its bootstrap) uses too, so the
+  // report never shows two values for the same average.
+  const Prf macro = headline_prf(counts, std::nullopt);
+  m.precision_macro = macro.precision;
+  m.recall_macro = macro.recall;
+  m.f1_macro = macro.f1;
   m.accuracy = static_cast<double>(correct) / static_cast<double>(m.n);
   m.accuracy_ci = wilson_interval(correct, m.n, opts.confidence);
   average_ovr(ovr, counts, names, &m.auroc_macro, &m.auroc_weighted);

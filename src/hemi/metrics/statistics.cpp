@@ -74,8 +74,10 @@ Interval wilson_interval(std::size_t successes, std::size_t n, double confidence
   const double center = (p + z2 / (2 * nn)) / denom;
   const double half = z / denom * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
   Interval iv;
-  iv.lower = std::max(0.0, center - half);
-  iv.upper = std::min(1.0, center + half);
+  // The bounds are exactly 0 for no successes and 1 for all (center -/+ half simplifies to
+  // them); the formula's rounding would leave 2.8e-17 or 0.9999999999999999 there.
+  iv.lower = successes == 0 ? 0.0 : std::max(0.0, center - half);
+  iv.upper = successes == n ? 1.0 : std::min(1.0, center + half);
   iv.confidence = confidence;
   iv.method = "wilson";
   return iv;
@@ -131,6 +133,9 @@ FoldSummary summarize_folds(const std::vector<double>& values) {
   s.mean = std::accumulate(values.begin(), values.end(), 0.0) / k;
   s.min = *std::min_element(values.begin(), values.end());
   s.max = *std::max_element(values.begin(), values.end());
+  // Identical folds: their mean is that value and their spread 0, exactly (summing three 0.1
+  // gives a mean of 0.10000000000000002 and a standard deviation of 1.7e-17).
+  if (s.min == s.max) s.mean = s.min;
   if (values.size() < 2) {
     s.std_dev = MetricValue::undefined("sample standard deviation needs at least 2 folds, got 1");
   } else {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "hemi/base/error.h"
@@ -465,7 +466,16 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
     data::ImageSet all = limited(ds.train, e.train_limit, e.seed, "training images", &notes);
     if (static_cast<std::size_t>(e.folds) > all.size())
       throw Error("experiment '" + e.name + "': " + std::to_string(e.folds) + " folds need at least as many images");
-    auto folds = data::kfold_splits(all.labels, e.folds, e.seed);
+    // Copies of one image stay in one fold: otherwise a fold could test on its own training images.
+    const bool grouped = all.content.size() == all.size();
+    auto folds = data::kfold_splits(all.labels, e.folds, e.seed, grouped ? &all.content : nullptr);
+    const std::size_t copies =
+        grouped ? all.size() - std::set<std::string>(all.content.begin(), all.content.end()).size() : 0;
+    if (copies)
+      notes.push_back(std::to_string(copies) + " extra copies of images are kept in the same fold as their original");
+    else if (!grouped)
+      report.warnings.push_back("experiment '" + e.name + "': image contents unknown, so copies of an image "
+                                "may fall in different folds");
     for (std::size_t k = 0; k < folds.size(); ++k)
       splits.push_back({data::subset(all, folds[k].train),
                         limited(data::subset(all, folds[k].test), e.test_limit, e.seed, "test images of the fold",

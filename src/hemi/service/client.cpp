@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "hemi/data/image.h"
 
@@ -193,10 +196,20 @@ std::vector<std::vector<double>> decrypt_result(const he::Client& client, const 
   if (images_sent != 0 && result.images != images_sent)
     throw Error("decrypt: the result holds " + std::to_string(result.images) + " images, but " + std::to_string(images_sent) +
                 " were sent");
-  if (client.plan().packing == he::Packing::kThroughput) return client.decrypt_logits(result.outputs, result.images);
-  if (result.outputs.size() != result.images) throw Error("result: one ciphertext per image expected");
   std::vector<std::vector<double>> logits;
-  for (const auto& ct : result.outputs) logits.push_back(client.decrypt_logits({ct}, 1)[0]);
+  if (client.plan().packing == he::Packing::kThroughput) {
+    logits = client.decrypt_logits(result.outputs, result.images);
+  } else {
+    if (result.outputs.size() != result.images) throw Error("result: one ciphertext per image expected");
+    for (const auto& ct : result.outputs) logits.push_back(client.decrypt_logits({ct}, 1)[0]);
+  }
+  // A well-formed ciphertext can still hold anything: at the top level of a large ring its
+  // coefficients decode beyond the range of a double (softmax would print NaN probabilities).
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    for (std::size_t c = 0; c < logits[i].size(); ++c)
+      if (!std::isfinite(logits[i][c]))
+        throw Error("decrypt: the result decrypts to a value that is not a finite number (image " + std::to_string(i) +
+                    ", class " + std::to_string(c) + "): it is not the plan's evaluation of the request (corrupted or forged)");
   return logits;
 }
 
@@ -217,49 +230,27 @@ int argmax(const std::vector<double>& v) {
 // ---- HTTP client ----
 
 struct HttpClient::Impl {
-  explicit Impl(const std::string& url) : cli(url) {}
+  explicit Impl(const std::string& url) : cli(url) {
+    const std::size_t start = url.find("://") + 3;
+    host = url.substr(start, url.find_first_of(":/", start) - start);
+  }
+  // Throws the client's error for a failed exchange: no answer (with the TLS reason when the
+  // handshake or the certificate failed) or an error status (the server's message, escaped).
+  [[noreturn]] void fail(const std::string& what, const httplib::Result& res) const;
+  // Sends a request and reads at most `max_bytes` of the answer's body: a longer answer is cut
+  // off and refused (not buffered whole), whatever its Content-Length says; so is an exchange
+  // that has not finished within the deadline (a server trickling bytes, each read within the
+  // read timeout, would hold the client otherwise). Both throw, naming `what`.
+  httplib::Result exchange(const std::string& what, const std::string& method, const std::string& path,
+                           const std::string* body, std::size_t max_bytes);
   httplib::Client cli;
+  std::string host;
+  std::string ca_file;
+  double deadline_seconds = 600;
 };
 
-namespace {
-[[noreturn]] void http_fail(const std::string& what, const httplib::Result& res) {
-  if (!res) throw Error(what + ": no answer from the server (" + httplib::to_string(res.error()) + ")");
-  std::string msg = res->body;
-  try {
-    msg = json::parse(res->body).at("error").get<std::string>();
-  } catch (...) {
-  }
-  if (msg.size() > 500) msg = msg.substr(0, 500) + "...";
-  throw Error(what + ": HTTP " + std::to_string(res->status) + ": " + escape_text(msg));
-}
-}  // namespace
-
-HttpClient::HttpClient(const std::string& url, double timeout_seconds) {
-  if (url.rfind("http://", 0) != 0)
-    throw Error("--server must be an http:// URL (" + url + "); for TLS, run a local TLS proxy (docs/service.md)");
-  impl_ = std::make_unique<Impl>(url);
-  if (!impl_->cli.is_valid()) throw Error("cannot use server URL " + url);
-  const auto secs = static_cast<time_t>(timeout_seconds);
-  impl_->cli.set_connection_timeout(10, 0);
-  impl_->cli.set_read_timeout(secs, 0);
-  impl_->cli.set_write_timeout(secs, 0);
-}
-
-HttpClient::~HttpClient() = default;
-
-bool HttpClient::healthy() {
-  auto res = impl_->cli.Get("/v1/health");
-  return res && res->status == 200;
-}
-
-namespace {
-constexpr std::size_t kMaxJsonAnswer = std::size_t{64} << 20;
-constexpr std::size_t kMaxClassName = 256;
-
-// Sends a request and reads at most `max_bytes` of the answer's body: a longer answer is
-// cut off and refused (not buffered whole), whatever its Content-Length says.
-httplib::Result bounded(httplib::Client& cli, const std::string& method, const std::string& path, const std::string* body,
-                        std::size_t max_bytes, bool& too_long) {
+httplib::Result HttpClient::Impl::exchange(const std::string& what, const std::string& method, const std::string& path,
+                                           const std::string* body, std::size_t max_bytes) {
   httplib::Request req;
   req.method = method;
   req.path = path;
@@ -268,7 +259,7 @@ httplib::Result bounded(httplib::Client& cli, const std::string& method, const s
     req.set_header("Content-Type", "application/octet-stream");
   }
   auto res = std::make_unique<httplib::Response>();
-  too_long = false;
+  bool too_long = false;
   req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
     if (n > max_bytes - res->body.size()) {
       too_long = true;
@@ -277,11 +268,100 @@ httplib::Result bounded(httplib::Client& cli, const std::string& method, const s
     res->body.append(data, n);
     return true;
   };
+  // The deadline: a watchdog shuts the connection down (cpp-httplib's stop() is meant to be
+  // called from another thread), which ends the read in progress.
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false, expired = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(m);
+    if (!cv.wait_for(lock, std::chrono::duration<double>(deadline_seconds), [&] { return done; })) {
+      expired = true;
+      cli.stop();
+    }
+  });
   httplib::Error err = httplib::Error::Success;
   const bool ok = cli.send(req, *res, err);
+  {
+    std::lock_guard<std::mutex> lock(m);
+    done = true;
+  }
+  cv.notify_one();
+  watchdog.join();
+  if (too_long)
+    throw Error(what + ": the answer is longer than " +
+                (max_bytes % 1024 == 0 ? std::to_string(max_bytes >> 10) + " KiB" : std::to_string(max_bytes) + " bytes") +
+                ", more than it can be; refused");
+  if (expired) {
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%g", deadline_seconds);
+    throw Error(what + ": no complete answer within " + std::string(secs) + " s (the client's deadline for one exchange)");
+  }
   if (!ok) return httplib::Result(nullptr, err);
   return httplib::Result(std::move(res), err);
 }
+
+void HttpClient::Impl::fail(const std::string& what, const httplib::Result& res) const {
+  if (!res) {
+    const httplib::Error e = res.error();
+    std::string why = httplib::to_string(e);
+    if (e == httplib::Error::SSLServerVerification) {
+      const long v = cli.get_openssl_verify_result();
+      const std::string trusted = ca_file.empty() ? "the system's trusted certificates" : "--ca-file " + ca_file;
+      why = v != X509_V_OK ? std::string("TLS: the server's certificate was refused: ") + X509_verify_cert_error_string(v) +
+                                 " (verified against " + trusted + ")"
+                           : "TLS: the server's certificate does not name the host '" + escape_text(host) + "'";
+    } else if (e == httplib::Error::SSLConnection) {
+      why = "TLS handshake failed: not a TLS server, or no common protocol version (TLS 1.2 or later)";
+    } else if (e == httplib::Error::SSLLoadingCerts) {
+      why = "TLS: cannot load the trusted certificates from " + (ca_file.empty() ? std::string("the system store") : ca_file);
+    }
+    throw Error(what + ": no answer from the server (" + why + ")");
+  }
+  std::string msg = res->body;
+  try {
+    msg = json::parse(res->body).at("error").get<std::string>();
+  } catch (...) {
+  }
+  if (msg.size() > 500) msg = msg.substr(0, 500) + "...";
+  throw Error(what + ": HTTP " + std::to_string(res->status) + ": " + escape_text(msg));
+}
+
+HttpClient::HttpClient(const std::string& url, const HttpOptions& options) {
+  const bool tls = url.rfind("https://", 0) == 0;
+  if (!tls && url.rfind("http://", 0) != 0)
+    throw Error("--server must be an http:// or https:// URL, not '" + escape_text(url) + "'");
+  if (!tls && !options.ca_file.empty())
+    throw Error("--ca-file " + options.ca_file + " applies to https:// servers only; " + url + " is plain HTTP");
+  if (!options.ca_file.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(options.ca_file, ec))
+      throw Error("--ca-file " + options.ca_file + ": no such file (a PEM file of trusted certificates)");
+  }
+  if (!(options.timeout_seconds >= 1 && options.timeout_seconds <= 86400))
+    throw Error("HTTP client: a timeout of " + std::to_string(options.timeout_seconds) + " s is outside [1, 86400]");
+  impl_ = std::make_unique<Impl>(url);
+  if (!impl_->cli.is_valid()) throw Error("cannot use server URL " + url);
+  if (tls) {
+    // On by default in cpp-httplib: said here rather than relied upon. Chain and host name.
+    impl_->cli.enable_server_certificate_verification(true);
+    if (!options.ca_file.empty()) impl_->cli.set_ca_cert_path(options.ca_file);
+    impl_->ca_file = options.ca_file;
+    SSL_CTX_set_min_proto_version(impl_->cli.ssl_context(), TLS1_2_VERSION);
+  }
+  impl_->deadline_seconds = options.timeout_seconds;
+  const auto secs = static_cast<time_t>(options.timeout_seconds);
+  impl_->cli.set_connection_timeout(10, 0);
+  impl_->cli.set_read_timeout(secs, 0);
+  impl_->cli.set_write_timeout(secs, 0);
+}
+
+HttpClient::~HttpClient() = default;
+
+namespace {
+constexpr std::size_t kMaxJsonAnswer = std::size_t{64} << 20;
+constexpr std::size_t kMaxStatusAnswer = std::size_t{64} << 10;  // DELETE and health: read for their status
+constexpr std::size_t kMaxClassName = 256;
 }  // namespace
 
 ModelInfo parse_model_info(const std::string& body) {
@@ -310,19 +390,15 @@ ModelInfo parse_model_info(const std::string& body) {
 }
 
 ModelInfo HttpClient::model_info() {
-  bool too_long = false;
-  auto res = bounded(impl_->cli, "GET", "/v1/model", nullptr, kMaxJsonAnswer, too_long);
-  if (too_long) throw Error("model info: the answer is longer than " + std::to_string(kMaxJsonAnswer >> 20) + " MiB");
-  if (!res || res->status != 200) http_fail("model info", res);
+  auto res = impl_->exchange("model info", "GET", "/v1/model", nullptr, kMaxJsonAnswer);
+  if (!res || res->status != 200) impl_->fail("model info", res);
   return parse_model_info(res->body);
 }
 
 std::string HttpClient::register_keys(const Bytes& eval_keys) {
   std::string body(eval_keys.begin(), eval_keys.end());
-  bool too_long = false;
-  auto res = bounded(impl_->cli, "POST", "/v1/keys", &body, kMaxJsonAnswer, too_long);
-  if (too_long) throw Error("register keys: the answer is too long");
-  if (!res || res->status != 201) http_fail("register keys", res);
+  auto res = impl_->exchange("register keys", "POST", "/v1/keys", &body, kMaxJsonAnswer);
+  if (!res || res->status != 201) impl_->fail("register keys", res);
   try {
     const std::string id = json::parse(res->body).at("key_id").get<std::string>();
     // The id goes into a URL path: accept a plain token only.
@@ -337,18 +413,24 @@ std::string HttpClient::register_keys(const Bytes& eval_keys) {
 
 Bytes HttpClient::infer(const std::string& key_id, const Bytes& request) {
   std::string body(request.begin(), request.end());
-  bool too_long = false;
-  auto res = bounded(impl_->cli, "POST", "/v1/infer/" + key_id, &body, max_result_bytes_, too_long);
-  if (too_long)
-    throw Error("inference: the result is longer than the " + std::to_string(max_result_bytes_) +
-                " bytes this plan's results can take; refused");
-  if (!res || res->status != 200) http_fail("inference", res);
+  // Bounded by what this plan's results can take (query sets it from the plan).
+  auto res = impl_->exchange("inference", "POST", "/v1/infer/" + key_id, &body, max_result_bytes_);
+  if (!res || res->status != 200) impl_->fail("inference", res);
   return Bytes(res->body.begin(), res->body.end());
 }
 
 void HttpClient::delete_keys(const std::string& key_id) {
-  auto res = impl_->cli.Delete(("/v1/keys/" + key_id).c_str());
-  if (!res || (res->status != 204 && res->status != 404)) http_fail("delete keys", res);
+  auto res = impl_->exchange("delete keys", "DELETE", "/v1/keys/" + key_id, nullptr, kMaxStatusAnswer);
+  if (!res || (res->status != 204 && res->status != 404)) impl_->fail("delete keys", res);
+}
+
+bool HttpClient::healthy() {
+  try {
+    auto res = impl_->exchange("health", "GET", "/v1/health", nullptr, kMaxStatusAnswer);
+    return res && res->status == 200;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 // ---- hemi query ----

@@ -77,8 +77,8 @@ std::vector<Request> encrypt_images(he::Client& client, const std::string& key_s
                                     std::size_t count, std::size_t max_images_per_request = 64);
 
 // Decrypted logits, one vector per image. Refuses a result made for another key set than
-// `key_set` (the client's), and one whose image count is not `images_sent` (0: not known, as
-// for a result file decrypted on its own).
+// `key_set` (the client's), one whose image count is not `images_sent` (0: not known, as
+// for a result file decrypted on its own), and one that decrypts to non-finite values.
 std::vector<std::vector<double>> decrypt_result(const he::Client& client, const std::string& key_set, const Result& result,
                                                 std::size_t images_sent);
 
@@ -104,12 +104,20 @@ struct ModelInfo {
 // Parses and validates the body of GET /v1/model (throws hemi::Error naming what is wrong).
 ModelInfo parse_model_info(const std::string& body);
 
+// How the client reaches a server: over https://, the server's certificate is always verified
+// (chain and host name, TLS 1.2 or later) against `ca_file` (a PEM bundle), or the system's
+// trusted certificates when it is empty.
+struct HttpOptions {
+  double timeout_seconds = 600;  // each exchange in all (connect, send, answer), and each read
+  std::string ca_file;           // https only (--ca-file)
+};
+
 class HttpClient {
  public:
-  // url: http://host:port (no TLS in this build; put a TLS proxy in front, docs/service.md).
-  // Answers are read up to a bound (64 MiB for JSON, max_result_bytes for results); a longer
-  // one is refused, not buffered.
-  explicit HttpClient(const std::string& url, double timeout_seconds = 600);
+  // url: http://host:port or https://host:port. Answers are read up to a bound (64 KiB for
+  // DELETE, 64 MiB for JSON, max_result_bytes for results); a longer one is refused, not
+  // buffered. A refused certificate is a hemi::Error that says why (docs/service.md, "TLS").
+  explicit HttpClient(const std::string& url, const HttpOptions& options = {});
   void set_max_result_bytes(std::size_t bytes) { max_result_bytes_ = bytes; }
   ~HttpClient();
   ModelInfo model_info();

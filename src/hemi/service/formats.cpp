@@ -317,6 +317,8 @@ Result read_result(const Bytes& data, const PlanContext& ctx) {
   res.images = r.get<std::uint32_t>("image count");
   const auto count = r.get<std::uint32_t>("ciphertext count");
   check_counts(r, ctx, packing, res.images, count, 1 << 20, true);
+  if (ctx.plan().layers.empty()) r.fail("the plan has no layers: no result can be its evaluation");
+  const double want_log2_scale = ctx.plan().layers.back().log2_scale_out;
   res.outputs.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     const Bytes blob = get_blob(r, "output ciphertext");
@@ -326,6 +328,12 @@ Result read_result(const Bytes& data, const PlanContext& ctx) {
       throw Error("result: output ciphertext " + std::to_string(i) + ": " + e.what());
     }
     if (res.outputs.back().size() != 2) r.fail("output ciphertext " + std::to_string(i) + " is not relinearized");
+    // The scale the plan's evaluation ends at (tracked exactly by the compiler): the ciphertext
+    // decodes by the scale it states, so another one would rescale every logit silently.
+    const double log2_scale = std::log2(res.outputs.back().scale);
+    if (std::abs(log2_scale - want_log2_scale) > 1e-6)
+      r.fail("output ciphertext " + std::to_string(i) + " has scale 2^" + std::to_string(log2_scale) +
+             ", the plan's results have scale 2^" + std::to_string(want_log2_scale));
   }
   r.expect_end();
   return res;

@@ -102,6 +102,8 @@ struct Result {
   std::vector<ckks::Ciphertext> outputs;
 };
 Bytes write_result(const Result& r, const PlanContext& plan);
+// Also checks that every ciphertext is relinearized and at the scale the plan's evaluation
+// ends at (the last layer's log2_scale_out).
 Result read_result(const Bytes& data, const PlanContext& plan);
 
 // The server's side: evaluates a validated request (the result carries its key set). Thread-safe for a Server built without a

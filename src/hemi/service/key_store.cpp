@@ -5,6 +5,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -151,9 +152,15 @@ RedisKeyStore::Reply RedisKeyStore::command(const std::vector<std::string>& args
         break;
       }
       if (static_cast<unsigned long long>(n) > max_reply_bytes)
-        throw InternalError("key store: a stored value of " + body + " bytes exceeds " + std::to_string(max_reply_bytes));
-      r.text.resize(static_cast<std::size_t>(n) + 2);
-      c.read_exact(r.text.data(), r.text.size());
+        throw InternalError("key store: a stored value of " + body + " bytes exceeds the limit of " +
+                            std::to_string(max_reply_bytes));
+      // Grown as the bytes arrive (1 MiB at a time), not from the announced length alone.
+      const std::size_t want = static_cast<std::size_t>(n) + 2;
+      while (r.text.size() < want) {
+        const std::size_t have = r.text.size(), k = std::min(want - have, std::size_t{1} << 20);
+        r.text.resize(have + k);
+        c.read_exact(r.text.data() + have, k);
+      }
       if (r.text.compare(r.text.size() - 2, 2, "\r\n") != 0) throw InternalError("key store: malformed bulk reply");
       r.text.resize(static_cast<std::size_t>(n));
       break;
@@ -168,9 +175,8 @@ void RedisKeyStore::put(const std::string& id, const Bytes& keys, long ttl_secon
   if (r.type != '+') throw InternalError("key store: SET was not acknowledged");
 }
 
-std::optional<Bytes> RedisKeyStore::get(const std::string& id) {
-  // A stored value is a key file the service accepted: at most its key limit (16 GiB).
-  const Reply r = command({"GET", prefix_ + id}, std::size_t{16} << 30);
+std::optional<Bytes> RedisKeyStore::get(const std::string& id, std::size_t max_bytes) {
+  const Reply r = command({"GET", prefix_ + id}, max_bytes);
   if (r.is_nil) return std::nullopt;
   if (r.type != '$') throw InternalError("key store: GET answered with type '" + std::string(1, r.type) + "'");
   return Bytes(r.text.begin(), r.text.end());

@@ -22,8 +22,10 @@ class SharedKeyStore {
   virtual ~SharedKeyStore() = default;
   // Stores `keys` under `id` for `ttl_seconds`. Throws InternalError if the store fails.
   virtual void put(const std::string& id, const Bytes& keys, long ttl_seconds) = 0;
-  // The key file stored under `id`, or nothing if unknown or expired.
-  virtual std::optional<Bytes> get(const std::string& id) = 0;
+  // The value stored under `id`, or nothing if unknown or expired. A value longer than
+  // `max_bytes` (the caller's limit for what it stored there) is an InternalError, refused from
+  // its announced length before anything is allocated for it.
+  virtual std::optional<Bytes> get(const std::string& id, std::size_t max_bytes) = 0;
   virtual bool erase(const std::string& id) = 0;  // false if it was not there
   virtual std::string describe() const = 0;
 };
@@ -36,7 +38,7 @@ class RedisKeyStore : public SharedKeyStore {
   // url: redis://HOST:PORT (no credentials). Throws InputError for anything else.
   RedisKeyStore(const std::string& url, std::string prefix, double timeout_seconds = 5);
   void put(const std::string& id, const Bytes& keys, long ttl_seconds) override;
-  std::optional<Bytes> get(const std::string& id) override;
+  std::optional<Bytes> get(const std::string& id, std::size_t max_bytes) override;
   bool erase(const std::string& id) override;
   std::string describe() const override;
   void ping();  // throws InternalError if Redis does not answer

@@ -169,6 +169,8 @@ Service::Reply error_reply(int status, const std::string& message) {
 std::string shared_set_name(const std::string& key_set) { return "set:" + key_set; }
 std::string shared_id_name(const std::string& key_id) { return "id:" + key_id; }
 
+constexpr std::size_t kFingerprintChars = 32;  // a key-set fingerprint (formats.h)
+
 bool valid_key_id(const std::string& id) {
   if (id.size() != 32) return false;
   for (char c : id)
@@ -398,10 +400,11 @@ Service::Reply Service::infer(const std::string& key_id, const Bytes& body) {
   if (!server && !shared_) return error_reply(404, unknown);
   return with_slot([&] {
     if (!server) {  // registered on another replica, or evicted here: from the shared store
-      std::optional<Bytes> alias = shared_->get(shared_id_name(key_id));
+      // What this service stored there: a fingerprint, and a key file within --max-key-mib.
+      std::optional<Bytes> alias = shared_->get(shared_id_name(key_id), kFingerprintChars);
       std::optional<Bytes> stored;
       if (alias && valid_key_id(std::string(alias->begin(), alias->end())))
-        stored = shared_->get(shared_set_name(std::string(alias->begin(), alias->end())));
+        stored = shared_->get(shared_set_name(std::string(alias->begin(), alias->end())), limits_.max_key_bytes);
       if (!stored) return error_reply(404, unknown);
       // The store is trusted no more than a client: the file is validated again. A bad one is
       // the server side's fault (whoever wrote the store), not this request's.
@@ -439,7 +442,7 @@ Service::Reply Service::delete_keys(const std::string& key_id) {
   bool found = keys_.erase(key_id);
   if (shared_) {
     try {
-      if (std::optional<Bytes> alias = shared_->get(shared_id_name(key_id))) {
+      if (std::optional<Bytes> alias = shared_->get(shared_id_name(key_id), kFingerprintChars)) {
         shared_->erase(shared_set_name(std::string(alias->begin(), alias->end())));
         found = shared_->erase(shared_id_name(key_id)) || found;
       }
