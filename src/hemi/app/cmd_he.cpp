@@ -89,9 +89,9 @@ void run_plan(const PlanArgs& a) {
 
 struct EvalArgs {
   std::string model, data, mode = "encrypted", packing = "auto", split, scheme = "ckks";
+  MemoryArgs memory;
   int weight_bits = quant::kDefaultWeightBits, input_bits = quant::kDefaultInputBits;
   bool bits_given = false, scale_bits_given = false, packing_given = false;
-  MemoryArgs memory;
   std::optional<std::uint64_t> seed;
   std::size_t limit = 0;
   int threads = 0, scale_bits = 0;

@@ -424,7 +424,8 @@ std::string to_markdown(const Report& report, const std::vector<std::string>& fi
     if (t.trained) {
       tr = std::to_string(t.epochs) + " epochs, batch " + std::to_string(t.batch_size) + ", lr " + fmt("%g", t.learning_rate) +
            (t.noise ? ", noise simulation (factor " + fmt("%g", t.noise_factor) + ")" : "") + "; final loss " +
-           fmt("%.4f", t.final_loss);
+           fmt("%.4f", t.final_loss) + (t.recipe.empty() ? "" : "; " + t.recipe) +
+           (t.epochs > 0 ? fmt("; %.1f s/epoch", t.seconds / t.epochs) : "");
     }
     o << "| " << r.label() << " | " << r.dataset << " | " << r.model << " | " << r.input << " | " << r.train_images
       << " / " << r.test_images << " | " << r.parameters << " | " << r.model_depth << " | " << tr << " | " << r.seed

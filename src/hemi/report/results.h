@@ -26,6 +26,7 @@ struct TrainingInfo {
   int threads = 1;
   double final_loss = 0, final_train_accuracy = 0;
   double seconds = 0;
+  std::string recipe;  // the training recipe beyond plain Adam (activation, batch norm, ...); "" = none
   // Privacy-preserving training (privacy_runs.h, docs/privacy.md).
   std::string method = "centralized";  // centralized, dp-sgd, fedavg, fedavg+dp
   std::string privacy;                 // the training-time guarantee in words ("" = none)

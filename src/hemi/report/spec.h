@@ -63,6 +63,17 @@ struct TrainSpec {
   bool noise = false;  // the study's encryption-noise simulation (docs/training.md)
   double noise_factor = 1000.0;
   int threads = 1;  // libtorch threads; 1 is deterministic and fastest for these networks
+  // The recipe for deeper polynomial networks (train::TrainOptions, docs/training.md).
+  bool batch_norm = false;
+  double clip = 0;                   // global gradient-norm bound, 0 = off
+  std::string schedule = "constant";  // constant | cosine | step
+  int step_epochs = 10;
+  double step_gamma = 0.1;
+  bool flip = false;
+  double rotate = 0;  // degrees
+  int shift = 0;      // pixels
+  bool class_weights = false;
+  double validation = 0;  // fraction of the training images held out for best-epoch selection
   std::optional<DpSpec> dp;                // DP-SGD instead of Adam on exact gradients
   std::optional<FederatedSpec> federated;  // FedAvg instead of centralized training
 };
@@ -72,6 +83,7 @@ struct ExperimentSpec {
   std::string dataset;  // mnist, fashion-mnist, brain-mri or a path (data layer)
   std::string model;    // a built-in architecture (seed-cnn, mri-cnn) or a model file
   bool model_is_file = false;
+  std::string activation = "default";  // architectures: square | poly | relu | default
   // Preprocessing. channels/size default to the architecture's (or the model file's) input.
   std::optional<std::string> channels;  // "gray" or "rgb"
   std::optional<int> height, width;
