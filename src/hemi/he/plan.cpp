@@ -96,6 +96,7 @@ std::string Plan::to_json() const {
       {"download_bytes_per_batch", download_bytes_per_batch},
       {"eval_key_bytes", eval_key_bytes},
       {"server_memory_bytes", server_memory_bytes},
+      {"ciphertext_memory_bytes", ciphertext_memory_bytes},
   };
   return j.dump(2);
 }
@@ -165,11 +166,20 @@ Plan Plan::from_json(const std::string& text) {
     p.download_bytes_per_batch = json_count(j.at("download_bytes_per_batch"), "plan: download_bytes_per_batch");
     p.eval_key_bytes = json_count(j.at("eval_key_bytes"), "plan: eval_key_bytes");
     p.server_memory_bytes = json_count(j.at("server_memory_bytes"), "plan: server_memory_bytes");
-    if (std::string why = p.validation_error(); !why.empty()) throw Error("plan: " + why);
-    return p;
+    if (j.contains("ciphertext_memory_bytes"))  // absent in plans made before streaming
+      p.ciphertext_memory_bytes = json_count(j.at("ciphertext_memory_bytes"), "plan: ciphertext_memory_bytes");
+    auto created = create(std::move(p));
+    if (!created) throw Error("plan: " + created.error());
+    return std::move(created).value();
   } catch (const json::exception& e) {
     throw Error(std::string("plan: malformed JSON: ") + e.what());
   }
+}
+
+Result<Plan> Plan::create(Plan candidate) {
+  if (std::string why = candidate.validation_error(); !why.empty()) return Result<Plan>::failure(why);
+  candidate.validated_ = true;
+  return candidate;
 }
 
 std::string Plan::validation_error() const {
@@ -339,7 +349,11 @@ std::string Plan::describe() const {
     o << "}";
   }
   o << "; evaluation keys " << human_bytes(static_cast<double>(eval_key_bytes)) << " (server memory about "
-    << human_bytes(static_cast<double>(server_memory_bytes)) << ")\n";
+    << human_bytes(static_cast<double>(server_memory_bytes));
+  if (ciphertext_memory_bytes)
+    o << ", of which " << human_bytes(static_cast<double>(ciphertext_memory_bytes))
+      << " ciphertexts alive at once, streamed through every layer";
+  o << ")\n";
   std::snprintf(line, sizeof(line), "  upload %s and download %s per %s; predicted %.3f s per %s on one thread\n",
                 human_bytes(static_cast<double>(upload_bytes_per_batch)).c_str(),
                 human_bytes(static_cast<double>(download_bytes_per_batch)).c_str(),

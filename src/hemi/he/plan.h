@@ -77,10 +77,20 @@ struct Plan {
   std::size_t download_bytes_per_batch = 0;  // logits ciphertexts
   std::size_t eval_key_bytes = 0;            // relinearization + Galois keys
   std::size_t server_memory_bytes = 0;       // estimate: keys in memory + pre-encoded plaintexts
-                                             // (latency) or the largest layer's ciphertexts (throughput)
+                                             // (latency) or the peak of the streamed ciphertexts
+                                             // (throughput, throughput_stream.h)
+  std::size_t ciphertext_memory_bytes = 0;   // throughput: that peak alone (0 in older plans)
+
+  // The one place a plan is validated: the plan, marked validated, or the reason it cannot be
+  // used (validation_error). compile() and from_json() make their plans through it; Client,
+  // PreparedModel and the service's PlanContext take only validated plans and do not check
+  // again. The fields stay public for the compiler and for tests: a validated plan whose
+  // fields are changed must go through create() again.
+  static Result<Plan> create(Plan candidate);
+  bool validated() const { return validated_; }
 
   std::string to_json() const;
-  // Parses and validates (validation_error below): a plan that loads is self-consistent.
+  // Parses and validates (create): a plan that loads is self-consistent.
   static Plan from_json(const std::string& text);  // throws hemi::Error on malformed input
   // Why the plan cannot be used, or "" when it can: the CKKS parameters are accepted, and the
   // input shape, im2col geometry (strides >= 1, output inside the slots), period, batch layout,
@@ -89,6 +99,9 @@ struct Plan {
   // plan from an untrusted server cannot make a client over-read or over-allocate.
   std::string validation_error() const;
   std::string describe() const;                    // the plan in words (hemi plan)
+
+ private:
+  bool validated_ = false;
 };
 
 Plan load_plan(const std::string& path);
