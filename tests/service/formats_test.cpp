@@ -227,6 +227,29 @@ TEST_P(ServiceFormats, CountsAreBoundedByThePlan) {
   EXPECT_NE(error_of([&] { read_request(write_request(none, f.ctx), f.ctx); }).find("no images"), std::string::npos);
 }
 
+// A small file that claims many ciphertexts is refused from its size before anything is
+// reserved for them (read_result once reserved up to 2^20 slots for a file of a few bytes).
+TEST(ServiceFormatsCounts, ACountTheBytesCannotHoldIsRefusedBeforeReserving) {
+  Fixture f(he::Packing::kLatency);
+  Result res;
+  res.images = 1u << 20;
+  res.key_set = f.key_set;
+  Bytes file = write_result(res, f.ctx);  // no ciphertexts follow: the count is the file's last field
+  const std::uint32_t claimed = 1u << 20;
+  std::memcpy(file.data() + file.size() - sizeof claimed, &claimed, sizeof claimed);
+  std::string e = error_of([&] { read_result(file, f.ctx); });
+  EXPECT_NE(e.find("1048576 ciphertexts cannot fit in the 0 bytes that follow"), std::string::npos) << e;
+  // The same for a request: its count (within --max-images) against the bytes that follow.
+  Request empty = f.request;
+  empty.inputs.clear();
+  empty.images = 3;
+  Bytes rq = write_request(empty, f.ctx);  // count 0 ends the file: patched to 3
+  const std::uint32_t three = 3;
+  std::memcpy(rq.data() + rq.size() - sizeof three, &three, sizeof three);
+  e = error_of([&] { read_request(rq, f.ctx); });
+  EXPECT_NE(e.find("3 ciphertexts cannot fit in the 0 bytes that follow"), std::string::npos) << e;
+}
+
 INSTANTIATE_TEST_SUITE_P(Packings, ServiceFormats, ::testing::Values(he::Packing::kThroughput, he::Packing::kLatency),
                          [](const auto& info) { return std::string(he::to_string(info.param)); });
 

@@ -102,5 +102,25 @@ TEST(ServiceKeyStore, MalformedRepliesAreRefusedWithTheReason) {
   EXPECT_NE(get_error(std::string(2000, '+')).find("reply line too long"), std::string::npos);
 }
 
+// Key ids as references to a key file (shared_keys_test.cpp runs them on a real Redis): the
+// scripts' replies are checked like any other.
+TEST(ServiceKeyStore, ReferenceRepliesAreChecked) {
+  FakeRedis ok("+OK\r\n");  // what a plain SET answers, not the script's 1
+  EXPECT_NE(error_of([&] { RedisKeyStore(ok.url(), "t:", 1).put_referenced("set:f", {1}, "id:1", {'f'}, 60); })
+                .find("storing set:f was not acknowledged"),
+            std::string::npos);
+  FakeRedis no_eval("-ERR unknown command 'EVAL'\r\n");
+  EXPECT_NE(error_of([&] { RedisKeyStore(no_eval.url(), "t:", 1).erase_reference("id:1", "set:f"); })
+                .find("redis answered: ERR unknown command 'EVAL'"),
+            std::string::npos);
+  FakeRedis bulk("$1\r\nx\r\n");
+  EXPECT_NE(error_of([&] { RedisKeyStore(bulk.url(), "t:", 1).erase_reference("id:1", "set:f"); })
+                .find("erasing id:1 answered with type '$'"),
+            std::string::npos);
+  FakeRedis gone(":0\r\n"), there(":1\r\n");
+  EXPECT_FALSE(RedisKeyStore(gone.url(), "t:", 1).erase_reference("id:1", "set:f"));
+  EXPECT_TRUE(RedisKeyStore(there.url(), "t:", 1).erase_reference("id:1", "set:f"));
+}
+
 }  // namespace
 }  // namespace hemi::service

@@ -1,5 +1,6 @@
 #include "hemi/base/json_numbers.h"
 #include "hemi/service/client.h"
+#include "hemi/service/exchange_outcome.h"
 
 #include <httplib.h>
 
@@ -260,34 +261,51 @@ httplib::Result HttpClient::Impl::exchange(const std::string& what, const std::s
   }
   auto res = std::make_unique<httplib::Response>();
   bool too_long = false;
+  // The deadline and the completion exclude each other (exchange_outcome.h). An answer with a
+  // Content-Length is complete at its last byte, claimed there, before cpp-httplib returns.
+  ExchangeOutcome outcome;
+  std::uint64_t announced = 0;
+  bool has_length = false;
+  req.response_handler = [&](const httplib::Response& head) {
+    if (head.has_header("Content-Length") && !head.has_header("Transfer-Encoding")) {
+      try {
+        announced = std::stoull(head.get_header_value("Content-Length"));
+        has_length = true;
+      } catch (...) {  // cpp-httplib refuses a malformed length itself
+      }
+    }
+    return true;
+  };
   req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
     if (n > max_bytes - res->body.size()) {
       too_long = true;
       return false;
     }
     res->body.append(data, n);
+    if (has_length && res->body.size() == announced) return outcome.complete();  // false: the deadline won
     return true;
   };
   // The deadline: a watchdog shuts the connection down (cpp-httplib's stop() is meant to be
-  // called from another thread), which ends the read in progress.
+  // called from another thread), which ends the read in progress, unless the exchange was
+  // claimed complete first.
   std::mutex m;
   std::condition_variable cv;
-  bool done = false, expired = false;
+  bool done = false;
   std::thread watchdog([&] {
     std::unique_lock<std::mutex> lock(m);
-    if (!cv.wait_for(lock, std::chrono::duration<double>(deadline_seconds), [&] { return done; })) {
-      expired = true;
+    if (!cv.wait_for(lock, std::chrono::duration<double>(deadline_seconds), [&] { return done; }) && outcome.expire())
       cli.stop();
-    }
   });
   httplib::Error err = httplib::Error::Success;
   const bool ok = cli.send(req, *res, err);
+  const bool completed = outcome.complete();  // false if the deadline was claimed first
   {
     std::lock_guard<std::mutex> lock(m);
     done = true;
   }
   cv.notify_one();
   watchdog.join();
+  const bool expired = !completed;
   if (too_long)
     throw Error(what + ": the answer is longer than " +
                 (max_bytes % 1024 == 0 ? std::to_string(max_bytes >> 10) + " KiB" : std::to_string(max_bytes) + " bytes") +

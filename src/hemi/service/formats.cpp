@@ -271,6 +271,12 @@ void check_counts(ByteReader& r, const PlanContext& ctx, std::uint8_t packing, s
       r.fail(std::to_string(images) + " images exceed the limit of " + std::to_string(max_images) + " per request");
     if (count != images) r.fail(std::to_string(count) + " ciphertexts for " + std::to_string(images) + " images (latency packing: one each)");
   }
+  // Each ciphertext takes at least its blob length and its ckks header: a count the bytes that
+  // follow cannot hold is refused before anything is reserved for it.
+  constexpr std::size_t kMinCiphertextBytes = sizeof(std::uint64_t) + 48;
+  if (count > r.remaining() / kMinCiphertextBytes)
+    r.fail(std::to_string(count) + " ciphertexts cannot fit in the " + std::to_string(r.remaining()) +
+           " bytes that follow (at least " + std::to_string(kMinCiphertextBytes) + " bytes each)");
 }
 }  // namespace
 

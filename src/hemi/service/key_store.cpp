@@ -184,6 +184,42 @@ std::optional<Bytes> RedisKeyStore::get(const std::string& id, std::size_t max_b
 
 bool RedisKeyStore::erase(const std::string& id) { return command({"DEL", prefix_ + id}, 1024).integer > 0; }
 
+namespace {
+// KEYS: target, alias, references. ARGV: value, alias value, ttl.
+constexpr const char* kPutReferenced = R"lua(
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+redis.call('SADD', KEYS[3], KEYS[2])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+return 1
+)lua";
+// KEYS: alias, target, references. References whose alias expired are dropped first.
+constexpr const char* kEraseReference = R"lua(
+local had = redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[3], KEYS[1])
+for _, a in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if redis.call('EXISTS', a) == 0 then redis.call('SREM', KEYS[3], a) end
+end
+if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
+return had
+)lua";
+}  // namespace
+
+void RedisKeyStore::put_referenced(const std::string& target, const Bytes& value, const std::string& alias,
+                                   const Bytes& alias_value, long ttl_seconds) {
+  const Reply r = command({"EVAL", kPutReferenced, "3", prefix_ + target, prefix_ + alias, prefix_ + "refs:" + target,
+                           std::string(value.begin(), value.end()), std::string(alias_value.begin(), alias_value.end()),
+                           std::to_string(ttl_seconds)},
+                          1024);
+  if (r.type != ':' || r.integer != 1) throw InternalError("key store: storing " + target + " was not acknowledged");
+}
+
+bool RedisKeyStore::erase_reference(const std::string& alias, const std::string& target) {
+  const Reply r = command({"EVAL", kEraseReference, "3", prefix_ + alias, prefix_ + target, prefix_ + "refs:" + target}, 1024);
+  if (r.type != ':') throw InternalError("key store: erasing " + alias + " answered with type '" + std::string(1, r.type) + "'");
+  return r.integer > 0;
+}
+
 void RedisKeyStore::ping() {
   const Reply r = command({"PING"}, 1024);
   if (r.type != '+' || r.text != "PONG") throw InternalError("key store: redis did not answer PING");

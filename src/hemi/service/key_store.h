@@ -27,12 +27,23 @@ class SharedKeyStore {
   // its announced length before anything is allocated for it.
   virtual std::optional<Bytes> get(const std::string& id, std::size_t max_bytes) = 0;
   virtual bool erase(const std::string& id) = 0;  // false if it was not there
+  // Stores `value` under `target` and `alias_value` under `alias`, and records `alias` as a
+  // reference to `target`, all at once, every entry for `ttl_seconds`. Several aliases may
+  // name one target (the same key set registered again: under new key ids, one stored file).
+  virtual void put_referenced(const std::string& target, const Bytes& value, const std::string& alias,
+                              const Bytes& alias_value, long ttl_seconds) = 0;
+  // Erases `alias` and its reference, and `target` too when no alias that still exists refers
+  // to it (so deleting one key id never takes the key file from the others), all at once.
+  // False if `alias` was not there.
+  virtual bool erase_reference(const std::string& alias, const std::string& target) = 0;
   virtual std::string describe() const = 0;
 };
 
 // A Redis server (redis-server, RESP2 over TCP), one short connection per command. The memory
 // budget and eviction policy are Redis's own (maxmemory, volatile-lru: deploy/redis.conf);
-// every entry carries an expiry. Entries are named "<prefix><id>".
+// every entry carries an expiry. Entries are named "<prefix><id>"; a target's references are the
+// set "<prefix>refs:<target>" of its aliases' entry names, kept by Lua scripts (EVAL), which
+// Redis runs atomically.
 class RedisKeyStore : public SharedKeyStore {
  public:
   // url: redis://HOST:PORT (no credentials). Throws InputError for anything else.
@@ -40,6 +51,9 @@ class RedisKeyStore : public SharedKeyStore {
   void put(const std::string& id, const Bytes& keys, long ttl_seconds) override;
   std::optional<Bytes> get(const std::string& id, std::size_t max_bytes) override;
   bool erase(const std::string& id) override;
+  void put_referenced(const std::string& target, const Bytes& value, const std::string& alias, const Bytes& alias_value,
+                      long ttl_seconds) override;
+  bool erase_reference(const std::string& alias, const std::string& target) override;
   std::string describe() const override;
   void ping();  // throws InternalError if Redis does not answer
 

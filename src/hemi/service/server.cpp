@@ -379,9 +379,10 @@ Service::Reply Service::register_keys(const Bytes& body) {
     const std::string id = KeyStore::new_id();
     if (shared_) {  // a failure is the server's (500, logged)
       // The key file is stored once per key set, under its fingerprint; the key id, a
-      // capability only its client knows, names that fingerprint.
-      shared_->put(shared_set_name(key_set), body, shared_ttl_);
-      shared_->put(shared_id_name(id), Bytes(key_set.begin(), key_set.end()), shared_ttl_);
+      // capability only its client knows, names that fingerprint and counts as a reference to
+      // the file (the same keys registered again share it: deleting one id keeps it).
+      shared_->put_referenced(shared_set_name(key_set), body, shared_id_name(id), Bytes(key_set.begin(), key_set.end()),
+                              shared_ttl_);
     }
     keys_.add_as(id, std::move(loaded.first), loaded.second, key_set);
     return Reply{201, json{{"key_id", id}}.dump(), "application/json"};
@@ -443,8 +444,9 @@ Service::Reply Service::delete_keys(const std::string& key_id) {
   if (shared_) {
     try {
       if (std::optional<Bytes> alias = shared_->get(shared_id_name(key_id), kFingerprintChars)) {
-        shared_->erase(shared_set_name(std::string(alias->begin(), alias->end())));
-        found = shared_->erase(shared_id_name(key_id)) || found;
+        // The key file goes only with its last key id.
+        found = shared_->erase_reference(shared_id_name(key_id), shared_set_name(std::string(alias->begin(), alias->end()))) ||
+                found;
       }
     } catch (...) {
       return reply_for(std::current_exception(), Stage::kEvaluation, "DELETE /v1/keys");
