@@ -22,6 +22,7 @@ namespace {
 struct TrainArgs {
   std::string data;
   std::string arch = "seed-cnn";
+  std::string activation = "default";
   std::string torchscript;
   std::optional<int> epochs, batch;
   double lr = 0.001;
@@ -40,6 +41,17 @@ struct TrainArgs {
   // DP-SGD (docs/privacy.md): either a target ε or a noise multiplier.
   double dp_epsilon = 0, dp_delta = 0, dp_noise = 0, dp_clip = 1.0;
   bool dp() const { return dp_epsilon > 0 || dp_noise > 0; }
+  // The recipe for deeper polynomial networks (docs/training.md, "Training recipe").
+  bool batch_norm = false;
+  double clip = 0;
+  std::string schedule = "constant";
+  int step_epochs = 10;
+  double step_gamma = 0.1;
+  bool flip = false;
+  double rotate = 0;
+  int shift = 0;
+  bool class_weights = false;
+  double validation = 0;
 };
 
 double since(std::chrono::steady_clock::time_point t0) {
@@ -53,7 +65,15 @@ void run_train(const TrainArgs& a) {
     throw Error("train: --dp-epsilon, --dp-noise and --dp-delta must be positive");
   if (!a.dp() && a.dp_delta > 0) throw Error("train: --dp-delta needs --dp-epsilon or --dp-noise");
   if (!from_script && !nn::is_architecture(a.arch))
-    throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn, lenet-1)");
+    throw Error("unknown architecture '" + a.arch + "' (known: " + nn::architecture_list() + ")");
+  const nn::Activation activation = nn::parse_activation(a.activation);
+  if (from_script && activation != nn::Activation::kDefault)
+    throw Error("train: --activation applies to built-in architectures (--arch), not to --torchscript");
+  const bool recipe = a.batch_norm || a.clip > 0 || a.schedule != "constant" || a.flip || a.rotate > 0 || a.shift > 0 ||
+                      a.class_weights || a.validation > 0;
+  if (a.dp() && recipe)
+    throw Error("train: DP-SGD (--dp-epsilon/--dp-noise) does not take --batch-norm, --clip, --schedule, "
+                "augmentation, --class-weights or --validation (its clipping is per example, --dp-clip)");
 
   // The network's input: the architecture's default, overridden by --channels / --size.
   nn::InputSpec input = from_script ? nn::InputSpec{} : nn::default_input(a.arch);
@@ -104,6 +124,7 @@ void run_train(const TrainArgs& a) {
     ao.input = input;
     ao.class_names = ds.train.class_names;
     ao.seed = a.seed;
+    ao.activation = activation;
     return nn::build_architecture(a.arch, ao).value();
   }();
 
@@ -115,6 +136,17 @@ void run_train(const TrainArgs& a) {
   to.threads = a.threads;
   to.noise.enabled = a.noise_sim;
   to.noise.factor = a.noise_factor;
+  to.batch_norm = a.batch_norm;
+  to.train_polynomials = activation == nn::Activation::kPoly;
+  to.clip_norm = a.clip;
+  to.schedule.kind = train::parse_lr_schedule(a.schedule);
+  to.schedule.step_epochs = a.step_epochs;
+  to.schedule.step_gamma = a.step_gamma;
+  to.augment.flip = a.flip;
+  to.augment.rotate_degrees = a.rotate;
+  to.augment.shift_pixels = a.shift;
+  to.class_weights = a.class_weights;
+  to.validation_fraction = a.validation;
   train::validate(to);
 
   std::fprintf(log, "data %s: %zu train, %zu test images, %dx%dx%d (loaded in %.2f s)\n", ds.location.name.c_str(),
@@ -125,11 +157,21 @@ void run_train(const TrainArgs& a) {
                initial.architecture().c_str(), initial.parameter_count(), initial.multiplicative_depth(), to.epochs,
                to.batch_size, to.learning_rate, static_cast<unsigned long long>(to.seed),
                to.noise.enabled ? ", encryption-noise simulation" : "");
+  if (recipe || to.train_polynomials)
+    std::fprintf(log, "recipe: batch norm %s, trained polynomials %s, gradient clip %s, lr schedule %s, "
+                 "augmentation %s, class weights %s, validation %s\n",
+                 to.batch_norm ? "on (folded at export)" : "off", to.train_polynomials ? "on" : "off",
+                 to.clip_norm > 0 ? std::to_string(to.clip_norm).c_str() : "off", train::to_string(to.schedule.kind),
+                 to.augment.describe().c_str(), to.class_weights ? "balanced" : "off",
+                 to.validation_fraction > 0 ? (std::to_string(to.validation_fraction) + " of the training images, best epoch kept").c_str() : "off");
   std::fflush(log);
 
   auto on_epoch = [&](const train::EpochReport& r) {
-    std::fprintf(log, "epoch %d/%d  loss %.4f  train accuracy %.2f%%  %.2f s\n", r.epoch, r.epochs, r.loss,
-                 100 * r.train_accuracy, r.seconds);
+    std::fprintf(log, "epoch %d/%d  loss %.4f  train accuracy %.2f%%", r.epoch, r.epochs, r.loss, 100 * r.train_accuracy);
+    if (r.validated)
+      std::fprintf(log, "  validation accuracy %.2f%% loss %.4f", 100 * r.validation_accuracy, r.validation_loss);
+    if (to.schedule.kind != train::LrSchedule::kConstant) std::fprintf(log, "  lr %.3g", r.learning_rate);
+    std::fprintf(log, "  %.2f s\n", r.seconds);
     std::fflush(log);
   };
   std::optional<train::DpReport> dp;
@@ -173,6 +215,16 @@ void run_train(const TrainArgs& a) {
     j["seed"] = to.seed;
     j["threads"] = to.threads;
     j["noise_sim"] = to.noise.enabled;
+    j["activation"] = nn::to_string(activation);
+    j["recipe"] = {{"batch_norm", to.batch_norm},
+                   {"train_polynomials", to.train_polynomials},
+                   {"clip", to.clip_norm},
+                   {"schedule", train::to_string(to.schedule.kind)},
+                   {"augmentation", to.augment.describe()},
+                   {"class_weights", to.class_weights},
+                   {"validation_fraction", to.validation_fraction}};
+    j["best_epoch"] = result.best_epoch;
+    j["validation_size"] = result.validation_images;
     j["train_seconds"] = result.seconds;
     j["eval_seconds"] = eval_seconds;
     j["load_seconds"] = load_seconds;
@@ -195,7 +247,15 @@ void run_train(const TrainArgs& a) {
                            {"tolerance", import_check->tolerance}};
     nlohmann::json epochs = nlohmann::json::array();
     for (const auto& r : result.epochs)
-      epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy}, {"seconds", r.seconds}});
+    {
+      nlohmann::json e = {{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy},
+                          {"seconds", r.seconds}, {"learning_rate", r.learning_rate}};
+      if (r.validated) {
+        e["validation_accuracy"] = r.validation_accuracy;
+        e["validation_loss"] = r.validation_loss;
+      }
+      epochs.push_back(e);
+    }
     j["per_epoch"] = epochs;
     if (dp)
       j["dp"] = {{"epsilon", dp->epsilon},       {"delta", dp->delta},
@@ -209,6 +269,10 @@ void run_train(const TrainArgs& a) {
     }
     std::printf("%s\n", j.dump().c_str());
   } else {
+    if (to.validation_fraction > 0 && !result.epochs.empty())
+      std::printf("best epoch %d of %d (validation accuracy %.2f%% on %zu images): its weights are the model's\n",
+                  result.best_epoch, to.epochs, 100 * result.epochs[result.best_epoch - 1].validation_accuracy,
+                  result.validation_images);
     if (ev.count)
       std::printf("test accuracy %.2f%% (%zu images), test loss %.4f; training %.2f s, evaluation %.2f s\n",
                   100 * ev.accuracy, ev.count, ev.loss, result.seconds, eval_seconds);
@@ -228,7 +292,12 @@ void setup_train(CLI::App& root) {
   auto* cmd = root.add_subcommand("train", "Train a model on a data set and write the model file");
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags win
   cmd->add_option("--data", args->data, "data set name (mnist, fashion-mnist, brain-mri) or path")->required();
-  auto* arch = cmd->add_option("--arch", args->arch, "built-in architecture: seed-cnn, mri-cnn, lenet-1")->capture_default_str();
+  auto* arch = cmd->add_option("--arch", args->arch, "built-in architecture: seed-cnn, mri-cnn, lenet-1, medcnn")->capture_default_str();
+  cmd->add_option("--activation", args->activation,
+                  "activation of every activation layer: square (x^2), poly (trained quadratic, starting at ReLU's "
+                  "fit), relu (plaintext only: the accuracy reference), default (the network's own: medcnn poly, "
+                  "mri-cnn a fixed quadratic, seed-cnn and lenet-1 square)")
+      ->capture_default_str();
   auto* ts = cmd->add_option("--torchscript", args->torchscript,
                              "start from a TorchScript module, scripted or traced (instead of --arch); the import is checked against its forward");
   arch->excludes(ts);
@@ -262,6 +331,24 @@ void setup_train(CLI::App& root) {
   dp_eps->excludes(dp_noise);
   cmd->add_option("--dp-delta", args->dp_delta, "DP delta (default 1e-5, or 1/n for sets smaller than 100000)");
   cmd->add_option("--dp-clip", args->dp_clip, "DP-SGD per-example gradient clip norm C")->capture_default_str();
+  cmd->add_flag("--batch-norm", args->batch_norm,
+                "batch norm before every activation while training, folded into the conv/dense before it at export");
+  cmd->add_option("--clip", args->clip, "clip the gradient's global L2 norm to this value (0 = off)")->capture_default_str();
+  cmd->add_option("--schedule", args->schedule, "learning-rate schedule: constant, cosine (to 0 over the epochs), step")
+      ->capture_default_str();
+  cmd->add_option("--step-epochs", args->step_epochs, "step schedule: epochs between decays")->capture_default_str();
+  cmd->add_option("--step-gamma", args->step_gamma, "step schedule: factor per decay")->capture_default_str();
+  cmd->add_flag("--flip", args->flip, "augment: random horizontal flips of the training images");
+  cmd->add_option("--rotate", args->rotate, "augment: random rotations by up to this many degrees (0 = off)")
+      ->capture_default_str();
+  cmd->add_option("--shift", args->shift, "augment: random shifts (crops) by up to this many pixels (0 = off)")
+      ->capture_default_str();
+  cmd->add_flag("--class-weights", args->class_weights,
+                "weight the loss by n / (classes * n_c) per class (for imbalanced sets)");
+  cmd->add_option("--validation", args->validation,
+                  "hold out this stratified fraction of the training images; keep the epoch with the best validation "
+                  "accuracy (0 = off, train on all and keep the last)")
+      ->capture_default_str();
   cmd->callback([args] { run_train(*args); });
 }
 

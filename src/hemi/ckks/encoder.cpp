@@ -4,6 +4,7 @@
 #include <string>
 
 #include "hemi/base/error.h"
+#include "hemi/math/eltwise.h"
 
 namespace hemi::ckks {
 
@@ -94,17 +95,10 @@ Plaintext Encoder::from_coefficients(const std::vector<double>& coeffs, std::siz
   pt.scale = r.scale;
   pt.params_id = params_.id();
   pt.poly = RnsPoly(params_.n(), level + 1);
-  math::u64 max_abs = 0;  // |coefficient| < 2^62 (rounded checks it)
-  for (std::int64_t v : r.ints) max_abs = std::max(max_abs, static_cast<math::u64>(v < 0 ? -v : v));
+  const math::u64 bound = math::max_abs(r.ints.data(), r.ints.size());  // < 2^62 (rounded checks it)
   for (std::size_t i = 0; i <= level; ++i) {
-    const math::u64 q = ctx.q[i].value;
     math::u64* dst = pt.poly.limb(i);
-    if (max_abs < q) {  // every |coefficient| < q: no division
-      for (std::size_t c = 0; c < r.ints.size(); ++c)
-        dst[c] = r.ints[c] < 0 ? q - static_cast<math::u64>(-r.ints[c]) : static_cast<math::u64>(r.ints[c]);
-    } else {
-      for (std::size_t c = 0; c < r.ints.size(); ++c) dst[c] = math::from_signed(r.ints[c], q);
-    }
+    math::from_signed_vec(dst, r.ints.data(), r.ints.size(), ctx.q[i].value, bound);
     math::ntt_forward(dst, *ctx.ntt[i]);
   }
   return pt;

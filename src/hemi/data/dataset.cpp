@@ -315,14 +315,16 @@ DatasetLocation locate_dataset(const std::string& name_or_path) {
   DatasetLocation loc;
   loc.name = name_or_path;
   std::vector<std::string> looked;
-  const bool known =
-      name_or_path == "mnist" || name_or_path == "fashion-mnist" || name_or_path == "brain-mri";
+  // Image folders found by name under the data roots (brain-tumor-mri4: issue 12's set, a
+  // Training/ + Testing/ split layout).
+  const bool image_folder_name = name_or_path == "brain-mri" || name_or_path == "brain-tumor-mri4";
+  const bool known = name_or_path == "mnist" || name_or_path == "fashion-mnist" || image_folder_name;
   if (known) {
     std::vector<fs::path> candidates;
     for (const auto& root : data_roots()) candidates.push_back(fs::path(root) / name_or_path);
     if (name_or_path == "fashion-mnist") candidates.push_back(kFashionMnistSystemDir);
     for (const auto& dir : candidates) {
-      if (name_or_path == "brain-mri") {
+      if (image_folder_name) {
         looked.push_back(dir.string() + " (class subfolders)");
         if (exists_dir(dir) && has_subfolder(dir)) {
           loc.kind = DatasetKind::kImageFolder;

@@ -140,6 +140,7 @@ std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t p
 namespace {
 // compile() without the validation: the packings and layouts it compares call it recursively.
 Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) {
+  if (auto why = nn::plaintext_only_reason(model.layers()); !why.empty()) throw Error("compile: " + why);
   const int depth = model.multiplicative_depth();
   if (!options.packing) {
     // Choose by predicted time for the expected number of images.

@@ -155,6 +155,7 @@ Server::Server(std::shared_ptr<const PreparedModel> model, EvalKeys keys, Thread
 
 PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
     : plan_(std::move(plan)), params_(params_of(plan_)), encoder_(params_) {
+  if (auto why = nn::plaintext_only_reason(model.layers()); !why.empty()) throw Error("server: " + why);
   if (plan_.model_id != model_id(model))
     throw Error("server: the plan was made for another model (" + plan_.model_id + ", this model is " + model_id(model) + ")");
   nn::TensorShape shape = model.input_shape();

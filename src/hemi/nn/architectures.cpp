@@ -63,13 +63,49 @@ Result<TensorShape> walk(const std::vector<Layer>& layers, const TensorShape& in
 
 }  // namespace
 
-std::vector<std::string> architecture_names() { return {"seed-cnn", "mri-cnn", "lenet-1"}; }
+const char* to_string(Activation a) {
+  switch (a) {
+    case Activation::kSquare: return "square";
+    case Activation::kPoly: return "poly";
+    case Activation::kRelu: return "relu";
+    default: return "default";
+  }
+}
 
-bool is_architecture(std::string_view name) { return name == "seed-cnn" || name == "mri-cnn" || name == "lenet-1"; }
+Activation parse_activation(std::string_view name) {
+  if (name == "square" || name == "x2") return Activation::kSquare;
+  if (name == "poly") return Activation::kPoly;
+  if (name == "relu") return Activation::kRelu;
+  if (name == "default") return Activation::kDefault;
+  throw Error("unknown activation '" + std::string(name) + "' (known: square, poly, relu, default)");
+}
+
+std::vector<double> relu_fit_quadratic() {
+  // ReLU(x) = x/2 + |x|/2 and the Hermite projection of |x| on {1, x²} under N(0, 1) is
+  // sqrt(2/pi)/2 (1 + x²): so 1/sqrt(8 pi) + x/2 + x²/sqrt(8 pi).
+  const double c = 1.0 / std::sqrt(8.0 * 3.14159265358979323846);
+  return {c, 0.5, c};
+}
+
+std::vector<std::string> architecture_names() { return {"seed-cnn", "mri-cnn", "lenet-1", "medcnn"}; }
+
+std::string architecture_list() { return "seed-cnn, mri-cnn, lenet-1, medcnn"; }
+
+bool is_architecture(std::string_view name) {
+  for (const auto& n : architecture_names())
+    if (n == name) return true;
+  return false;
+}
 
 InputSpec default_input(std::string_view name) {
   InputSpec in;
   if (name == "seed-cnn" || name == "lenet-1") return in;
+  if (name == "medcnn") {
+    in.height = in.width = 64;
+    in.mean = {0.5};
+    in.std = {0.5};
+    return in;
+  }
   if (name == "mri-cnn") {
     in.color = ColorMode::kRgb;
     in.height = in.width = 64;
@@ -77,13 +113,13 @@ InputSpec default_input(std::string_view name) {
     in.std = {1, 1, 1};
     return in;
   }
-  throw Error("unknown architecture '" + std::string(name) + "' (known: seed-cnn, mri-cnn, lenet-1)");
+  throw Error("unknown architecture '" + std::string(name) + "' (known: " + architecture_list() + ")");
 }
 
 Result<Model> build_architecture(std::string_view name, const ArchitectureOptions& options) {
   using R = Result<Model>;
   if (!is_architecture(name))
-    return R::failure("unknown architecture '" + std::string(name) + "' (known: seed-cnn, mri-cnn, lenet-1)");
+    return R::failure("unknown architecture '" + std::string(name) + "' (known: " + architecture_list() + ")");
   const int classes = static_cast<int>(options.class_names.size());
   if (classes < 1) return R::failure(std::string(name) + ": needs at least one class name");
   InitRng rng(options.seed);
@@ -93,6 +129,15 @@ Result<Model> build_architecture(std::string_view name, const ArchitectureOption
   spec.class_names = options.class_names;
   const int c = options.input.channels();
   auto& L = spec.layers;
+  // The activation layer: the network's own (`own`) unless the options choose one.
+  auto act = [&](Layer own) -> Layer {
+    switch (options.activation) {
+      case Activation::kSquare: return Square{};
+      case Activation::kPoly: return Polynomial{relu_fit_quadratic()};
+      case Activation::kRelu: return Relu{};
+      default: return own;
+    }
+  };
   auto features = [&]() -> Result<int> {
     auto s = walk(L, options.input.shape());
     if (!s) return Result<int>::failure(std::string(name) + ": input " + options.input.shape().to_string() + " is too small: " + s.error());
@@ -100,28 +145,48 @@ Result<Model> build_architecture(std::string_view name, const ArchitectureOption
   };
   if (name == "seed-cnn") {
     L.push_back(conv(c, 4, 7, 3, 0, rng));
-    L.push_back(Square{});
+    L.push_back(act(Square{}));
     L.push_back(Flatten{});
     auto n = features();
     if (!n) return R::failure(n.error());
     L.push_back(dense(n.value(), 64, rng));
-    L.push_back(Square{});
+    L.push_back(act(Square{}));
     L.push_back(dense(64, classes, rng));
   } else if (name == "lenet-1") {
     L.push_back(conv(c, 4, 5, 1, 0, rng));
-    L.push_back(Square{});
+    L.push_back(act(Square{}));
     L.push_back(AvgPool2d{2, 2, 2, 2});
     auto n1 = features();
     if (!n1) return R::failure(n1.error());
     L.push_back(conv(4, 12, 5, 1, 0, rng));
-    L.push_back(Square{});
+    L.push_back(act(Square{}));
     L.push_back(AvgPool2d{2, 2, 2, 2});
     L.push_back(Flatten{});
     auto n = features();
     if (!n) return R::failure(n.error());
     L.push_back(dense(n.value(), classes, rng));
+  } else if (name == "medcnn") {
+    const Layer a = act(Polynomial{relu_fit_quadratic()});
+    L.push_back(conv(c, 16, 3, 2, 1, rng));
+    L.push_back(a);
+    auto n1 = features();
+    if (!n1) return R::failure(n1.error());
+    L.push_back(conv(16, 32, 3, 2, 1, rng));
+    L.push_back(a);
+    L.push_back(AvgPool2d{2, 2, 2, 2});
+    auto n2 = features();
+    if (!n2) return R::failure(n2.error());
+    L.push_back(conv(32, 64, 3, 1, 1, rng));
+    L.push_back(a);
+    L.push_back(AvgPool2d{2, 2, 2, 2});
+    L.push_back(Flatten{});
+    auto n = features();
+    if (!n) return R::failure(n.error());
+    L.push_back(dense(n.value(), 64, rng));
+    L.push_back(a);
+    L.push_back(dense(64, classes, rng));
   } else {
-    const Polynomial poly{{0.25, 0.5, 0.125}};
+    const Layer poly = act(Polynomial{{0.25, 0.5, 0.125}});
     L.push_back(conv(c, 8, 5, 2, 2, rng));
     L.push_back(poly);
     L.push_back(AvgPool2d{2, 2, 2, 2});

@@ -69,6 +69,10 @@ Vec apply(const Layer& layer, Vec x, const TensorShape& in, const TensorShape& o
     for (double& v : x) v *= v;
     return x;
   }
+  if (std::holds_alternative<Relu>(layer)) {
+    for (double& v : x) v = v > 0 ? v : 0.0;
+    return x;
+  }
   if (auto* q = std::get_if<Polynomial>(&layer)) {
     const auto& c = q->coefficients;
     for (double& v : x) {

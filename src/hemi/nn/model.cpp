@@ -50,7 +50,8 @@ const char* layer_kind(const Layer& layer) {
                                [](const Flatten&) { return "flatten"; },
                                [](const Dense&) { return "dense"; },
                                [](const Square&) { return "square"; },
-                               [](const Polynomial&) { return "polynomial"; }},
+                               [](const Polynomial&) { return "polynomial"; },
+                               [](const Relu&) { return "relu"; }},
                     layer);
 }
 
@@ -62,6 +63,24 @@ std::size_t parameter_count(const Layer& layer) {
 
 bool is_linear(const Layer& layer) {
   return std::holds_alternative<Conv2d>(layer) || std::holds_alternative<Dense>(layer);
+}
+
+bool is_activation(const Layer& layer) {
+  return std::holds_alternative<Square>(layer) || std::holds_alternative<Polynomial>(layer) ||
+         std::holds_alternative<Relu>(layer);
+}
+
+std::string plaintext_only_layer(const std::vector<Layer>& layers) {
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    if (std::holds_alternative<Relu>(layers[i])) return "layer " + std::to_string(i + 1) + " (relu)";
+  return {};
+}
+
+std::string plaintext_only_reason(const std::vector<Layer>& layers) {
+  std::string at = plaintext_only_layer(layers);
+  if (at.empty()) return {};
+  return at + " is not a polynomial: ReLU models are plaintext only (the accuracy reference); train with "
+              "--activation square or poly for encrypted inference";
 }
 
 int layer_depth(const Layer& layer) {
@@ -76,7 +95,8 @@ int layer_depth(const Layer& layer) {
                                  int log = 0;
                                  while ((1 << log) < d) ++log;
                                  return log + 1;
-                               }},
+                               },
+                               [](const Relu&) { return 0; }},
                     layer);
 }
 
@@ -125,6 +145,7 @@ Result<TensorShape> infer_shape(const Layer& layer, const TensorShape& in) {
             return TensorShape{d.out_features, 1, 1, true};
           },
           [&](const Square&) -> R { return in; },
+          [&](const Relu&) -> R { return in; },
           [&](const Polynomial& p) -> R {
             if (p.coefficients.empty()) return R::failure("has no coefficients");
             if (p.degree() > kMaxPolynomialDegree)

@@ -96,24 +96,40 @@ struct Dense {
 // y = x², element-wise.
 struct Square {};
 
-// y = c0 + c1 x + c2 x² + ..., element-wise; coefficients fixed (not trained).
+// y = c0 + c1 x + c2 x² + ..., element-wise. The coefficients are data of the model; the
+// trainer keeps them fixed unless asked to train them (train::TrainOptions::train_polynomials).
 struct Polynomial {
   std::vector<double> coefficients;  // c0 first; the last one is nonzero
   int degree() const { return static_cast<int>(coefficients.size()) - 1; }
 };
 
-using Layer = std::variant<Conv2d, AvgPool2d, Flatten, Dense, Square, Polynomial>;
+// y = max(0, x), element-wise. PLAINTEXT ONLY: not a polynomial, so no encrypted compiler
+// takes it (plaintext_only_layer); it exists as the accuracy reference of the polynomial
+// networks (medcnn with --activation relu).
+struct Relu {};
+
+using Layer = std::variant<Conv2d, AvgPool2d, Flatten, Dense, Square, Polynomial, Relu>;
 
 const char* layer_kind(const Layer& layer);  // "conv2d", "avgpool2d", "flatten", ...
 std::size_t parameter_count(const Layer& layer);
 bool is_linear(const Layer& layer);  // conv2d or dense: has weights, takes batch norm
+bool is_activation(const Layer& layer);  // square, polynomial or relu
+
+// The first layer that only the plaintext interpreter can run (relu), as "layer 2 (relu)", or
+// "" when every layer is HE-friendly. Encrypted compilers refuse a model for which it is not
+// empty, naming it (plaintext_only_reason).
+std::string plaintext_only_layer(const std::vector<Layer>& layers);
+// "" or the refusal: "<layer> is not a polynomial: ReLU models are plaintext only (the
+// accuracy reference); train with --activation square or poly for encrypted inference".
+std::string plaintext_only_reason(const std::vector<Layer>& layers);
 
 // Multiplicative depth of one layer when evaluated directly under CKKS (each plaintext
 // multiplication costs one rescale):
 //   conv2d, dense: 1 (plaintext weights);  avgpool2d: 1 (multiplication by 1/(kh·kw));
 //   flatten: 0;  square: 1;
 //   polynomial of degree d: 0 for d = 0, 1 for d = 1, ceil(log2 d) + 1 for d >= 2
-//   (powers by repeated squaring, then one level for the plaintext coefficients).
+//   (powers by repeated squaring, then one level for the plaintext coefficients);
+//   relu: 0 (not evaluable under CKKS at all; see plaintext_only_layer).
 // A compiler that folds constants into neighbouring layers may do better; this is the
 // straightforward upper bound.
 int layer_depth(const Layer& layer);

@@ -13,6 +13,7 @@ enum class Kind : std::uint8_t {
   kDense = 4,
   kSquare = 5,
   kPolynomial = 6,
+  kRelu = 7,
 };
 
 constexpr std::size_t kHeaderBytes = 24;
@@ -59,6 +60,8 @@ void put_layer(ByteWriter& w, const Layer& layer, WeightPrecision p) {
     w.put<std::uint8_t>(static_cast<std::uint8_t>(Kind::kPolynomial));
     w.put<std::uint32_t>(static_cast<std::uint32_t>(q->coefficients.size()));
     for (double x : q->coefficients) w.put<double>(x);
+  } else if (std::holds_alternative<Relu>(layer)) {
+    w.put<std::uint8_t>(static_cast<std::uint8_t>(Kind::kRelu));
   }
 }
 
@@ -134,6 +137,8 @@ Layer get_layer(ByteReader& r, WeightPrecision p, std::size_t index) {
     }
     case Kind::kSquare:
       return Square{};
+    case Kind::kRelu:
+      return Relu{};
     case Kind::kPolynomial: {
       Polynomial q;
       auto n = get_dim(r, "polynomial coefficient count", 1, kMaxPolynomialDegree + 1);

@@ -91,6 +91,7 @@ long double QuantizedModel::max_bound() const {
 
 Result<QuantizedModel> quantize(const nn::Model& model, const QuantOptions& options) {
   using R = Result<QuantizedModel>;
+  if (auto why = nn::plaintext_only_reason(model.layers()); !why.empty()) return R::failure(why);
   if (options.weight_bits < 2 || options.weight_bits > 24)
     return R::failure("weight bits " + std::to_string(options.weight_bits) + " outside [2, 24]");
   if (options.input_bits < 1 || options.input_bits > 8)

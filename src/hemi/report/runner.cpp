@@ -21,6 +21,7 @@
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/interpreter.h"
 #include "hemi/nn/model_file.h"
+#include "hemi/report/bfv_runs.h"
 #include "hemi/report/privacy_runs.h"
 #include "hemi/report/progress.h"
 #include "hemi/train/data_record.h"
@@ -183,6 +184,7 @@ nn::Model initial_model(const ExperimentSpec& e, const Prepared& p, const std::v
   ao.input = p.input;
   ao.class_names = class_names;
   ao.seed = e.seed;
+  ao.activation = nn::parse_activation(e.activation);
   auto built = nn::build_architecture(e.model, ao);
   if (!built) throw Error("experiment '" + e.name + "': " + built.error());
   return built.value();
@@ -212,6 +214,17 @@ Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::
   to.threads = ts.threads;
   to.noise.enabled = ts.noise;
   to.noise.factor = ts.noise_factor;
+  to.batch_norm = ts.batch_norm;
+  to.train_polynomials = e.activation == "poly";
+  to.clip_norm = ts.clip;
+  to.schedule.kind = train::parse_lr_schedule(ts.schedule);
+  to.schedule.step_epochs = ts.step_epochs;
+  to.schedule.step_gamma = ts.step_gamma;
+  to.augment.flip = ts.flip;
+  to.augment.rotate_degrees = ts.rotate;
+  to.augment.shift_pixels = ts.shift;
+  to.class_weights = ts.class_weights;
+  to.validation_fraction = ts.validation;
   t.info.trained = true;
   t.info.epochs = ts.epochs;
   t.info.batch_size = ts.batch_size;
@@ -228,6 +241,17 @@ Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::
   });
   t.model = std::move(result.model);
   t.info.seconds = result.seconds;
+  if (to.batch_norm || to.train_polynomials || to.clip_norm > 0 || to.schedule.kind != train::LrSchedule::kConstant ||
+      to.augment.any() || to.class_weights || to.validation_fraction > 0) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "activation %s; batch norm %s; clip %g; schedule %s; augmentation %s; class weights %s",
+                  e.activation.c_str(), to.batch_norm ? "folded" : "off", to.clip_norm, train::to_string(to.schedule.kind),
+                  to.augment.describe().c_str(), to.class_weights ? "balanced" : "off");
+    t.info.recipe = buf;
+    if (to.validation_fraction > 0)
+      t.info.recipe += "; validation " + std::to_string(result.validation_images) + " images, best epoch " +
+                       std::to_string(result.best_epoch);
+  }
   if (!result.epochs.empty()) {
     t.info.final_loss = result.epochs.back().loss;
     t.info.final_train_accuracy = result.epochs.back().train_accuracy;
@@ -271,7 +295,10 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
   const std::string label = r.label();
 
   std::vector<std::vector<double>> logits;
-  if (v.mode == Mode::kPlain) {
+  r.scheme = v.scheme == "bfv" ? (v.mode == Mode::kPlain ? "quantized" : "bfv") : (v.mode == Mode::kPlain ? "float" : "ckks");
+  if (v.scheme == "bfv") {
+    logits = evaluate_bfv_variant(v, t.model, test_set, truth, pool, opts.threads, label, opts.log, r);
+  } else if (v.mode == Mode::kPlain) {
     const auto t0 = Clock::now();
     nn::BatchOutput out = nn::forward_batch(t.model, {test_set.pixels.data(), count, t.model.input_shape()}, &pool);
     r.seconds.inference = r.seconds.evaluate = since(t0);

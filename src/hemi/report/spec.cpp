@@ -169,6 +169,22 @@ TrainSpec parse_train(Reader& r, const std::string& dataset) {
   if (auto v = r.boolean("noise")) t.noise = *v;
   if (auto v = r.number("noise_factor", 0, 1e12, true)) t.noise_factor = *v;
   if (auto v = r.integer("threads", 0, 1024)) t.threads = static_cast<int>(*v);
+  if (auto v = r.boolean("batch_norm")) t.batch_norm = *v;
+  if (auto v = r.number("clip", 0, 1e12)) t.clip = *v;
+  if (auto v = r.string("schedule")) {
+    try {
+      t.schedule = train::to_string(train::parse_lr_schedule(*v));
+    } catch (const Error&) {
+      r.fail("schedule", "unknown schedule " + squote(*v) + " (constant, cosine, step)");
+    }
+  }
+  if (auto v = r.integer("step_epochs", 1, 100000)) t.step_epochs = static_cast<int>(*v);
+  if (auto v = r.number("step_gamma", 0, 1, true)) t.step_gamma = *v;
+  if (auto v = r.boolean("flip")) t.flip = *v;
+  if (auto v = r.number("rotate", 0, 180)) t.rotate = *v;
+  if (auto v = r.integer("shift", 0, 1024)) t.shift = static_cast<int>(*v);
+  if (auto v = r.boolean("class_weights")) t.class_weights = *v;
+  if (auto v = r.number("validation", 0, 0.99)) t.validation = *v;
   if (const toml::table* d = r.table("dp")) {
     Reader dr(*d, r.where() + ": dp");
     t.dp = parse_dp(dr);
@@ -179,6 +195,10 @@ TrainSpec parse_train(Reader& r, const std::string& dataset) {
   }
   if (t.dp && t.federated) r.fail("dp", "DP-SGD and federated training exclude each other (for FedAvg with DP use [train.federated.dp])");
   if (t.noise && (t.dp || t.federated)) r.fail("noise", "the encryption-noise simulation cannot be combined with dp or federated");
+  if ((t.dp || t.federated) && (t.batch_norm || t.clip > 0 || t.schedule != "constant" || t.flip || t.rotate > 0 ||
+                                t.shift > 0 || t.class_weights || t.validation > 0))
+    r.fail(t.dp ? "dp" : "federated", "batch_norm, clip, schedule, augmentation, class_weights and validation apply to "
+                                      "centralized training only");
   r.finish();
   return t;
 }
@@ -225,7 +245,22 @@ VariantSpec parse_variant(Reader& r) {
     if (!enc) r.fail("scale_bits", "applies to encrypted variants only");
     v.scale_bits = static_cast<int>(*r.integer("scale_bits", 0, 60));
   }
+  if (r.has("scheme")) {
+    v.scheme = *r.string("scheme");
+    if (v.scheme != "ckks" && v.scheme != "bfv") r.fail("scheme", "must be ckks or bfv, not " + squote(v.scheme));
+  }
+  const bool bfv = v.scheme == "bfv";
+  for (const char* key : {"weight_bits", "input_bits"})
+    if (r.has(key)) {
+      if (!bfv) r.fail(key, "applies to scheme = \"bfv\" only (CKKS evaluates the float model)");
+      (std::string(key) == "weight_bits" ? v.weight_bits : v.input_bits) =
+          static_cast<int>(std::string(key) == "weight_bits" ? *r.integer(key, 2, 24) : *r.integer(key, 1, 8));
+    }
+  if (bfv && v.packing == he::Packing::kLatency)
+    r.fail("packing", "scheme = \"bfv\" has only throughput packing (one image per slot), not latency");
+  if (bfv && r.has("scale_bits")) r.fail("scale_bits", "is a CKKS option; BFV has no scale (use weight_bits, input_bits)");
   if (r.has("params")) {
+    if (bfv) r.fail("params", "is a CKKS parameter set; the BFV compiler chooses its own ring");
     if (!enc) r.fail("params", "applies to encrypted variants only");
     const toml::table* t = r.table("params");
     Reader pr(*t, r.where() + ": params");
@@ -243,9 +278,9 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
   auto arch = r.string("model");
   auto file = r.string("model_file");
   if (arch && file) r.fail("model_file", "give either 'model' (a built-in architecture) or 'model_file', not both");
-  if (!arch && !file) r.fail("model", "is required (a built-in architecture: seed-cnn, mri-cnn) or give 'model_file'");
+  if (!arch && !file) r.fail("model", "is required (a built-in architecture: " + nn::architecture_list() + ") or give 'model_file'");
   if (arch) {
-    if (!nn::is_architecture(*arch)) r.fail("model", "unknown architecture " + squote(*arch) + " (known: seed-cnn, mri-cnn)");
+    if (!nn::is_architecture(*arch)) r.fail("model", "unknown architecture " + squote(*arch) + " (known: " + nn::architecture_list() + ")");
     e.model = *arch;
   } else {
     if (file->empty()) r.fail("model_file", "must not be empty");
@@ -253,6 +288,14 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
     if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
     e.model = p.lexically_normal().string();
     e.model_is_file = true;
+  }
+  if (auto a = r.string("activation")) {
+    if (!arch) r.fail("activation", "applies to a built-in architecture ('model'), not to a model file");
+    try {
+      e.activation = nn::to_string(nn::parse_activation(*a));
+    } catch (const Error&) {
+      r.fail("activation", "unknown activation " + squote(*a) + " (square, poly, relu, default)");
+    }
   }
   if (auto c = r.string("channels")) {
     try {

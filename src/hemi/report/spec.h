@@ -28,6 +28,10 @@ struct VariantSpec {
   int scale_bits = 0;                  // encrypted only; 0 = automatic
   std::optional<ckks::ParamsLiteral> params;  // encrypted only; nullopt = automatic
   std::size_t limit = 0;  // evaluate a seeded stratified sample of `limit` test images (0 = all)
+  // The arithmetic (docs/bfv.md): "ckks" (default: the float model, plaintext or under CKKS)
+  // or "bfv" (the integer-quantized model, plaintext or under BFV; throughput packing only).
+  std::string scheme = "ckks";
+  int weight_bits = 0, input_bits = 0;  // bfv only; 0 = the quant layer's defaults
 };
 
 // DP-SGD ([experiment.train.dp]) or client-level DP of FedAvg ([experiment.train.federated.dp]):
@@ -59,6 +63,17 @@ struct TrainSpec {
   bool noise = false;  // the study's encryption-noise simulation (docs/training.md)
   double noise_factor = 1000.0;
   int threads = 1;  // libtorch threads; 1 is deterministic and fastest for these networks
+  // The recipe for deeper polynomial networks (train::TrainOptions, docs/training.md).
+  bool batch_norm = false;
+  double clip = 0;                   // global gradient-norm bound, 0 = off
+  std::string schedule = "constant";  // constant | cosine | step
+  int step_epochs = 10;
+  double step_gamma = 0.1;
+  bool flip = false;
+  double rotate = 0;  // degrees
+  int shift = 0;      // pixels
+  bool class_weights = false;
+  double validation = 0;  // fraction of the training images held out for best-epoch selection
   std::optional<DpSpec> dp;                // DP-SGD instead of Adam on exact gradients
   std::optional<FederatedSpec> federated;  // FedAvg instead of centralized training
 };
@@ -68,6 +83,7 @@ struct ExperimentSpec {
   std::string dataset;  // mnist, fashion-mnist, brain-mri or a path (data layer)
   std::string model;    // a built-in architecture (seed-cnn, mri-cnn) or a model file
   bool model_is_file = false;
+  std::string activation = "default";  // architectures: square | poly | relu | default
   // Preprocessing. channels/size default to the architecture's (or the model file's) input.
   std::optional<std::string> channels;  // "gray" or "rgb"
   std::optional<int> height, width;

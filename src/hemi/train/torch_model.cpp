@@ -13,26 +13,55 @@ std::vector<double> to_vector(const torch::Tensor& t) {
   return std::vector<double>(p, p + d.numel());
 }
 
+// A batch norm's eval-mode statistics, for folding.
+template <class BN>
+nn::BatchNorm export_bn(const BN& bn) {
+  nn::BatchNorm b;
+  b.gamma = to_vector(bn->weight);
+  b.beta = to_vector(bn->bias);
+  b.running_mean = to_vector(bn->running_mean);
+  b.running_var = to_vector(bn->running_var);
+  b.eps = bn->options.eps();
+  return b;
+}
+
 }  // namespace
 
-TorchNetImpl::TorchNetImpl(const nn::Model& model) : spec_(model.spec()) {
+TorchNetImpl::TorchNetImpl(const nn::Model& model, TorchNetOptions options)
+    : spec_(model.spec()), train_polynomials_(options.train_polynomials) {
   torch::NoGradGuard no_grad;
-  for (const auto& layer : spec_.layers) {
+  const auto& layers = spec_.layers;
+  // Batch norm goes after a linear layer directly followed by an activation.
+  auto bn_after = [&](std::size_t i) {
+    return options.batch_norm && i + 1 < layers.size() && nn::is_activation(layers[i + 1]);
+  };
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& layer = layers[i];
     if (auto* c = std::get_if<nn::Conv2d>(&layer)) {
       auto opts = torch::nn::Conv2dOptions(c->in_channels, c->out_channels, {c->kernel_h, c->kernel_w})
                       .stride({c->stride_h, c->stride_w})
                       .padding(std::vector<int64_t>{c->pad_h, c->pad_w})
                       .bias(!c->bias.empty());
-      auto m = register_module("conv" + std::to_string(convs_.size() + 1), torch::nn::Conv2d(opts));
+      const std::string k = std::to_string(convs_.size() + 1);
+      auto m = register_module("conv" + k, torch::nn::Conv2d(opts));
       m->weight.copy_(to_tensor(c->weight, {c->out_channels, c->in_channels, c->kernel_h, c->kernel_w}));
       if (!c->bias.empty()) m->bias.copy_(to_tensor(c->bias, {c->out_channels}));
       convs_.push_back(m);
+      conv_bns_.push_back(bn_after(i) ? register_module("conv" + k + "_bn", torch::nn::BatchNorm2d(c->out_channels))
+                                      : torch::nn::BatchNorm2d{nullptr});
     } else if (auto* d = std::get_if<nn::Dense>(&layer)) {
       auto opts = torch::nn::LinearOptions(d->in_features, d->out_features).bias(!d->bias.empty());
-      auto m = register_module("dense" + std::to_string(denses_.size() + 1), torch::nn::Linear(opts));
+      const std::string k = std::to_string(denses_.size() + 1);
+      auto m = register_module("dense" + k, torch::nn::Linear(opts));
       m->weight.copy_(to_tensor(d->weight, {d->out_features, d->in_features}));
       if (!d->bias.empty()) m->bias.copy_(to_tensor(d->bias, {d->out_features}));
       denses_.push_back(m);
+      dense_bns_.push_back(bn_after(i) ? register_module("dense" + k + "_bn", torch::nn::BatchNorm1d(d->out_features))
+                                       : torch::nn::BatchNorm1d{nullptr});
+    } else if (auto* q = std::get_if<nn::Polynomial>(&layer)) {
+      auto t = torch::tensor(at::ArrayRef<double>(q->coefficients), torch::kDouble).to(torch::kFloat);
+      const std::string name = "poly" + std::to_string(polys_.size() + 1);
+      polys_.push_back(options.train_polynomials ? register_parameter(name, t) : register_buffer(name, t));
     }
   }
 }
@@ -45,27 +74,35 @@ torch::Tensor TorchNetImpl::forward_recording(torch::Tensor x, std::vector<torch
     if (linear_inputs) linear_inputs->push_back(in);
     if (linear_outputs) linear_outputs->push_back(out);
   };
-  std::size_t conv = 0, dense = 0;
+  std::size_t conv = 0, dense = 0, poly = 0;
   for (const auto& layer : spec_.layers) {
     if (std::holds_alternative<nn::Conv2d>(layer)) {
       torch::Tensor in = x;
-      x = convs_[conv++]->forward(x);
+      x = convs_[conv]->forward(x);
       record(in, x);
+      if (conv_bns_[conv]) x = conv_bns_[conv]->forward(x);
+      ++conv;
     } else if (auto* p = std::get_if<nn::AvgPool2d>(&layer)) {
       x = torch::avg_pool2d(x, {p->kernel_h, p->kernel_w}, {p->stride_h, p->stride_w});
     } else if (std::holds_alternative<nn::Flatten>(layer)) {
       x = x.flatten(1);
     } else if (std::holds_alternative<nn::Dense>(layer)) {
       torch::Tensor in = x;
-      x = denses_[dense++]->forward(x);
+      x = denses_[dense]->forward(x);
       record(in, x);
+      if (dense_bns_[dense]) x = dense_bns_[dense]->forward(x);
+      ++dense;
     } else if (std::holds_alternative<nn::Square>(layer)) {
       x = x * x;
-    } else if (auto* q = std::get_if<nn::Polynomial>(&layer)) {
-      const auto& c = q->coefficients;
-      torch::Tensor acc = torch::full_like(x, c.back());
-      for (std::size_t k = c.size() - 1; k-- > 0;) acc = acc * x + c[k];
+    } else if (std::holds_alternative<nn::Polynomial>(layer)) {
+      // Horner's rule on the (possibly trainable) coefficient tensor.
+      const torch::Tensor& c = polys_[poly++];
+      const int64_t n = c.size(0);
+      torch::Tensor acc = torch::zeros_like(x) + c[n - 1];
+      for (int64_t k = n - 1; k-- > 0;) acc = acc * x + c[k];
       x = acc;
+    } else if (std::holds_alternative<nn::Relu>(layer)) {
+      x = torch::relu(x);
     }
   }
   return x;
@@ -73,16 +110,24 @@ torch::Tensor TorchNetImpl::forward_recording(torch::Tensor x, std::vector<torch
 
 nn::Model TorchNetImpl::to_model() const {
   nn::ModelSpec spec = spec_;
-  std::size_t conv = 0, dense = 0;
+  std::size_t conv = 0, dense = 0, poly = 0;
   for (auto& layer : spec.layers) {
     if (auto* c = std::get_if<nn::Conv2d>(&layer)) {
-      const auto& m = convs_[conv++];
+      const auto& m = convs_[conv];
       c->weight = to_vector(m->weight);
       if (!c->bias.empty()) c->bias = to_vector(m->bias);
+      if (const auto& bn = conv_bns_[conv]) *c = nn::fold_batch_norm(*c, export_bn(bn));
+      ++conv;
     } else if (auto* d = std::get_if<nn::Dense>(&layer)) {
-      const auto& m = denses_[dense++];
+      const auto& m = denses_[dense];
       d->weight = to_vector(m->weight);
       if (!d->bias.empty()) d->bias = to_vector(m->bias);
+      if (const auto& bn = dense_bns_[dense]) *d = nn::fold_batch_norm(*d, export_bn(bn));
+      ++dense;
+    } else if (auto* q = std::get_if<nn::Polynomial>(&layer)) {
+      // Fixed coefficients stay exactly the model's (the module holds them in float).
+      if (train_polynomials_) q->coefficients = to_vector(polys_[poly]);
+      ++poly;
     }
   }
   auto model = nn::Model::create(std::move(spec));
@@ -105,9 +150,12 @@ std::vector<double> torch_logits(const nn::Model& model, const float* pixels, st
   }
   // Doubles' weights were set from floats; restore them exactly from the model in double.
   if (use_double) {
-    std::size_t conv = 0, dense = 0;
+    std::size_t conv = 0, dense = 0, poly = 0;
     auto params = net->named_parameters();
+    auto buffers = net->named_buffers();
     for (const auto& layer : model.layers()) {
+      if (auto* q = std::get_if<nn::Polynomial>(&layer))
+        buffers["poly" + std::to_string(++poly)].copy_(torch::tensor(at::ArrayRef<double>(q->coefficients), torch::kDouble));
       if (auto* c = std::get_if<nn::Conv2d>(&layer)) {
         std::string n = "conv" + std::to_string(++conv);
         params[n + ".weight"].copy_(torch::tensor(at::ArrayRef<double>(c->weight), torch::kDouble).reshape(params[n + ".weight"].sizes()));

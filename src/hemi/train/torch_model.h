@@ -10,12 +10,23 @@
 
 namespace hemi::train {
 
+// How the module is built beyond the model's own layers.
+struct TorchNetOptions {
+  // A BatchNorm2d (after conv2d) or BatchNorm1d (after dense) between every linear layer and
+  // the activation that follows it (square, polynomial or relu); starts at gamma 1, beta 0.
+  // to_model() folds each one (eval-mode running statistics) into its linear layer, so the
+  // exported model has no batch norm and computes what the module computes in eval mode.
+  bool batch_norm = false;
+  // Polynomial coefficients become trainable parameters (else fixed constants).
+  bool train_polynomials = false;
+};
+
 // A torch module with the same layers and weights as an nn::Model. Conv2d and Dense become
-// torch::nn::Conv2d / Linear (trainable); pooling, flatten, square and polynomial are
+// torch::nn::Conv2d / Linear (trainable); pooling, flatten, square, polynomial and relu are
 // functional. forward() takes N x C x H x W and returns N x classes logits.
 class TorchNetImpl : public torch::nn::Module {
  public:
-  explicit TorchNetImpl(const nn::Model& model);
+  explicit TorchNetImpl(const nn::Model& model, TorchNetOptions options = {});
   torch::Tensor forward(torch::Tensor x);
   // forward() that also records, for every conv2d and dense layer in order, its input and its
   // output (the outputs stay in the autograd graph); for per-example gradients (dp_sgd.cpp).
@@ -24,13 +35,19 @@ class TorchNetImpl : public torch::nn::Module {
   const nn::ModelSpec& spec() const { return spec_; }
 
   // The model with this module's current weights (structure, input and classes from the
-  // model it was built from). Throws hemi::Error if training produced NaN/infinite weights.
+  // model it was built from), batch norm folded in with its running statistics. Throws
+  // hemi::Error if training produced NaN/infinite weights.
   nn::Model to_model() const;
 
  private:
   nn::ModelSpec spec_;
   std::vector<torch::nn::Conv2d> convs_;
   std::vector<torch::nn::Linear> denses_;
+  // Per conv / dense (same index): its batch norm, or an empty holder.
+  std::vector<torch::nn::BatchNorm2d> conv_bns_;
+  std::vector<torch::nn::BatchNorm1d> dense_bns_;
+  std::vector<torch::Tensor> polys_;  // per polynomial layer: its coefficients, c0 first
+  bool train_polynomials_ = false;
 };
 TORCH_MODULE(TorchNet);
 

@@ -5,7 +5,9 @@
 #include <thread>
 
 #include "hemi/base/thread_pool.h"
+#include "hemi/data/split.h"
 #include "hemi/nn/interpreter.h"
+#include "hemi/train/augment.h"
 #include "hemi/train/torch_model.h"
 
 namespace hemi::train {
@@ -40,6 +42,8 @@ class FlatAdam {
   }
 
   void zero_grad() { grad_.zero_(); }
+  void set_lr(double lr) { lr_ = lr; }
+  torch::Tensor& grad() { return grad_; }
 
   void step() {
     torch::NoGradGuard no_grad;
@@ -85,6 +89,23 @@ void validate(const TrainOptions& o) {
       throw Error("train: noise factor must be positive, got " + std::to_string(o.noise.factor));
     if (o.noise.values.empty()) throw Error("train: noise simulation needs at least one noise value");
   }
+  if (!(o.clip_norm >= 0) || !std::isfinite(o.clip_norm))
+    throw Error("train: gradient clip norm must be >= 0 (0 = off), got " + std::to_string(o.clip_norm));
+  if (o.schedule.step_epochs < 1)
+    throw Error("train: step schedule needs step epochs >= 1, got " + std::to_string(o.schedule.step_epochs));
+  if (!(o.schedule.step_gamma > 0 && o.schedule.step_gamma <= 1))
+    throw Error("train: step schedule gamma must be in (0, 1], got " + std::to_string(o.schedule.step_gamma));
+  if (!(o.augment.rotate_degrees >= 0 && o.augment.rotate_degrees <= 180))
+    throw Error("train: rotation must be in [0, 180] degrees, got " + std::to_string(o.augment.rotate_degrees));
+  if (o.augment.shift_pixels < 0 || o.augment.shift_pixels > 1024)
+    throw Error("train: shift must be in [0, 1024] pixels, got " + std::to_string(o.augment.shift_pixels));
+  if (!(o.validation_fraction >= 0 && o.validation_fraction < 1))
+    throw Error("train: validation fraction must be in [0, 1), got " + std::to_string(o.validation_fraction));
+}
+
+ValidationSplit validation_split(const std::vector<int>& labels, double fraction, std::uint64_t seed) {
+  auto s = data::stratified_split(labels, 1 - fraction, seed);
+  return {std::move(s.train), std::move(s.test)};
 }
 
 TrainOptions study_options(const std::string& dataset) {
@@ -96,28 +117,52 @@ TrainOptions study_options(const std::string& dataset) {
   return o;
 }
 
-TrainResult train_model(const nn::Model& initial, const data::ImageSet& train, const TrainOptions& options,
+TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_train, const TrainOptions& options,
                         const ProgressCallback& progress) {
   validate(options);
-  check_set(initial, train, "train");
-  if (train.size() == 0) throw Error("train: the training set is empty");
+  check_set(initial, all_train, "train");
+  if (all_train.size() == 0) throw Error("train: the training set is empty");
   const int threads = options.threads > 0 ? options.threads
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   torch::manual_seed(options.seed);
+  // Augmentation draws from its own stream, so turning it on leaves shuffling and noise as they were.
+  at::Generator aug_gen = at::detail::createCPUGenerator(options.seed ^ 0x6175676d656e74ULL);
+
+  // The validation images are held out of training altogether.
+  data::ImageSet held_train, held_val;
+  const bool validating = options.validation_fraction > 0;
+  if (validating) {
+    auto vs = validation_split(all_train.labels, options.validation_fraction, options.seed);
+    if (vs.validation.empty() || vs.train.empty())
+      throw Error("train: a validation fraction of " + std::to_string(options.validation_fraction) + " of " +
+                  std::to_string(all_train.size()) + " images leaves " + std::to_string(vs.train.size()) +
+                  " to train and " + std::to_string(vs.validation.size()) + " to validate; both must be non-empty");
+    held_train = data::subset(all_train, vs.train);
+    held_val = data::subset(all_train, vs.validation);
+  }
+  const data::ImageSet& train = validating ? held_train : all_train;
 
   auto t_start = std::chrono::steady_clock::now();
-  TorchNet net(initial);
+  TorchNet net(initial, TorchNetOptions{options.batch_norm, options.train_polynomials});
   net->train();
   FlatAdam adam(net->parameters(), options.learning_rate);
 
   const auto n = static_cast<int64_t>(train.size());
   auto shape = initial.input_shape();
+  auto as_tensor = [&](const data::ImageSet& set) {
+    return torch::from_blob(const_cast<float*>(set.pixels.data()),
+                            {static_cast<int64_t>(set.size()), shape.channels, shape.height, shape.width}, torch::kFloat);
+  };
   // Views of the caller's data; only read (each epoch's shuffled copy is made by index_select).
-  torch::Tensor images = torch::from_blob(const_cast<float*>(train.pixels.data()),
-                                          {n, shape.channels, shape.height, shape.width}, torch::kFloat);
+  torch::Tensor images = as_tensor(train);
   std::vector<int64_t> labels64(train.labels.begin(), train.labels.end());
   torch::Tensor labels = torch::from_blob(labels64.data(), {n}, torch::kLong);
+  std::vector<int64_t> val_labels64(held_val.labels.begin(), held_val.labels.end());
+  torch::Tensor val_images = validating ? as_tensor(held_val) : torch::Tensor();
+  torch::Tensor val_labels =
+      validating ? torch::from_blob(val_labels64.data(), {static_cast<int64_t>(val_labels64.size())}, torch::kLong)
+                 : torch::Tensor();
   torch::Tensor noise_values;
   if (options.noise.enabled) {
     std::vector<float> v;
@@ -125,18 +170,30 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& train, c
     noise_values = torch::tensor(v);
   }
   const float factor = static_cast<float>(options.noise.factor);
+  auto ce_options = torch::nn::functional::CrossEntropyFuncOptions();
+  if (options.class_weights) {
+    auto w = balanced_class_weights(train.labels, initial.classes());
+    ce_options.weight(torch::tensor(at::ArrayRef<double>(w), torch::kDouble).to(torch::kFloat));
+  }
 
-  TrainResult result{initial, {}, 0};
+  TrainResult result{initial, {}, 0, 0, train.size(), held_val.size()};
+  std::vector<double> val_acc, val_loss;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     auto t0 = std::chrono::steady_clock::now();
+    const double lr = learning_rate_at(options.schedule, options.learning_rate, epoch - 1, options.epochs);
+    adam.set_lr(lr);
+    net->train();
     torch::Tensor order = torch::randperm(n, torch::kLong);
     torch::Tensor shuffled = images.index_select(0, order);
     torch::Tensor shuffled_labels = labels.index_select(0, order);
     torch::Tensor loss_sum = torch::zeros({}, torch::kDouble);
     torch::Tensor correct = torch::zeros({}, torch::kLong);
+    double max_norm = 0;
     for (int64_t begin = 0; begin < n; begin += options.batch_size) {
       int64_t end = std::min<int64_t>(n, begin + options.batch_size);
-      torch::Tensor x = shuffled.slice(0, begin, end);
+      // Batch norm cannot normalize a batch of one image in training mode; skip such a tail.
+      if (options.batch_norm && end - begin < 2) continue;
+      torch::Tensor x = augment(shuffled.slice(0, begin, end), options.augment, aug_gen);
       torch::Tensor y = shuffled_labels.slice(0, begin, end);
       if (options.noise.enabled) {
         torch::Tensor pick = torch::randint(0, noise_values.size(0), {x.numel()}, torch::kLong);
@@ -144,8 +201,9 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& train, c
       }
       adam.zero_grad();
       torch::Tensor logits = net->forward(x);
-      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y, ce_options);
       loss.backward();
+      if (options.clip_norm > 0) max_norm = std::max(max_norm, clip_gradient_norm(adam.grad(), options.clip_norm));
       adam.step();
       torch::NoGradGuard no_grad;
       loss_sum += loss.detach().to(torch::kDouble) * static_cast<double>(end - begin);
@@ -154,16 +212,35 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& train, c
     EpochReport r;
     r.epoch = epoch;
     r.epochs = options.epochs;
+    r.learning_rate = lr;
+    r.max_gradient_norm = max_norm;
     r.loss = loss_sum.item<double>() / static_cast<double>(n);
     if (!std::isfinite(r.loss))
       throw Error("train: the loss became " + std::to_string(r.loss) + " in epoch " + std::to_string(epoch) +
                   " (diverged; try a lower learning rate)");
     r.train_accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(n);
+    if (validating) {
+      torch::NoGradGuard no_grad;
+      net->eval();
+      torch::Tensor logits = net->forward(val_images);
+      r.validated = true;
+      r.validation_loss = torch::nn::functional::cross_entropy(logits, val_labels).item<double>();
+      r.validation_accuracy = logits.argmax(1).eq(val_labels).to(torch::kDouble).mean().item<double>();
+      val_acc.push_back(r.validation_accuracy);
+      val_loss.push_back(r.validation_loss);
+      if (best_epoch(val_acc, val_loss) == val_acc.size() - 1) {  // this epoch is the best so far
+        result.model = net->to_model();
+        result.best_epoch = epoch;
+      }
+    }
     r.seconds = seconds_since(t0);
     result.epochs.push_back(r);
     if (progress) progress(r);
   }
-  result.model = net->to_model();
+  if (!validating || options.epochs == 0) {
+    result.model = net->to_model();
+    result.best_epoch = options.epochs;
+  }
   result.seconds = seconds_since(t_start);
   return result;
 }

@@ -14,6 +14,7 @@
 
 #include "hemi/data/image_set.h"
 #include "hemi/nn/model.h"
+#include "hemi/train/recipe.h"
 
 namespace hemi::train {
 
@@ -29,10 +30,22 @@ struct NoiseSimulation {
 struct TrainOptions {
   int epochs = 10;
   int batch_size = 64;
-  double learning_rate = 0.001;  // Adam, betas (0.9, 0.999), no weight decay
-  std::uint64_t seed = 0;        // torch::manual_seed: shuffling and noise
+  double learning_rate = 0.001;  // Adam, betas (0.9, 0.999), no weight decay; the base of `schedule`
+  std::uint64_t seed = 0;        // torch::manual_seed: shuffling and noise; augmentation, validation split
   int threads = 0;               // 0 = every core
   NoiseSimulation noise;
+  // The recipe for deeper polynomial networks (docs/training.md, "Training recipe"); the
+  // defaults are off, i.e. the study's plain Adam.
+  bool batch_norm = false;         // batch norm before every activation, folded at export
+  bool train_polynomials = false;  // polynomial activations' coefficients are trained too
+  double clip_norm = 0;            // > 0: the gradient's global L2 norm is clipped to it
+  ScheduleOptions schedule;        // learning rate per epoch
+  Augmentation augment;            // training images only
+  bool class_weights = false;      // cross-entropy weighted by balanced_class_weights
+  // > 0: a seeded stratified fraction of the training images is held out for validation
+  // (never trained on); after every epoch it is scored, and the weights of the best epoch
+  // (best_epoch) are the result.
+  double validation_fraction = 0;
 };
 
 // Throws hemi::Error naming the bad field.
@@ -51,17 +64,31 @@ struct EpochReport {
   double loss = 0;            // mean cross-entropy over the epoch's training batches
   double train_accuracy = 0;  // on the (noisy, if simulated) training batches, in training mode
   double seconds = 0;         // this epoch
+  double learning_rate = 0;   // this epoch's (the schedule's value)
+  bool validated = false;     // with a validation split: its scores, in eval mode
+  double validation_accuracy = 0;
+  double validation_loss = 0;  // unweighted mean cross-entropy
+  double max_gradient_norm = 0;  // largest global gradient norm of the epoch, before clipping
 };
 using ProgressCallback = std::function<void(const EpochReport&)>;
 
 struct TrainResult {
-  nn::Model model;  // the trained weights, same structure as the initial model
+  nn::Model model;  // the trained weights (the best epoch's with a validation split), same structure
   std::vector<EpochReport> epochs;
   double seconds = 0;  // training only
+  int best_epoch = 0;  // 1-based: the epoch whose weights `model` holds (the last one without validation)
+  std::size_t train_images = 0, validation_images = 0;
 };
 
+// The validation split of train_model: stratified_split(labels, 1 - fraction, seed) of the
+// data layer (its `test` part validates).
+struct ValidationSplit {
+  std::vector<std::size_t> train, validation;
+};
+ValidationSplit validation_split(const std::vector<int>& labels, double fraction, std::uint64_t seed);
+
 // Trains `initial` (its weights are the starting point) with Adam on cross-entropy, shuffling
-// each epoch. Throws hemi::Error if the images' shape differs from the model's input, a label
+// each epoch, with the recipe of `options`. Throws hemi::Error if the images' shape differs from the model's input, a label
 // is outside the model's classes, the options are invalid, or training diverges (NaN).
 TrainResult train_model(const nn::Model& initial, const data::ImageSet& train,
                         const TrainOptions& options, const ProgressCallback& progress = {});

@@ -1,0 +1,256 @@
+// The training recipe for polynomial networks: schedule values, class weights, best-epoch
+// choice, the gradient clip, augmentation, batch-norm folding at export, trained polynomial
+// coefficients and the validation split. Generated data only (no ../shared needed).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "generated_images.h"
+#include "hemi/data/split.h"
+#include "hemi/nn/interpreter.h"
+#include "hemi/train/augment.h"
+#include "hemi/train/recipe.h"
+#include "hemi/train/torch_model.h"
+#include "hemi/train/trainer.h"
+
+namespace hemi::train {
+namespace {
+
+TEST(Recipe, ScheduleValues) {
+  ScheduleOptions s;
+  EXPECT_EQ(learning_rate_at(s, 0.01, 7, 10), 0.01);
+  s.kind = LrSchedule::kCosine;
+  EXPECT_DOUBLE_EQ(learning_rate_at(s, 0.01, 0, 10), 0.01);
+  EXPECT_NEAR(learning_rate_at(s, 0.01, 5, 10), 0.005, 1e-15);
+  EXPECT_NEAR(learning_rate_at(s, 0.01, 9, 10), 0.01 * 0.5 * (1 + std::cos(0.9 * 3.14159265358979323846)), 1e-15);
+  for (int e = 1; e < 10; ++e) EXPECT_LT(learning_rate_at(s, 0.01, e, 10), learning_rate_at(s, 0.01, e - 1, 10));
+  s.kind = LrSchedule::kStep;
+  s.step_epochs = 3;
+  s.step_gamma = 0.5;
+  const double want[] = {1, 1, 1, 0.5, 0.5, 0.5, 0.25};
+  for (int e = 0; e < 7; ++e) EXPECT_DOUBLE_EQ(learning_rate_at(s, 1.0, e, 7), want[e]) << e;
+  EXPECT_THROW(learning_rate_at(s, 1.0, 7, 7), Error);
+  EXPECT_EQ(parse_lr_schedule("cosine"), LrSchedule::kCosine);
+  EXPECT_THROW(parse_lr_schedule("linear"), Error);
+}
+
+TEST(Recipe, BalancedClassWeightsFromCounts) {
+  // 6 images: class 0 x3, class 1 x1, class 3 x2, class 2 absent: w = 6 / (3 n_c).
+  auto w = balanced_class_weights({0, 0, 1, 3, 0, 3}, 4);
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_DOUBLE_EQ(w[0], 6.0 / 9);
+  EXPECT_DOUBLE_EQ(w[1], 2.0);
+  EXPECT_EQ(w[2], 0.0);
+  EXPECT_DOUBLE_EQ(w[3], 1.0);
+  EXPECT_DOUBLE_EQ((3 * w[0] + w[1] + 2 * w[3]) / 6, 1.0);  // support-weighted mean 1
+  EXPECT_THROW(balanced_class_weights({0, 4}, 4), Error);
+  EXPECT_THROW(balanced_class_weights({0}, 0), Error);
+}
+
+TEST(Recipe, BestEpochIsTheBestValidationScore) {
+  EXPECT_EQ(best_epoch({0.5, 0.8, 0.7, 0.8}, {1.0, 0.6, 0.5, 0.4}), 3u);  // tie on accuracy: lower loss
+  EXPECT_EQ(best_epoch({0.5, 0.8, 0.7, 0.8}, {1.0, 0.4, 0.5, 0.4}), 1u);  // full tie: earlier
+  EXPECT_EQ(best_epoch({0.9, 0.1}, {5.0, 0.1}), 0u);                      // accuracy first
+  EXPECT_THROW(best_epoch({}, {}), Error);
+  EXPECT_THROW(best_epoch({0.5}, {0.1, 0.2}), Error);
+}
+
+TEST(Recipe, ClipBoundsTheNorm) {
+  torch::manual_seed(3);
+  torch::Tensor g = torch::randn({1000}) * 10;
+  torch::Tensor before = g.clone();
+  const double norm = clip_gradient_norm(g, 1.5);
+  EXPECT_NEAR(norm, before.norm().item<double>(), 1e-3);
+  EXPECT_LE(g.norm().item<double>(), 1.5 * (1 + 1e-6));  // float rounding of the norm
+  EXPECT_GT(g.norm().item<double>(), 1.5 * (1 - 1e-5));
+  EXPECT_TRUE(torch::allclose(g * (norm / 1.5), before, 1e-4, 1e-4));  // direction kept
+  torch::Tensor small = torch::full({4}, 0.1);
+  clip_gradient_norm(small, 1.0);
+  EXPECT_TRUE(torch::equal(small, torch::full({4}, 0.1)));  // within the bound: untouched
+}
+
+torch::Tensor ramp(int n, int h, int w) {  // every image different, every pixel distinct
+  return torch::arange(static_cast<int64_t>(n) * h * w, torch::kFloat).reshape({n, 1, h, w}) / (h * w);
+}
+
+TEST(Recipe, AugmentationKeepsShapeAndIsSeeded) {
+  Augmentation a;
+  a.flip = true;
+  a.rotate_degrees = 10;
+  a.shift_pixels = 2;
+  torch::Tensor x = ramp(8, 12, 12);
+  auto g1 = at::detail::createCPUGenerator(42), g2 = at::detail::createCPUGenerator(42),
+       g3 = at::detail::createCPUGenerator(43);
+  torch::Tensor y1 = augment(x, a, g1), y2 = augment(x, a, g2), y3 = augment(x, a, g3);
+  EXPECT_EQ(y1.sizes(), x.sizes());
+  EXPECT_TRUE(torch::equal(y1, y2));
+  EXPECT_FALSE(torch::equal(y1, y3));
+  EXPECT_FALSE(torch::equal(y1, x));
+  // Images stay in their places (labels still apply): each output is closest to its own input.
+  for (int i = 0; i < 8; ++i) {
+    int nearest = 0;
+    double best = 1e300;
+    for (int j = 0; j < 8; ++j) {
+      double d = (y1[i] - x[j]).abs().mean().item<double>();
+      if (d < best) best = d, nearest = j;
+    }
+    EXPECT_EQ(nearest, i);
+  }
+  // Off: the input itself.
+  EXPECT_TRUE(augment(x, Augmentation{}, g1).is_same(x));
+}
+
+TEST(Recipe, FlipIsAMirrorAndShiftIsAWholePixelTranslation) {
+  torch::Tensor x = ramp(32, 8, 8);
+  Augmentation f;
+  f.flip = true;
+  auto g = at::detail::createCPUGenerator(1);
+  torch::Tensor y = augment(x, f, g);
+  int flipped = 0;
+  for (int i = 0; i < 32; ++i) {
+    bool same = torch::equal(y[i], x[i]), mirror = torch::equal(y[i], x[i].flip({2}));
+    EXPECT_TRUE(same || mirror) << i;
+    flipped += mirror;
+  }
+  EXPECT_GT(flipped, 4);
+  EXPECT_LT(flipped, 28);
+  Augmentation s;
+  s.shift_pixels = 2;
+  y = augment(x, s, g);
+  for (int i = 0; i < 32; ++i) {
+    // Some (dx, dy) in [-2, 2]² maps the interior exactly.
+    bool found = false;
+    for (int dy = -2; dy <= 2 && !found; ++dy)
+      for (int dx = -2; dx <= 2 && !found; ++dx) {
+        auto out = y[i][0].slice(0, 2, 6).slice(1, 2, 6);
+        auto in = x[i][0].slice(0, 2 + dy, 6 + dy).slice(1, 2 + dx, 6 + dx);
+        found = torch::allclose(out, in, 0, 1e-5);
+      }
+    EXPECT_TRUE(found) << "image " << i;
+  }
+}
+
+nn::Model medcnn_for(const data::ImageSet& set, nn::Activation act) {
+  nn::ArchitectureOptions o;
+  o.input.height = set.height;
+  o.input.width = set.width;
+  o.input.mean = {0.5};
+  o.input.std = {0.5};
+  o.class_names = set.class_names;
+  o.activation = act;
+  return nn::build_architecture("medcnn", o).value();
+}
+
+TEST(Recipe, FoldedBatchNormEqualsTorchEvalMode) {
+  auto set = test::generated_images(64, 4, 1, 16, 5);
+  for (auto act : {nn::Activation::kPoly, nn::Activation::kRelu, nn::Activation::kSquare}) {
+    nn::Model m = medcnn_for(set, act);
+    torch::manual_seed(0);
+    TorchNet net(m, TorchNetOptions{true, true});
+    // A few training steps so the running statistics, gammas and betas are far from their start.
+    net->train();
+    torch::optim::SGD opt(net->parameters(), 0.05);
+    auto x = torch::from_blob(set.pixels.data(), {64, 1, 16, 16}, torch::kFloat).clone();
+    std::vector<int64_t> l(set.labels.begin(), set.labels.end());
+    auto y = torch::tensor(l);
+    for (int step = 0; step < 5; ++step) {
+      opt.zero_grad();
+      torch::nn::functional::cross_entropy(net->forward(x * (1 + 0.3 * step)), y).backward();
+      opt.step();
+    }
+    net->eval();
+    torch::Tensor logits = net->forward(x).detach().to(torch::kDouble).contiguous();
+    nn::Model folded = net->to_model();
+    ASSERT_EQ(folded.layers().size(), m.layers().size());  // no batch-norm layer in the export
+    double worst = 0, scale = 1;
+    for (int i = 0; i < 64; ++i) {
+      auto z = nn::forward(folded, set.image(static_cast<std::size_t>(i)));
+      for (int c = 0; c < 4; ++c) {
+        worst = std::max(worst, std::abs(z[c] - logits[i][c].item<double>()));
+        scale = std::max(scale, std::abs(z[c]));
+      }
+    }
+    EXPECT_LT(worst, 1e-4 * scale) << nn::to_string(act);
+    // The batch norms were not trivial (the fold changed the weights beyond float rounding).
+    const auto& c0 = std::get<nn::Conv2d>(folded.layers()[0]);
+    TorchNet plain(m);
+    EXPECT_GT(std::abs(c0.weight[0] - std::get<nn::Conv2d>(plain->to_model().layers()[0]).weight[0]), 1e-3);
+  }
+}
+
+TEST(Recipe, PolynomialCoefficientsTrainOnlyWhenAsked) {
+  auto set = test::generated_images(64, 4, 1, 16, 6);
+  nn::Model m = medcnn_for(set, nn::Activation::kPoly);
+  TrainOptions o;
+  o.epochs = 1;
+  o.batch_size = 16;
+  o.threads = 1;
+  o.batch_norm = true;
+  const auto& start = std::get<nn::Polynomial>(m.layers()[1]).coefficients;
+  auto fixed = train_model(m, set, o);
+  EXPECT_EQ(std::get<nn::Polynomial>(fixed.model.layers()[1]).coefficients, start);
+  o.train_polynomials = true;
+  auto trained = train_model(m, set, o);
+  EXPECT_NE(std::get<nn::Polynomial>(trained.model.layers()[1]).coefficients, start);
+}
+
+TEST(Recipe, ValidationKeepsTheBestEpoch) {
+  auto set = test::generated_images(120, 4, 1, 16, 7);
+  nn::Model m = medcnn_for(set, nn::Activation::kPoly);
+  TrainOptions o;
+  o.epochs = 5;
+  o.batch_size = 16;
+  o.threads = 1;
+  o.learning_rate = 0.01;
+  o.batch_norm = true;
+  o.train_polynomials = true;
+  o.clip_norm = 1.0;
+  o.schedule.kind = LrSchedule::kCosine;
+  o.augment.flip = true;
+  o.augment.shift_pixels = 1;
+  o.class_weights = true;
+  o.validation_fraction = 0.25;
+  auto r = train_model(m, set, o);
+  ASSERT_EQ(r.epochs.size(), 5u);
+  EXPECT_EQ(r.validation_images, 32u);  // 30 per class, round(7.5) = 8 each
+  EXPECT_EQ(r.train_images, 88u);
+  std::vector<double> acc, loss;
+  for (const auto& e : r.epochs) {
+    ASSERT_TRUE(e.validated);
+    acc.push_back(e.validation_accuracy);
+    loss.push_back(e.validation_loss);
+    EXPECT_GT(e.max_gradient_norm, 0);
+  }
+  EXPECT_EQ(r.best_epoch, static_cast<int>(best_epoch(acc, loss)) + 1);
+  EXPECT_DOUBLE_EQ(r.epochs[1].learning_rate, 0.01 * 0.5 * (1 + std::cos(3.14159265358979323846 / 5)));
+  // The model is that epoch's: its interpreter accuracy on the validation images is the score
+  // recorded for the epoch (folded batch norm; one image of slack for a float-rounding tie).
+  auto vs = validation_split(set.labels, 0.25, o.seed);
+  auto ev = evaluate(r.model, data::subset(set, vs.validation), 1);
+  EXPECT_NEAR(ev.accuracy, r.epochs[static_cast<std::size_t>(r.best_epoch - 1)].validation_accuracy, 1.0 / 32 + 1e-12);
+  // Same options and seed on one thread: the same weights.
+  auto again = train_model(m, set, o);
+  EXPECT_EQ(std::get<nn::Dense>(again.model.layers()[9]).weight, std::get<nn::Dense>(r.model.layers()[9]).weight);
+}
+
+TEST(Recipe, RejectsBadOptions) {
+  auto bad = [](auto change) {
+    TrainOptions o;
+    change(o);
+    EXPECT_THROW(validate(o), Error);
+  };
+  bad([](TrainOptions& o) { o.clip_norm = -1; });
+  bad([](TrainOptions& o) { o.schedule.step_epochs = 0; });
+  bad([](TrainOptions& o) { o.schedule.step_gamma = 1.5; });
+  bad([](TrainOptions& o) { o.augment.rotate_degrees = 270; });
+  bad([](TrainOptions& o) { o.augment.shift_pixels = -1; });
+  bad([](TrainOptions& o) { o.validation_fraction = 1; });
+  // A validation fraction that leaves nothing to validate is refused, naming the counts.
+  auto set = test::generated_images(4, 4, 1, 16, 1);
+  TrainOptions o;
+  o.validation_fraction = 0.1;
+  EXPECT_THROW(train_model(medcnn_for(set, nn::Activation::kSquare), set, o), Error);
+}
+
+}  // namespace
+}  // namespace hemi::train
