@@ -185,3 +185,34 @@ TEST_F(EvalCli, DataInfoShowsSplitsAndDuplicates) {
 }
 
 }  // namespace
+
+TEST_F(EvalCli, SchemeBfvEvaluatesTheQuantizedTwinAndRefusesBadCombinations) {
+  // The encrypted BFV path is tested on the quant layer's fixture (tests/quant/session_test.cpp);
+  // here: the plaintext quantized twin through the command, and every refusal of --scheme.
+  const std::string data = make_set(dir_ + "/two", 2, 16);
+  const std::string model = dir_ + "/m.hemimodel";
+  ASSERT_EQ(run("train --data " + data + " --epochs 1 --threads 1 -o " + model).code, 0);
+  Result q = run("eval --model " + model + " --data " + data + " --mode plain --scheme bfv --json", false);
+  ASSERT_EQ(q.code, 0) << q.out;
+  auto qj = nlohmann::json::parse(q.out);
+  EXPECT_EQ(qj["scheme"], "bfv");
+  EXPECT_EQ(qj["quantization"]["weight_bits"], 5);
+  EXPECT_EQ(qj["quantization"]["input_bits"], 3);
+  EXPECT_TRUE(qj["quantization"]["log2_bound"].is_number());
+  Result f = run("eval --model " + model + " --data " + data + " --mode plain --json", false);
+  ASSERT_EQ(f.code, 0) << f.out;
+  EXPECT_EQ(nlohmann::json::parse(f.out)["scheme"], "ckks");
+  const std::string base = "eval --model " + model + " --data " + data + " ";
+  struct Case {
+    std::string args, message;
+  };
+  for (const Case& c : {Case{"--scheme paillier", "--scheme must be ckks or bfv, not 'paillier'"},
+                        Case{"--scheme bfv --packing latency", "--scheme bfv has only throughput packing"},
+                        Case{"--scheme bfv --scale-bits 30", "--scale-bits is a CKKS option"},
+                        Case{"--weight-bits 6", "--weight-bits and --input-bits quantize for --scheme bfv"},
+                        Case{"--scheme bfv --mode plain --weight-bits 40", "weight bits 40 outside [2, 24]"}}) {
+    Result r = run(base + c.args);
+    EXPECT_NE(r.code, 0) << c.args;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << ": " << r.out;
+  }
+}

@@ -139,6 +139,18 @@ TEST(BfvEvaluate, AdditiveAndPlainOperationsAreExact) {
   const std::vector<std::int64_t> w{3, -5, 0};
   expect(b.evaluator.dot_product(cts, w), [&](std::size_t s) { return 3 * static_cast<i128>(x[s]) - 5 * static_cast<i128>(y[s]); },
          "dot_product");
+  // A whole layer: rows over the same inputs, an empty row (the constant 0), a zero weight.
+  const std::vector<Ciphertext> in{cx, cy};
+  const std::vector<std::vector<std::uint32_t>> index{{0, 1}, {}, {1, 1, 0}};
+  const std::vector<std::vector<std::int64_t>> weights{{3, -5}, {}, {7, 0, -2}};
+  const std::vector<Ciphertext> layer = b.evaluator.linear(in, index, weights);
+  ASSERT_EQ(layer.size(), 3u);
+  expect(layer[0], [&](std::size_t s) { return 3 * static_cast<i128>(x[s]) - 5 * static_cast<i128>(y[s]); }, "linear row 0");
+  expect(layer[1], [&](std::size_t) { return i128{0}; }, "linear row 1");
+  expect(layer[2], [&](std::size_t s) { return 7 * static_cast<i128>(y[s]) - 2 * static_cast<i128>(x[s]); }, "linear row 2");
+  ThreadPool pool(2);
+  const Evaluator pooled(b.params, &pool);
+  EXPECT_EQ(b.decrypt(pooled.linear(in, index, weights)[2]), b.decrypt(layer[2]));
 }
 
 TEST(BfvEvaluate, MultiplyRelinearizeDepthThreeWithinTheEstimate) {
@@ -253,6 +265,20 @@ TEST(BfvEvaluate, Rejections) {
   const std::vector<const Ciphertext*> mixed{&c, &low};
   const std::vector<std::int64_t> w2{1, 2};
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.dot_product(mixed, w2); }), "dot_product: level mismatch 3 vs 1"));
+  const std::vector<Ciphertext> lin{c, c};
+  const std::vector<std::vector<std::uint32_t>> idx{{0, 2}};
+  const std::vector<std::vector<std::int64_t>> wt{{1, 1}}, wt_short{{1}};
+  EXPECT_TRUE(contains(error_of([&] { b.evaluator.linear({}, idx, wt); }), "linear: no input ciphertexts"));
+  EXPECT_TRUE(contains(error_of([&] { b.evaluator.linear(lin, idx, {}); }), "linear: 1 index rows but 0 weight rows"));
+  EXPECT_TRUE(contains(error_of([&] { b.evaluator.linear(lin, idx, wt_short); }), "linear: row 0 has 2 indices but 1 weights"));
+  EXPECT_TRUE(contains(error_of([&] { b.evaluator.linear(lin, idx, wt); }), "linear: row 0 reads input 2 of 2"));
+  const std::vector<std::vector<std::uint32_t>> idx0{{0}};
+  const std::vector<std::vector<std::int64_t>> big{{600000}};
+  EXPECT_TRUE(contains(error_of([&] { b.evaluator.linear(lin, idx0, big); }), "linear weight"));
+  const std::vector<Ciphertext> lin_mixed{c, low};
+  EXPECT_TRUE(contains(error_of([&] { b.evaluator.linear(lin_mixed, idx0, wt_short); }), "linear: level mismatch 3 vs 1"));
+  const std::vector<Ciphertext> lin_three{b.evaluator.multiply(c, c)};
+  EXPECT_TRUE(contains(error_of([&] { b.evaluator.linear(lin_three, idx0, wt_short); }), "linear: input 0 has 3 parts"));
   const std::vector<const Ciphertext*> empty;
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.dot_product(empty, std::vector<std::int64_t>{}); }), "dot_product: no ciphertexts"));
   Plaintext p = b.encoder.encode_constant(2);

@@ -59,6 +59,24 @@ TEST(BfvSerialize, RoundTrips) {
   EXPECT_EQ(b.decrypt(sq), b.decrypt(b.evaluator.multiply_relin(ct, ct, b.rk)));
 }
 
+TEST(BfvSerialize, PackingMatchesABitByBitOracle) {
+  // The plaintext payload is the coefficients packed little-endian at t's bit width; the
+  // word-at-a-time packer must give exactly the bytes of this bit-by-bit reference.
+  Bundle& b = default_bundle();
+  const Plaintext pt = b.encoder.encode(b.random_values(3));
+  const Bytes bytes = serialize(pt, b.params);
+  const int bits = b.params.t().bits;
+  std::vector<std::uint8_t> want((pt.coeffs.size() * bits + 7) / 8, 0);
+  for (std::size_t c = 0; c < pt.coeffs.size(); ++c)
+    for (int k = 0; k < bits; ++k)
+      if ((pt.coeffs[c] >> k) & 1) {
+        const std::size_t bit = c * bits + k;
+        want[bit / 8] |= static_cast<std::uint8_t>(1u << (bit % 8));
+      }
+  ASSERT_EQ(bytes.size(), kHeaderBytes + want.size());
+  EXPECT_TRUE(std::equal(want.begin(), want.end(), bytes.begin() + static_cast<long>(kHeaderBytes)));
+}
+
 TEST(BfvSerialize, Rejections) {
   Bundle& b = default_bundle();
   const Ciphertext ct = b.encrypt(b.random_values(2));

@@ -80,3 +80,26 @@ INSTANTIATE_TEST_SUITE_P(Primes, Eltwise,
 
 }  // namespace
 }  // namespace hemi::math
+
+namespace hemi::math {
+namespace {
+
+// Both forms (a bound below q: no division; otherwise the general reduction) against
+// from_signed, at the edges of each.
+TEST(FromSignedVec, MatchesFromSignedOnBothForms) {
+  const u64 q = 1073479681;  // 30 bits
+  const std::int64_t qs = static_cast<std::int64_t>(q);
+  std::vector<std::int64_t> small = {0, 1, -1, qs - 1, -(qs - 1), 12345, -12345};
+  std::vector<std::int64_t> large = {0, qs, -qs, qs + 1, -qs - 1, INT64_MAX, INT64_MIN + 1, INT64_MIN, -1};
+  for (const auto* v : {&small, &large}) {
+    // max_abs's contract excludes INT64_MIN; the general form takes any bound >= q.
+    const u64 bound = v == &small ? max_abs(v->data(), v->size()) : ~u64{0};
+    std::vector<u64> out(v->size());
+    from_signed_vec(out.data(), v->data(), v->size(), q, bound);
+    for (std::size_t i = 0; i < v->size(); ++i) EXPECT_EQ(out[i], from_signed((*v)[i], q)) << (*v)[i];
+  }
+  EXPECT_EQ(max_abs(small.data(), small.size()), q - 1);
+}
+
+}  // namespace
+}  // namespace hemi::math

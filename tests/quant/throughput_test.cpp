@@ -98,6 +98,24 @@ TEST(Throughput, BfvLogitsEqualTheIntegerModelExactly) {
   EXPECT_GT(r.download_bytes, 0u);
 }
 
+TEST(Throughput, ThreadedRunEqualsTheIntegerModel) {
+  // Two workers: neurons and input encryptions spread over the pool give the same integers.
+  const QuantizedModel qm = quantize(testing::small_model(), {8}).value();
+  const Plan plan = compile(qm, insecure_options()).value();
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> d(0, 255);
+  std::vector<std::vector<std::int64_t>> inputs(40, std::vector<std::int64_t>(qm.input_size));
+  for (auto& img : inputs)
+    for (auto& x : img) x = d(rng);
+  ThreadPool pool(2);
+  const ThroughputResult r = run_throughput(qm, plan, inputs, &pool);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto want = forward_int(qm, inputs[i]);
+    for (int c = 0; c < 3; ++c) ASSERT_TRUE(r.logits[i * 3 + c] == want[c]) << "image " << i << " class " << c;
+  }
+  EXPECT_EQ(r.upload_bytes, run_throughput(qm, plan, inputs).upload_bytes);  // every input encrypted once
+}
+
 TEST(Throughput, Rejections) {
   const QuantizedModel qm = quantize(testing::small_model(), {8}).value();
   const Plan plan = compile(qm, insecure_options()).value();

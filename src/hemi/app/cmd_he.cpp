@@ -1,6 +1,7 @@
 // hemi plan: compile a model into an encrypted plan and explain it.
 // hemi eval: evaluate a model on the images held out from its training (or an explicit split),
-// plaintext or encrypted, with the full classification metrics.
+// plaintext or encrypted, with the full classification metrics; under CKKS (default: the float
+// model) or BFV (--scheme bfv: the integer-quantized model, exact; docs/bfv.md).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "hemi/nn/interpreter.h"
 #include "hemi/metrics/classification.h"
 #include "hemi/nn/model_file.h"
+#include "hemi/quant/session.h"
 #include "hemi/report/metrics_format.h"
 #include "hemi/train/data_record.h"
 
@@ -39,8 +41,31 @@ double peak_rss_mib() {
 
 // ---- hemi plan ----
 
+// The server's memory limits (issue 12): 0 keeps the compiler's defaults.
+struct MemoryArgs {
+  std::size_t server_memory_mib = 0, plaintext_cache_mib = 0;
+  bool cache_given = false;
+  void apply(he::CompileOptions& o) const {
+    if (server_memory_mib) o.max_server_memory = server_memory_mib << 20;
+    if (cache_given) o.plaintext_cache_bytes = plaintext_cache_mib << 20;
+  }
+  void add_to(CLI::App* app) {
+    app->add_option("--server-memory-mib", server_memory_mib,
+                    "refuse a latency plan whose server would hold more (default 8192)");
+    app->add_option_function<std::size_t>(
+        "--plaintext-cache-mib",
+        [this](std::size_t v) {
+          plaintext_cache_mib = v;
+          cache_given = true;
+        },
+        "latency, channel-packed layout: encoded weights the server keeps (default 1024; the rest is "
+        "encoded for every image)");
+  }
+};
+
 struct PlanArgs {
   std::string model, packing = "auto", output;
+  MemoryArgs memory;
   std::size_t images = 1;
   int scale_bits = 0;
   bool json = false;
@@ -52,6 +77,7 @@ void run_plan(const PlanArgs& a) {
   o.packing = parse_packing(a.packing);
   o.images = a.images;
   o.scale_bits = a.scale_bits;
+  a.memory.apply(o);
   he::Plan plan = he::compile(model, o);
   if (!a.output.empty()) he::save_plan(plan, a.output);
   if (a.json) std::printf("%s\n", plan.to_json().c_str());
@@ -62,7 +88,10 @@ void run_plan(const PlanArgs& a) {
 // ---- hemi eval ----
 
 struct EvalArgs {
-  std::string model, data, mode = "encrypted", packing = "auto", split;
+  std::string model, data, mode = "encrypted", packing = "auto", split, scheme = "ckks";
+  MemoryArgs memory;
+  int weight_bits = quant::kDefaultWeightBits, input_bits = quant::kDefaultInputBits;
+  bool bits_given = false, scale_bits_given = false, packing_given = false;
   std::optional<std::uint64_t> seed;
   std::size_t limit = 0;
   int threads = 0, scale_bits = 0;
@@ -127,13 +156,20 @@ void run_eval(const EvalArgs& a) {
   using Clock = std::chrono::steady_clock;
   const auto t_start = Clock::now();
   if (a.mode != "plain" && a.mode != "encrypted") throw Error("--mode must be plain or encrypted, not '" + a.mode + "'");
+  if (a.scheme != "ckks" && a.scheme != "bfv") throw Error("--scheme must be ckks or bfv, not '" + a.scheme + "'");
+  const bool bfv = a.scheme == "bfv";
+  if (bfv && a.packing_given && a.packing != "throughput" && a.packing != "auto")
+    throw Error("--scheme bfv has only throughput packing (one image per slot), not --packing " + a.packing);
+  if (bfv && a.scale_bits_given) throw Error("--scale-bits is a CKKS option; BFV has no scale (use --weight-bits, --input-bits)");
+  if (!bfv && a.bits_given) throw Error("--weight-bits and --input-bits quantize for --scheme bfv; CKKS evaluates the float model");
   nn::Model model = nn::load_model(a.model);
   // The plan and its limits (memory, security) are checked before any image is read.
   std::optional<he::Plan> plan;
-  if (a.mode == "encrypted") {
+  if (a.mode == "encrypted" && !bfv) {
     he::CompileOptions co;
     co.packing = parse_packing(a.packing);
     co.scale_bits = a.scale_bits;
+    a.memory.apply(co);
     co.images = a.limit ? a.limit : (model.spec().data ? std::max<std::size_t>(1, model.spec().data->test_images) : 1);
     plan = he::compile(model, co);
   }
@@ -175,7 +211,34 @@ void run_eval(const EvalArgs& a) {
   std::vector<std::vector<double>> logits;
   double eval_seconds = 0;
   std::optional<he::SessionResult> enc;
-  if (a.mode == "plain") {
+  std::optional<quant::SessionResult> benc;
+  std::optional<quant::QuantizedModel> qplain;  // --scheme bfv --mode plain: the quantized twin
+  if (bfv && a.mode == "plain") {
+    const auto t = Clock::now();
+    auto q = quant::quantize(model, {a.weight_bits, a.input_bits});
+    if (!q) throw Error("eval: the model cannot be quantized: " + q.error());
+    qplain = q.value();
+    ThreadPool pool(a.threads > 0 ? static_cast<std::size_t>(a.threads) : 0);
+    logits.assign(count, {});
+    const std::size_t values = model.input_shape().size();
+    const long double scale = qplain->output_scale();
+    pool.parallel_for(0, count, [&](std::size_t i) {
+      const auto l = quant::forward_int(*qplain, quant::to_inputs(*qplain, model, test.pixels.data() + i * values));
+      for (const auto& v : l) logits[i].push_back(static_cast<double>(static_cast<long double>(v) / scale));
+    });
+    eval_seconds = std::chrono::duration<double>(Clock::now() - t).count();
+    j["threads"] = pool.size();
+  } else if (bfv) {
+    quant::SessionOptions so;
+    so.quant = {a.weight_bits, a.input_bits};
+    so.threads = a.threads;
+    if (!a.quiet)
+      so.phase = [](const std::string& name) { std::fprintf(stderr, "  bfv: %s...\n", name.c_str()); };
+    benc = quant::run_bfv(model, test.pixels.data(), count, labels, so);
+    eval_seconds = benc->seconds.total;
+    logits = benc->logits;
+    j["threads"] = benc->threads;
+  } else if (a.mode == "plain") {
     const auto t = Clock::now();
     ThreadPool pool(a.threads > 0 ? static_cast<std::size_t>(a.threads) : 0);
     nn::BatchOutput out = nn::forward_batch(model, {test.pixels.data(), count, model.input_shape()}, &pool);
@@ -220,7 +283,35 @@ void run_eval(const EvalArgs& a) {
   j["notes"] = notes;
   j["warnings"] = warnings;
   j["peak_memory_mib"] = peak_rss_mib();
-  if (!enc) {
+  j["scheme"] = a.scheme;
+  if (bfv) j["quantization"] = {{"weight_bits", a.weight_bits}, {"input_bits", a.input_bits}};
+  if (qplain) j["quantization"]["log2_bound"] = static_cast<double>(std::log2(qplain->max_bound()));
+  if (benc) {
+    const quant::SessionResult& r = *benc;
+    const auto& lit = r.plan.params.front();
+    j["packing"] = "throughput";
+    j["plain_accuracy"] = r.plain_accuracy;
+    j["plain_reference"] = "quantized";
+    j["agreement"] = r.agreement;
+    j["exact_agreement"] = r.exact_agreement;
+    j["max_logit_error"] = r.max_logit_error;
+    const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.quantize - r.seconds.total - r.plain_seconds);
+    j["seconds"] = {{"load", load_seconds},         {"quantize", r.seconds.quantize}, {"compile", r.seconds.compile},
+                    {"keygen", r.seconds.keygen},   {"setup", 0.0},                   {"encrypt", r.seconds.encrypt},
+                    {"evaluate", r.seconds.evaluate}, {"decrypt", r.seconds.decrypt}, {"plain", r.plain_seconds},
+                    {"other", other},               {"encrypted", r.seconds.total},   {"total", total_seconds},
+                    {"encrypt_cpu", r.seconds.encrypt_cpu}, {"evaluate_cpu", r.seconds.evaluate_cpu}};
+    j["images_per_second"] = static_cast<double>(count) / r.seconds.total;
+    j["bytes_up_per_image"] = r.bytes_up_per_image;
+    j["bytes_down_per_image"] = r.bytes_down_per_image;
+    j["eval_key_bytes"] = r.eval_key_bytes;
+    j["secret_key_bytes"] = r.secret_key_bytes;
+    j["quantization"]["log2_bound"] = r.plan.log2_bound;
+    j["bfv"] = {{"n", std::size_t{1} << lit.log_n}, {"q_bits", lit.q_bits}, {"p_bits", lit.p_bits}, {"t", r.plan.t},
+                {"log2_t_product", r.plan.log2_t_product}, {"download_level", r.plan.download_level},
+                {"min_budget_bits", r.min_budget_bits}, {"batches", r.batches}, {"security_bits", lit.security},
+                {"plan", r.plan.summary()}};
+  } else if (!enc) {
     j["seconds"] = {{"load", load_seconds}, {"evaluate", eval_seconds}, {"total", total_seconds},
                     {"other", std::max(0.0, total_seconds - load_seconds - eval_seconds)}};
     j["images_per_second"] = static_cast<double>(count) / eval_seconds;
@@ -252,12 +343,35 @@ void run_eval(const EvalArgs& a) {
     return;
   }
   for (const auto& w : warnings) std::fprintf(stderr, "hemi eval: warning: %s\n", w.c_str());
-  std::printf("%s %s on %zu images of %s\n", a.mode == "plain" ? "plaintext" : "encrypted",
-              model.architecture().c_str(), count, ds.location.name.c_str());
+  std::printf("%s %s%s on %zu images of %s\n", a.mode == "plain" ? "plaintext" : "encrypted",
+              model.architecture().c_str(), bfv ? (a.mode == "plain" ? " (quantized)" : " (BFV)") : "", count,
+              ds.location.name.c_str());
   std::printf("  split: %s\n", ds.split.describe().c_str());
   for (const auto& n : notes) std::printf("  note: %s\n", n.c_str());
   if (!ds.duplicates.test_images) std::printf("  duplicates: %s\n", ds.duplicates.describe().c_str());
   std::printf("%s", report::metrics_text(m).c_str());
+  if (qplain)
+    std::printf("\n  quantized (the BFV twin, in plaintext): %d-bit inputs, %d-bit weights, largest intermediate 2^%.1f\n",
+                a.input_bits, a.weight_bits, static_cast<double>(std::log2(qplain->max_bound())));
+  if (benc) {
+    const quant::SessionResult& r = *benc;
+    std::printf("\n  encrypted: BFV, throughput packing, %s, %d threads\n", r.plan.summary().c_str(), r.threads);
+    std::printf("  quantization: %d-bit inputs, %d-bit weights\n", r.input_bits, r.weight_bits);
+    std::printf("  quantized plaintext accuracy %.2f%%, agreement with it %.2f%% (identical integer logits %.2f%%), "
+                "budget left %.1f bits\n",
+                100 * r.plain_accuracy, 100 * r.agreement, 100 * r.exact_agreement, r.min_budget_bits);
+    const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.quantize - r.seconds.total - r.plain_seconds);
+    std::printf("  time: load %.2f s, quantize %.2f s, compile %.2f s, keygen %.2f s, encrypt %.2f s (CPU %.2f s), evaluate "
+                "%.2f s (CPU %.2f s), decrypt %.2f s, plaintext reference %.2f s, other %.2f s; total %.2f s (%.1f "
+                "images/s encrypted)\n",
+                load_seconds, r.seconds.quantize, r.seconds.compile, r.seconds.keygen, r.seconds.encrypt,
+                r.seconds.encrypt_cpu, r.seconds.evaluate, r.seconds.evaluate_cpu, r.seconds.decrypt, r.plain_seconds,
+                other, total_seconds, static_cast<double>(count) / r.seconds.total);
+    std::printf("  per image: %.1f KiB up, %.1f KiB down; evaluation keys %.1f MiB; peak memory %.0f MiB\n",
+                r.bytes_up_per_image / 1024, r.bytes_down_per_image / 1024,
+                static_cast<double>(r.eval_key_bytes) / 1048576.0, peak_rss_mib());
+    return;
+  }
   if (!enc) {
     std::printf("\n  time: load %.2f s, evaluate %.3f s (%.0f images/s), other %.2f s, total %.2f s\n", load_seconds,
                 eval_seconds, static_cast<double>(count) / eval_seconds,
@@ -289,6 +403,7 @@ void setup(CLI::App& root) {
   plan->add_option("--scale-bits", pa->scale_bits, "CKKS scale 2^BITS (default: automatic)");
   plan->add_option("-o,--output", pa->output, "write the plan (JSON) to this file");
   plan->add_flag("--json", pa->json, "print the plan as JSON");
+  pa->memory.add_to(plan);
   plan->callback([pa] { run_plan(*pa); });
 
   auto ea = std::make_shared<EvalArgs>();
@@ -296,7 +411,16 @@ void setup(CLI::App& root) {
   ev->add_option("--model", ea->model, "model file (from hemi train)")->required();
   ev->add_option("--data", ea->data, "mnist, fashion-mnist, brain-mri, or a path")->required();
   ev->add_option("--mode", ea->mode, "plain or encrypted (default)");
-  ev->add_option("--packing", ea->packing, "auto (default), throughput or latency");
+  ev->add_option("--scheme", ea->scheme,
+                 "ckks (default: the float model, approximate) or bfv (the integer-quantized model, exact; throughput "
+                 "packing only; with --mode plain the quantized model in plaintext)");
+  ev->add_option("--packing", ea->packing, "auto (default), throughput or latency (latency: ckks only)")
+      ->each([ea](const std::string&) { ea->packing_given = true; });
+  ev->add_option("--weight-bits", ea->weight_bits, "bfv: signed bits per quantized weight (default 5)")
+      ->each([ea](const std::string&) { ea->bits_given = true; });
+  ev->add_option("--input-bits", ea->input_bits, "bfv: bits per quantized pixel (default 3)")
+      ->each([ea](const std::string&) { ea->bits_given = true; });
+  ea->memory.add_to(ev);
   ev->add_option("--split", ea->split,
                  "which images: a split name (test, val, train), a train fraction, or auto (default: the images "
                  "held out when the model was trained)");
@@ -305,7 +429,8 @@ void setup(CLI::App& root) {
   ev->add_flag("--keep-duplicates", ea->keep_duplicates,
                "keep test images whose content is also a training image (default: drop them)");
   ev->add_option("--threads", ea->threads, "threads (default: every core)");
-  ev->add_option("--scale-bits", ea->scale_bits, "CKKS scale 2^BITS (default: automatic)");
+  ev->add_option("--scale-bits", ea->scale_bits, "CKKS scale 2^BITS (default: automatic; ckks only)")
+      ->each([ea](const std::string&) { ea->scale_bits_given = true; });
   ev->add_flag("--json", ea->json, "print one JSON object");
   ev->add_flag("--quiet", ea->quiet, "no progress on stderr");
   ev->callback([ea] { run_eval(*ea); });

@@ -44,6 +44,13 @@ class Evaluator {
   // sum_i weights[i] * cts[i], reduced once per coefficient (the inner loop of a layer).
   Ciphertext dot_product(std::span<const Ciphertext* const> cts, std::span<const std::int64_t> weights) const;
 
+  // A whole linear layer: output r = sum_k weights[r][k] * in[index[r][k]] (every input at one
+  // level, 2 parts). Blocked over the coefficients, so each input limb is read from memory once
+  // per block for all outputs instead of once per output (the layer's inputs are far larger
+  // than the caches); work is spread over the pool by (limb, block).
+  std::vector<Ciphertext> linear(std::span<const Ciphertext> in, std::span<const std::vector<std::uint32_t>> index,
+                                 std::span<const std::vector<std::int64_t>> weights) const;
+
   // Ciphertext products: three parts until relinearized.
   Ciphertext multiply(const Ciphertext& a, const Ciphertext& b) const;
   Ciphertext square(const Ciphertext& a) const;

@@ -27,6 +27,7 @@ ExactConverter::ExactConverter(std::vector<math::Modulus> from, std::vector<math
   for (const auto& b : to_) {
     for (std::size_t i = 0; i < k; ++i) hat_mod_to_.push_back(product_mod(from_, i, b));
     a_mod_to_.push_back(product_mod(from_, SIZE_MAX, b));
+    for (std::size_t v = 0; v <= k; ++v) v_a_mod_to_.push_back(math::mul_mod(v % b.value, a_mod_to_.back(), b));
   }
 }
 
@@ -51,20 +52,21 @@ void ExactConverter::convert(const u64* in, u64* const* outs, std::size_t n, std
   for (std::size_t j = 0; j < to_count; ++j) {
     const math::Modulus& b = to_[j];
     const u64* hat = hat_mod_to_.data() + j * k;
-    const u64 a_mod = a_mod_to_[j];
+    // v = round(sum_i y_i / a_i) <= k (each y_i / a_i < 1): v A mod b_j from a table.
+    const u64* v_a = v_a_mod_to_.data() + j * (k + 1);
     u64* out = outs[j];
     for (std::size_t c = 0; c < n; ++c) {
       u128 s = 0;
       for (std::size_t i = 0; i < k; ++i) s += static_cast<u128>(y[i * n + c]) * hat[i];
       const u64 pos = math::reduce_128(s, b);
-      out[c] = math::sub_mod(pos, math::mul_mod(math::reduce_64(v[c], b), a_mod, b), b.value);
+      out[c] = math::sub_mod(pos, v_a[v[c]], b.value);
     }
   }
 }
 
 ScaleRounder::ScaleRounder(std::vector<math::Modulus> q, std::vector<math::Modulus> ext, const math::Modulus& t)
     : q_(std::move(q)), ext_(std::move(ext)) {
-  HEMI_ASSERT(!q_.empty() && q_.size() <= 64);
+  HEMI_ASSERT(!q_.empty() && q_.size() <= 63);
   targets_ = ext_.empty() ? std::vector<math::Modulus>{t} : ext_;
   const std::size_t k = q_.size();
   std::vector<u64> r(k);
@@ -82,8 +84,10 @@ ScaleRounder::ScaleRounder(std::vector<math::Modulus> q, std::vector<math::Modul
       const u64 qi_inv = math::inv_mod(math::reduce_64(q_[i].value, m), m);
       int_part_.push_back(math::neg_mod(math::mul_mod(math::reduce_64(r[i], m), qi_inv, m), m.value));
     }
-    if (!ext_.empty())
+    if (!ext_.empty()) {
       t_q_inv_.push_back(math::mul_mod(math::reduce_64(t.value, m), math::inv_mod(product_mod(q_, SIZE_MAX, m), m), m));
+      t_q_inv_shoup_.push_back(math::shoup(t_q_inv_.back(), m.value));
+    }
   }
 }
 
@@ -117,13 +121,13 @@ void ScaleRounder::scale(const u64* in, u64* const* outs, std::size_t n) const {
     // 2^64 mod m, to fold the (rarely non-zero) high word of the rounded sum.
     const u64 two64 = math::reduce_128(u128{1} << 64, m);
     for (std::size_t c = 0; c < n; ++c) {
-      u128 s = 0;
-      // x_i < 2^61 and ip < 2^61: k <= 64 products fit 128 bits without reducing x_i first.
+      // x_i < 2^61 and ip < 2^61: k <= 63 products and the rounded low word fit 128 bits
+      // without reducing first.
+      u128 s = rounded_lo[c];
       for (std::size_t i = 0; i < k; ++i) s += static_cast<u128>(in[i * n + c]) * ip[i];
       u64 r = math::reduce_128(s, m);
-      r = math::add_mod(r, math::reduce_64(rounded_lo[c], m), m.value);
       if (rounded_hi[c]) r = math::add_mod(r, math::mul_mod(math::reduce_64(rounded_hi[c], m), two64, m), m.value);
-      if (xe) r = math::add_mod(r, math::mul_mod(xe[c], t_q_inv_[j], m), m.value);
+      if (xe) r = math::add_mod(r, math::mul_shoup(xe[c], t_q_inv_[j], t_q_inv_shoup_[j], m.value), m.value);
       out[c] = r;
     }
   }

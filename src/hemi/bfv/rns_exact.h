@@ -36,6 +36,7 @@ class ExactConverter {
   std::vector<u64> hat_inv_, hat_inv_shoup_;  // (A/a_i)^-1 mod a_i
   std::vector<u64> hat_mod_to_;               // (A/a_i) mod b_j at [j*k + i]
   std::vector<u64> a_mod_to_;                 // A mod b_j
+  std::vector<u64> v_a_mod_to_;               // v A mod b_j for v = 0..k, at [j*(k+1) + v]
 };
 
 class ScaleRounder {
@@ -51,7 +52,7 @@ class ScaleRounder {
   std::vector<math::Modulus> q_, ext_, targets_;
   std::vector<u64> omega_;     // floor(2^64 * r_i / q_i), r_i = t * E * a_i mod q_i
   std::vector<u64> int_part_;  // -r_i * q_i^-1 mod target j, at [j*k + i]
-  std::vector<u64> t_q_inv_;   // t * Q^-1 mod e_j (extension case)
+  std::vector<u64> t_q_inv_, t_q_inv_shoup_;  // t * Q^-1 mod e_j (extension case)
 };
 
 }  // namespace hemi::bfv

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "hemi/base/error.h"
+#include "hemi/math/eltwise.h"
 
 namespace hemi::ckks {
 
@@ -94,10 +95,10 @@ Plaintext Encoder::from_coefficients(const std::vector<double>& coeffs, std::siz
   pt.scale = r.scale;
   pt.params_id = params_.id();
   pt.poly = RnsPoly(params_.n(), level + 1);
+  const math::u64 bound = math::max_abs(r.ints.data(), r.ints.size());  // < 2^62 (rounded checks it)
   for (std::size_t i = 0; i <= level; ++i) {
-    const math::u64 q = ctx.q[i].value;
     math::u64* dst = pt.poly.limb(i);
-    for (std::size_t c = 0; c < r.ints.size(); ++c) dst[c] = math::from_signed(r.ints[c], q);
+    math::from_signed_vec(dst, r.ints.data(), r.ints.size(), ctx.q[i].value, bound);
     math::ntt_forward(dst, *ctx.ntt[i]);
   }
   return pt;

@@ -119,11 +119,12 @@ SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Encoder::Coefficients&
   secure_wipe(e_small.data(), e_small.size());
   sct.c0 = RnsPoly(ctx.n, limbs);
   std::vector<u64, AlignedAllocator<u64>> as(ctx.n);
+  const u64 bound = math::max_abs(me.data(), me.size());
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& m = ctx.q[i];
     // c0 = (m + e) - a s
     u64* c0 = sct.c0.limb(i);
-    for (std::size_t c = 0; c < ctx.n; ++c) c0[c] = math::from_signed(me[c], m.value);
+    math::from_signed_vec(c0, me.data(), ctx.n, m.value, bound);
     math::ntt_forward(c0, *ctx.ntt[i]);
     math::mul_mod_vec(as.data(), a.limb(i), sk_.poly.limb(i), ctx.n, m);
     math::sub_mod_vec(c0, as.data(), ctx.n, m.value);

@@ -11,6 +11,8 @@
 
 #include "hemi/ckks/params.h"
 #include "hemi/he/cost_model.h"
+#include "hemi/he/throughput_stream.h"
+#include "hemi/he/multiplexed_layout.h"
 #include "hemi/nn/model_file.h"
 
 namespace hemi::he {
@@ -30,9 +32,11 @@ std::size_t network_period(const nn::Model& model) {
   return next_pow2(d);
 }
 
+}  // namespace
+
 // Automatic parameters: the smallest ring that holds the depth (and the period for latency),
 // with the largest scale in [25, 40] bits that fits it at the security level.
-ckks::ParamsLiteral choose_params(int depth, int security, int scale_bits, std::size_t min_slots) {
+ckks::ParamsLiteral params_for_depth(int depth, int security, int scale_bits, std::size_t min_slots) {
   const int integer_bits = 10;  // q_0 / scale: logits up to +-512
   std::optional<ckks::ParamsLiteral> best;
   for (int s = scale_bits ? scale_bits : 40; s >= (scale_bits ? scale_bits : 25); --s) {
@@ -48,8 +52,6 @@ ckks::ParamsLiteral choose_params(int depth, int security, int scale_bits, std::
                 (scale_bits ? " at scale 2^" + std::to_string(scale_bits) : std::string()));
   return *best;
 }
-
-}  // namespace
 
 std::string model_id(const nn::Model& model) {
   Bytes b = nn::serialize_model(model);
@@ -135,7 +137,9 @@ std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t p
   return d;
 }
 
-Plan compile(const nn::Model& model, const CompileOptions& options) {
+namespace {
+// compile() without the validation: the packings and layouts it compares call it recursively.
+Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) {
   if (auto why = nn::plaintext_only_reason(model.layers()); !why.empty()) throw Error("compile: " + why);
   const int depth = model.multiplicative_depth();
   if (!options.packing) {
@@ -148,12 +152,12 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     Plan pt, pl;
     std::string why_t, why_l;
     try {
-      pt = compile(model, t);
+      pt = compile_unvalidated(model, t);
     } catch (const Error& e) {
       why_t = e.what();
     }
     try {
-      pl = compile(model, l);
+      pl = compile_unvalidated(model, l);
     } catch (const Error& e) {
       why_l = e.what();
     }
@@ -166,6 +170,29 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     return batches * pt.predicted_seconds <= static_cast<double>(options.images) * pl.predicted_seconds ? pt : pl;
   }
   const Packing packing = *options.packing;
+  if (packing == Packing::kLatency && options.latency_layout != CompileOptions::LatencyLayout::kDiagonal) {
+    // The channel-packed layout (multiplexed_layout.h), or the diagonal one below, whichever
+    // fits and is predicted faster.
+    if (options.latency_layout == CompileOptions::LatencyLayout::kMultiplexed) return compile_multiplexed(model, options);
+    CompileOptions d = options;
+    d.latency_layout = CompileOptions::LatencyLayout::kDiagonal;
+    std::optional<Plan> pd, pm;
+    std::string why_d, why_m;
+    try {
+      pd = compile_unvalidated(model, d);
+    } catch (const Error& e) {
+      why_d = e.what();
+    }
+    try {
+      pm = compile_multiplexed(model, options);
+    } catch (const Error& e) {
+      why_m = e.what();
+    }
+    if (!pd && !pm) throw Error("compile: no latency layout fits: diagonal: " + why_d + "; multiplexed: " + why_m);
+    if (!pm) return *pd;
+    if (!pd) return *pm;
+    return pd->predicted_seconds <= pm->predicted_seconds ? *pd : *pm;
+  }
   // Latency: expand the first convolution's input on the client when it fits a ring of the
   // size the network needs anyway (the expanded conv has far fewer diagonals).
   std::size_t period = network_period(model);
@@ -176,7 +203,7 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     if (im2col) period = std::max(period, next_pow2(im2col->matrix.cols));
   }
   ckks::ParamsLiteral lit = options.params ? *options.params
-                                           : choose_params(depth, options.security, options.scale_bits,
+                                           : params_for_depth(depth, options.security, options.scale_bits,
                                                            packing == Packing::kLatency ? period : 1);
   auto created = ckks::Params::create(lit);
   if (!created) throw Error("compile: CKKS parameters refused: " + created.error());
@@ -271,10 +298,8 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
   nn::TensorShape shape = model.input_shape();
   std::set<int> steps;
   std::size_t plaintext_words = 0;  // latency: pre-encoded diagonals
-  // Throughput: one ciphertext per value, so the largest layer's input and output ciphertexts
-  // are alive at once (each 2 polynomials of level + 1 residues of n words).
-  std::size_t live_ciphertext_words = 0;
-  bool streamed_first = true;  // no layer with ciphertexts yet
+  // Throughput: the linear layers' matrices, for the streamed schedule below.
+  std::vector<SparseMatrix> matrices(thr ? model.layers().size() : 0);
   for (std::size_t li = 0; li < model.layers().size(); ++li) {
     const nn::Layer& layer = model.layers()[li];
     LayerPlan lp;
@@ -285,9 +310,7 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
       SparseMatrix m = (li == 0 && im2col) ? im2col->matrix : linear_matrix(layer, shape);
       if (thr) {
-        lp.ops.dot_terms = m.nonzeros();
-        lp.ops.rescales = m.rows;
-        lp.ops.additions = m.rows;
+        matrices[li] = std::move(m);  // operations: from the stream's schedule below
       } else {
         const DiagonalLayout& d = *layout_of[li];
         lp.hybrid = d.hybrid;
@@ -319,15 +342,6 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
       level -= ld;  // the result is brought back to the incoming scale
     }
     // flatten: nothing happens to ciphertexts
-    if (thr) {
-      // The server streams the first linear layer's inputs one by one (Server::evaluate_batch):
-      // only its outputs are alive then; later layers hold their input and output.
-      const bool streamed = streamed_first && nn::is_linear(layer);
-      const std::size_t in_words = streamed ? 0 : shape.size() * static_cast<std::size_t>(lp.level_in + 1);
-      live_ciphertext_words = std::max(
-          live_ciphertext_words, 2 * params.n() * (in_words + out.size() * static_cast<std::size_t>(std::max(level, 0) + 1)));
-      if (!std::holds_alternative<nn::Flatten>(layer)) streamed_first = false;
-    }
     lp.level_out = level;
     lp.log2_scale_out = log2_scale;
     lp.shape_out = out.to_string();
@@ -336,6 +350,36 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
     shape = out;
   }
   if (level < 0) throw Error("compile: internal: the simulation ran out of levels");
+  // Throughput: the schedule the server runs (throughput_stream.h) gives the operations of
+  // every layer and the peak of the ciphertexts alive at once.
+  std::size_t live_ciphertext_words = 0;
+  if (thr) {
+    std::vector<StreamLayer> sl;
+    for (std::size_t li = 0; li < model.layers().size(); ++li) {
+      const nn::Layer& layer = model.layers()[li];
+      StreamLayer x;
+      if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
+        x.kind = StreamLayer::kLinear;
+        x.matrix = &matrices[li];
+      } else if (std::holds_alternative<nn::Square>(layer)) {
+        x.kind = StreamLayer::kSquare;
+      } else if (auto* p = std::get_if<nn::Polynomial>(&layer)) {
+        x.kind = StreamLayer::kPolynomial;
+        x.coefficients = &p->coefficients;
+      }
+      x.level_out = plan.layers[li].level_out;
+      sl.push_back(x);
+    }
+    const StreamSchedule schedule = stream_schedule(model.input_shape(), plan.input_level, sl);
+    const std::vector<OpCounts> ops = stream_layer_ops(schedule, plan.layers.size());
+    plan.total = {};
+    for (std::size_t li = 0; li < plan.layers.size(); ++li) {
+      plan.layers[li].ops = ops[li];
+      plan.total += ops[li];
+    }
+    live_ciphertext_words = stream_peak_words(schedule, params.n());
+    plan.ciphertext_memory_bytes = live_ciphertext_words * sizeof(std::uint64_t);
+  }
   plan.rotation_steps.assign(steps.begin(), steps.end());
   plan.predicted_seconds = predict_seconds(plan.total, params.n(), static_cast<std::size_t>(depth) + 1);
   plan.upload_bytes_per_batch = plan.ciphertexts_per_batch * params.seeded_ciphertext_bytes(depth);
@@ -354,13 +398,21 @@ Plan compile(const nn::Model& model, const CompileOptions& options) {
   // every image of the batch, so the count depends on the network, not on the images.
   if (thr && plan.server_memory_bytes > options.max_throughput_memory)
     throw Error("compile: throughput packing would hold about " + std::to_string(plan.server_memory_bytes >> 20) +
-                " MiB on the server (one ciphertext per value: " + std::to_string(model.input_shape().size()) +
-                " for the " + model.input_shape().to_string() + " input, up to " +
+                " MiB on the server (streamed one ciphertext per value through every layer, up to " +
                 std::to_string((live_ciphertext_words * sizeof(std::uint64_t)) >> 20) +
-                " MiB of ciphertexts alive in one layer, N = " + std::to_string(params.n()) + "), over the limit of " +
+                " MiB of ciphertexts alive at once, N = " + std::to_string(params.n()) + "), over the limit of " +
                 std::to_string(options.max_throughput_memory >> 20) +
                 " MiB; a smaller batch would not help: use latency packing or a smaller input size");
   return plan;
+}
+
+}  // namespace
+
+// Every plan the compiler hands out went through Plan::create, once.
+Plan compile(const nn::Model& model, const CompileOptions& options) {
+  auto made = Plan::create(compile_unvalidated(model, options));
+  if (!made) throw Error("compile: the plan is refused: " + made.error());
+  return std::move(made).value();
 }
 
 }  // namespace hemi::he

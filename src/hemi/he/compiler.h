@@ -23,13 +23,20 @@ struct CompileOptions {
   // A latency plan whose server would hold more than this (pre-encoded diagonals and the
   // evaluation keys with their precomputations) is refused with the reason.
   std::size_t max_server_memory = std::size_t{8} << 30;
-  // The same for a throughput plan (the largest layer's ciphertexts, one per value, and the
-  // keys). Larger by default: no other packing serves big batches, and the shipped mri-rgb
-  // experiment (estimate 11 GiB, measured ~10 GiB) runs on a 23 GiB machine; mri-cnn on 64x64
-  // RGB (estimate ~45 GiB) is refused. --packing auto picks the packing that fits, or says why
-  // neither does.
-  std::size_t max_throughput_memory = std::size_t{16} << 30;
+  // The same for a throughput plan: the evaluation keys and the peak of the ciphertexts alive
+  // at once when the server streams every layer (throughput_stream.h), computed from the
+  // schedule the server runs. A smaller batch does not change it (one ciphertext per value).
+  std::size_t max_throughput_memory = std::size_t{8} << 30;
+  // Latency, multiplexed layout: at most this many bytes of encoded weights kept by the server
+  // (within max_server_memory); the rest is encoded for each image.
+  std::size_t plaintext_cache_bytes = std::size_t{1} << 30;
+  // Latency: which layout (both by default: the one with the smaller predicted time that fits).
+  enum class LatencyLayout { kAuto, kDiagonal, kMultiplexed } latency_layout = LatencyLayout::kAuto;
 };
+
+// The smallest ring that holds `depth` levels (and at least min_slots slots) at the security
+// level, with the largest scale in [25, 40] bits that fits (or exactly scale_bits if nonzero).
+ckks::ParamsLiteral params_for_depth(int depth, int security, int scale_bits, std::size_t min_slots);
 
 Plan compile(const nn::Model& model, const CompileOptions& options);
 

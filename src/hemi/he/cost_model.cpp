@@ -68,7 +68,9 @@ double predict_seconds(const OpCounts& o, std::size_t n, std::size_t limbs) {
   double us = static_cast<double>(o.hoisted_groups) * c.rotate + std::max(0.0, hoisted) * c.hoisted_rotate +
               static_cast<double>(o.relinearizations) * c.relin + static_cast<double>(o.rescales) * c.rescale +
               static_cast<double>(o.plain_multiplies) * c.plain_mul + static_cast<double>(o.dot_terms) * c.dot_term +
-              static_cast<double>(o.additions) * c.add;
+              static_cast<double>(o.additions) * c.add +
+              // an encoding: a special FFT and one NTT per prime, about 8 NTTs at the reference size
+              static_cast<double>(o.encodes) * 8 * c.ntt_us;
   return us * f * 1e-6;
 }
 

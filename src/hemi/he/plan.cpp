@@ -25,6 +25,7 @@ OpCounts& OpCounts::operator+=(const OpCounts& o) {
   plain_multiplies += o.plain_multiplies;
   dot_terms += o.dot_terms;
   additions += o.additions;
+  encodes += o.encodes;
   return *this;
 }
 
@@ -34,7 +35,7 @@ json ops_json(const OpCounts& o) {
   return {{"rotations", o.rotations},          {"hoisted_groups", o.hoisted_groups},
           {"relinearizations", o.relinearizations}, {"rescales", o.rescales},
           {"plain_multiplies", o.plain_multiplies}, {"dot_terms", o.dot_terms},
-          {"additions", o.additions}};
+          {"additions", o.additions}, {"encodes", o.encodes}};
 }
 OpCounts ops_from(const json& j) {
   OpCounts o;
@@ -45,6 +46,7 @@ OpCounts ops_from(const json& j) {
   o.plain_multiplies = json_count(j.at("plain_multiplies"), "plan: plain_multiplies");
   o.dot_terms = json_count(j.at("dot_terms"), "plan: dot_terms");
   o.additions = json_count(j.at("additions"), "plan: additions");
+  if (j.contains("encodes")) o.encodes = json_count(j.at("encodes"), "plan: encodes");
   return o;
 }
 
@@ -83,6 +85,9 @@ std::string Plan::to_json() const {
       {"im2col_conv", {im2col_conv.in_channels, im2col_conv.out_channels, im2col_conv.kernel_h, im2col_conv.kernel_w,
                        im2col_conv.stride_h, im2col_conv.stride_w, im2col_conv.pad_h, im2col_conv.pad_w}},
       {"input_values", input_values},
+      {"mux_block", mux_block},
+      {"mux_phases", mux_phases},
+      {"plaintext_cache_bytes", plaintext_cache_bytes},
       {"rotation_steps", rotation_steps},
       {"layers", layers_j},
       {"total", ops_json(total)},
@@ -91,6 +96,7 @@ std::string Plan::to_json() const {
       {"download_bytes_per_batch", download_bytes_per_batch},
       {"eval_key_bytes", eval_key_bytes},
       {"server_memory_bytes", server_memory_bytes},
+      {"ciphertext_memory_bytes", ciphertext_memory_bytes},
   };
   return j.dump(2);
 }
@@ -134,6 +140,10 @@ Plan Plan::from_json(const std::string& text) {
         if (v < 0 || v > 4096) throw Error("plan: im2col_conv value " + std::to_string(v) + " is out of range");
     }
     p.input_values = json_count(j.at("input_values"), "plan: input_values");
+    if (j.contains("mux_block")) p.mux_block = json_count(j.at("mux_block"), "plan: mux_block");
+    if (j.contains("mux_phases")) p.mux_phases = json_int(j.at("mux_phases"), "plan: mux_phases");
+    if (j.contains("plaintext_cache_bytes"))
+      p.plaintext_cache_bytes = json_count(j.at("plaintext_cache_bytes"), "plan: plaintext_cache_bytes");
     p.rotation_steps = json_ints(j.at("rotation_steps"), "plan: rotation_steps");
     for (const json& l : j.at("layers")) {
       LayerPlan lp;
@@ -156,11 +166,20 @@ Plan Plan::from_json(const std::string& text) {
     p.download_bytes_per_batch = json_count(j.at("download_bytes_per_batch"), "plan: download_bytes_per_batch");
     p.eval_key_bytes = json_count(j.at("eval_key_bytes"), "plan: eval_key_bytes");
     p.server_memory_bytes = json_count(j.at("server_memory_bytes"), "plan: server_memory_bytes");
-    if (std::string why = p.validation_error(); !why.empty()) throw Error("plan: " + why);
-    return p;
+    if (j.contains("ciphertext_memory_bytes"))  // absent in plans made before streaming
+      p.ciphertext_memory_bytes = json_count(j.at("ciphertext_memory_bytes"), "plan: ciphertext_memory_bytes");
+    auto created = create(std::move(p));
+    if (!created) throw Error("plan: " + created.error());
+    return std::move(created).value();
   } catch (const json::exception& e) {
     throw Error(std::string("plan: malformed JSON: ") + e.what());
   }
+}
+
+Result<Plan> Plan::create(Plan candidate) {
+  if (std::string why = candidate.validation_error(); !why.empty()) return Result<Plan>::failure(why);
+  candidate.validated_ = true;
+  return candidate;
 }
 
 std::string Plan::validation_error() const {
@@ -210,6 +229,20 @@ std::string Plan::validation_error() const {
     return num(classes) + " classes do not fit the period of " + num(period) + " slots";
   if (input_values < 1 || input_values > period)
     return num(input_values) + " input values do not fit the period of " + num(period) + " slots";
+  if (mux_phases < 1 || mux_phases > 16 || (mux_phases > 1 && mux_block == 0))
+    return "space-to-depth factor " + num(mux_phases) + " (1 to 16, and only with the channel-packed layout)";
+  if (input_height % mux_phases || input_width % mux_phases)
+    return "space-to-depth factor " + num(mux_phases) + " does not divide the " + num(input_height) + " x " + num(input_width) + " input";
+  if (mux_block != 0) {
+    const std::size_t grid = static_cast<std::size_t>(input_height / mux_phases) * static_cast<std::size_t>(input_width / mux_phases);
+    const std::size_t phase_channels = static_cast<std::size_t>(input_channels) * static_cast<std::size_t>(mux_phases * mux_phases);
+    if ((mux_block & (mux_block - 1)) != 0 || mux_block < grid || mux_block > slots)
+      return "channel block of " + num(mux_block) + " slots (a power of two from " + num(grid) + " to " + num(slots) + " expected)";
+    if (input_im2col) return "a multiplexed plan with an im2col input";
+    const std::size_t blocks = slots / mux_block;
+    if (phase_channels > blocks || static_cast<std::size_t>(classes) > blocks)
+      return num(phase_channels) + " input channels or " + num(classes) + " classes do not fit " + num(blocks) + " channel blocks";
+  }
   if (!input_im2col) {
     if (input_values != values) return num(input_values) + " input values, the input shape has " + num(values);
   } else {
@@ -274,6 +307,13 @@ std::string Plan::describe() const {
   if (packing == Packing::kThroughput)
     std::snprintf(line, sizeof(line), "  input: %d x %d x %d, one ciphertext per value (%zu), %zu images per batch, level %d\n",
                   input_channels, input_height, input_width, ciphertexts_per_batch, images_per_batch, input_level);
+  else if (mux_block)
+    std::snprintf(line, sizeof(line),
+                  "  input: %d x %d x %d in one ciphertext, channel-packed (multiplexed): blocks of %zu slots, %zu per "
+                  "ciphertext%s, level %d; weights encoded on demand, %zu MiB of them kept\n",
+                  input_channels, input_height, input_width, mux_block, period / mux_block,
+                  mux_phases > 1 ? (", sent as " + std::to_string(input_channels * mux_phases * mux_phases) + " phase channels (space-to-depth)").c_str() : "",
+                  input_level, plaintext_cache_bytes >> 20);
   else
     std::snprintf(line, sizeof(line), "  input: %d x %d x %d in one ciphertext%s (%zu values), repeating every %zu slots, level %d\n",
                   input_channels, input_height, input_width, input_im2col ? ", im2col-expanded for the first convolution" : "",
@@ -285,7 +325,10 @@ std::string Plan::describe() const {
     std::snprintf(line, sizeof(line), "    %2zu %-10s -> %-8s level %d -> %d, scale 2^%.2f", i, l.kind.c_str(),
                   l.shape_out.c_str(), l.level_in, l.level_out, l.log2_scale_out);
     o << line;
-    if (l.diagonals)
+    if (l.diagonals && mux_block)
+      o << ", " << l.diagonals << " plaintext products (" << l.baby_steps << " offsets + " << l.giant_steps
+        << " block rotations per ciphertext, " << l.ops.rotations << " rotations)";
+    else if (l.diagonals)
       o << ", " << l.diagonals << (l.hybrid ? " hybrid" : "") << " diagonals (" << l.baby_steps << " baby + "
         << l.giant_steps << " giant rotations" << (l.hybrid ? ", plus replication and folding" : "") << ")";
     if (l.ops.relinearizations) o << ", " << l.ops.relinearizations << " relinearizations";
@@ -298,6 +341,7 @@ std::string Plan::describe() const {
                 static_cast<unsigned long long>(total.rescales), static_cast<unsigned long long>(total.plain_multiplies),
                 static_cast<unsigned long long>(total.dot_terms));
   o << line;
+  if (total.encodes) o << "  plaintexts encoded per image without the cache: " << total.encodes << "\n";
   o << "  Galois keys: " << rotation_steps.size() << " rotation steps";
   if (!rotation_steps.empty()) {
     o << " {";
@@ -305,7 +349,11 @@ std::string Plan::describe() const {
     o << "}";
   }
   o << "; evaluation keys " << human_bytes(static_cast<double>(eval_key_bytes)) << " (server memory about "
-    << human_bytes(static_cast<double>(server_memory_bytes)) << ")\n";
+    << human_bytes(static_cast<double>(server_memory_bytes));
+  if (ciphertext_memory_bytes)
+    o << ", of which " << human_bytes(static_cast<double>(ciphertext_memory_bytes))
+      << " ciphertexts alive at once, streamed through every layer";
+  o << ")\n";
   std::snprintf(line, sizeof(line), "  upload %s and download %s per %s; predicted %.3f s per %s on one thread\n",
                 human_bytes(static_cast<double>(upload_bytes_per_batch)).c_str(),
                 human_bytes(static_cast<double>(download_bytes_per_batch)).c_str(),

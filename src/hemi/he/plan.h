@@ -31,6 +31,7 @@ struct OpCounts {
   std::uint64_t plain_multiplies = 0;  // ciphertext x plaintext vector
   std::uint64_t dot_terms = 0;         // ciphertext x constant terms of fused dot products
   std::uint64_t additions = 0;
+  std::uint64_t encodes = 0;           // plaintexts encoded (multiplexed latency: on demand)
   OpCounts& operator+=(const OpCounts& o);
 };
 
@@ -62,6 +63,12 @@ struct Plan {
   bool input_im2col = false;     // latency: the client sends the first convolution's im2col
   ConvGeometry im2col_conv;      // ... of this convolution (shape only, no weights)
   std::size_t input_values = 0;  // values the client encodes per image (expanded or not)
+  // latency, multiplexed layout (multiplexed_layout.h): slots per channel block (0: the
+  // diagonal layout); the logits are in slots k * mux_block. The server keeps up to
+  // plaintext_cache_bytes of encoded weights (the rest is encoded for each image).
+  std::size_t mux_block = 0;
+  int mux_phases = 1;  // the client's space-to-depth factor (multiplexed_layout.h)
+  std::size_t plaintext_cache_bytes = 0;
   std::vector<int> rotation_steps;  // latency: exactly the steps that need Galois keys
   std::vector<LayerPlan> layers;
   OpCounts total;
@@ -70,10 +77,20 @@ struct Plan {
   std::size_t download_bytes_per_batch = 0;  // logits ciphertexts
   std::size_t eval_key_bytes = 0;            // relinearization + Galois keys
   std::size_t server_memory_bytes = 0;       // estimate: keys in memory + pre-encoded plaintexts
-                                             // (latency) or the largest layer's ciphertexts (throughput)
+                                             // (latency) or the peak of the streamed ciphertexts
+                                             // (throughput, throughput_stream.h)
+  std::size_t ciphertext_memory_bytes = 0;   // throughput: that peak alone (0 in older plans)
+
+  // The one place a plan is validated: the plan, marked validated, or the reason it cannot be
+  // used (validation_error). compile() and from_json() make their plans through it; Client,
+  // PreparedModel and the service's PlanContext take only validated plans and do not check
+  // again. The fields stay public for the compiler and for tests: a validated plan whose
+  // fields are changed must go through create() again.
+  static Result<Plan> create(Plan candidate);
+  bool validated() const { return validated_; }
 
   std::string to_json() const;
-  // Parses and validates (validation_error below): a plan that loads is self-consistent.
+  // Parses and validates (create): a plan that loads is self-consistent.
   static Plan from_json(const std::string& text);  // throws hemi::Error on malformed input
   // Why the plan cannot be used, or "" when it can: the CKKS parameters are accepted, and the
   // input shape, im2col geometry (strides >= 1, output inside the slots), period, batch layout,
@@ -82,6 +99,9 @@ struct Plan {
   // plan from an untrusted server cannot make a client over-read or over-allocate.
   std::string validation_error() const;
   std::string describe() const;                    // the plan in words (hemi plan)
+
+ private:
+  bool validated_ = false;
 };
 
 Plan load_plan(const std::string& path);

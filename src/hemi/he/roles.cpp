@@ -9,6 +9,9 @@
 
 #include "hemi/he/activations.h"
 #include "hemi/he/compiler.h"
+#include "hemi/he/throughput_stream.h"
+#include "hemi/he/multiplexed_conv.h"
+#include "hemi/he/multiplexed_layout.h"
 #include "hemi/nn/interpreter.h"
 
 namespace hemi::he {
@@ -16,9 +19,11 @@ namespace hemi::he {
 using ckks::Ciphertext;
 
 namespace {
-// Both roles start here: a plan is validated before any of its numbers sizes anything.
+// Both roles start here. The plan was validated once, when it was made or loaded (Plan::create),
+// before any of its numbers sizes anything; a plan that was not is refused, not checked here.
 ckks::Params params_of(const Plan& plan) {
-  if (std::string why = plan.validation_error(); !why.empty()) throw Error("plan refused: " + why);
+  if (!plan.validated())
+    throw Error("plan refused: not validated (make plans with compile, Plan::from_json or Plan::create)");
   auto p = ckks::Params::create(plan.params);
   if (!p) throw Error("plan: CKKS parameters refused: " + p.error());
   return std::move(p).value();
@@ -66,6 +71,9 @@ ckks::SeededCiphertext Client::encrypt_value(const std::vector<const float*>& im
 
 ckks::SeededCiphertext Client::encrypt_image(const float* image) {
   if (plan_.packing != Packing::kLatency) throw Error("encrypt: the plan uses throughput packing (one value per ciphertext)");
+  if (plan_.mux_block)  // the channel-packed layout: channels in blocks, replicated if few
+    return encryptor_->encrypt_seeded(
+        encoder_.encode(mux_input_slots(plan_, params_.slots(), image), static_cast<std::size_t>(plan_.input_level)));
   std::vector<double> values;
   if (plan_.input_im2col) {
     const nn::TensorShape in{plan_.input_channels, plan_.input_height, plan_.input_width, false};
@@ -105,7 +113,8 @@ std::vector<std::vector<double>> Client::decrypt_logits(const std::vector<Cipher
   } else {
     if (out.size() != 1 || count != 1) throw Error("decrypt: latency packing returns one ciphertext for one image");
     auto v = decode(out[0]);
-    for (std::size_t c = 0; c < classes; ++c) logits[0][c] = v[c];
+    const std::size_t stride = plan_.mux_block ? plan_.mux_block : 1;  // multiplexed: class k in block k
+    for (std::size_t c = 0; c < classes; ++c) logits[0][c] = v[c * stride];
   }
   return logits;
 }
@@ -151,6 +160,10 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
     throw Error("server: the plan was made for another model (" + plan_.model_id + ", this model is " + model_id(model) + ")");
   nn::TensorShape shape = model.input_shape();
   int level = plan_.input_level;
+  if (plan_.mux_block) {  // the multiplexed latency layout has its own executor
+    mux_ = std::make_unique<MultiplexedExecutor>(plan_, model);
+    return;
+  }
   for (std::size_t li = 0; li < model.layers().size(); ++li) {
     const nn::Layer& layer = model.layers()[li];
     auto l = std::make_unique<Layer>();
@@ -214,6 +227,23 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
     layers_.push_back(std::move(l));
     shape = model.shapes()[li];
   }
+  if (plan_.packing == Packing::kThroughput) {
+    if (plan_.layers.size() != layers_.size()) throw Error("server: the plan has another number of layers than the model");
+    std::vector<StreamLayer> sl;
+    for (std::size_t li = 0; li < layers_.size(); ++li) {
+      const Layer& l = *layers_[li];
+      StreamLayer x;
+      x.kind = l.kind == Layer::kLinear       ? StreamLayer::kLinear
+               : l.kind == Layer::kSquare     ? StreamLayer::kSquare
+               : l.kind == Layer::kPolynomial ? StreamLayer::kPolynomial
+                                              : StreamLayer::kFlatten;
+      x.matrix = &l.matrix;
+      x.coefficients = &l.coefficients;
+      x.level_out = plan_.layers[li].level_out;
+      sl.push_back(x);
+    }
+    stream_ = std::make_unique<const StreamSchedule>(stream_schedule(model.input_shape(), plan_.input_level, sl));
+  }
 }
 
 PreparedModel::~PreparedModel() = default;
@@ -231,131 +261,19 @@ void Server::for_each(std::size_t count, const std::function<void(std::size_t)>&
   for (std::size_t i = 0; i < count; ++i) f(i);
 }
 
-void Server::finish_linear(const SparseMatrix& m, std::vector<Ciphertext>& out, const Ciphertext& like) const {
-  // Rescale each dot product, add its bias (a constant per output ciphertext); an all-zero row
-  // becomes a zero ciphertext at the level the others reach.
-  for_each(out.size(), [&](std::size_t r) {
-    if (m.index[r].empty()) {
-      out[r] = like;
-      eval_.multiply_integer_inplace(out[r], 0);
-      eval_.drop_level_inplace(out[r], like.level - 1);
-    } else {
-      eval_.rescale_inplace(out[r]);
-    }
-    if (m.bias[r] != 0) eval_.add_const_inplace(out[r], m.bias[r]);
-  });
-}
-
-std::vector<Ciphertext> Server::linear_throughput(const Layer& l, const std::vector<Ciphertext>& in) const {
-  std::vector<const Ciphertext*> ptrs;
-  for (auto& c : in) ptrs.push_back(&c);
-  std::vector<ckks::Evaluator::SparseRow> rows;
-  std::vector<std::size_t> row_of;  // output index of each non-empty row
-  for (std::size_t r = 0; r < l.matrix.rows; ++r) {
-    if (l.matrix.index[r].empty()) continue;
-    rows.push_back({l.matrix.index[r], l.matrix.weight[r]});
-    row_of.push_back(r);
-  }
-  std::vector<Ciphertext> out(l.matrix.rows);
-  if (!rows.empty()) {
-    auto res = eval_pool_.dot_products(ptrs, rows);
-    for (std::size_t t = 0; t < res.size(); ++t) out[row_of[t]] = std::move(res[t]);
-  }
-  finish_linear(l.matrix, out, in[0]);
-  return out;
-}
-
-std::vector<Ciphertext> Server::first_linear_streamed(const Layer& l, const InputSource& src) const {
-  // Rows in order of the last input they read; inputs fetched when first needed and dropped
-  // after their last use, so only a band of the image is alive at a time.
-  const SparseMatrix& m = l.matrix;
-  std::vector<std::size_t> order(m.rows);
-  std::iota(order.begin(), order.end(), 0);
-  auto last_input = [&](std::size_t r) { return m.index[r].empty() ? std::size_t{0} : static_cast<std::size_t>(m.index[r].back()); };
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return last_input(a) < last_input(b); });
-  std::vector<std::size_t> last_use(m.cols, 0);  // position in `order` of the last row using each input
-  for (std::size_t pos = 0; pos < order.size(); ++pos)
-    for (auto c : m.index[order[pos]]) last_use[c] = std::max(last_use[c], pos);
-  std::map<std::size_t, Ciphertext> live;
-  std::optional<Ciphertext> zero_like;
-  std::size_t fetched = 0;
-  std::vector<Ciphertext> out(m.rows);
-  constexpr std::size_t kRowsPerChunk = 32;
-  for (std::size_t start = 0; start < order.size(); start += kRowsPerChunk) {
-    const std::size_t end = std::min(order.size(), start + kRowsPerChunk);
-    const std::size_t need = last_input(order[end - 1]);
-    while (fetched <= need && fetched < m.cols) {
-      Ciphertext ct = src(fetched);
-      check_input(ct, "evaluate");
-      if (!zero_like) zero_like = ct;  // the level and scale of the inputs, for all-zero rows
-      live.emplace(fetched, std::move(ct));
-      ++fetched;
-    }
-    std::vector<const Ciphertext*> ptrs;
-    std::map<std::size_t, std::uint32_t> slot;
-    for (auto& [k, ct] : live) {
-      slot[k] = static_cast<std::uint32_t>(ptrs.size());
-      ptrs.push_back(&ct);
-    }
-    std::vector<ckks::Evaluator::SparseRow> rows;
-    std::vector<std::size_t> row_of;
-    for (std::size_t pos = start; pos < end; ++pos) {
-      const std::size_t r = order[pos];
-      if (m.index[r].empty()) continue;
-      ckks::Evaluator::SparseRow row;
-      for (auto c : m.index[r]) row.index.push_back(slot.at(c));
-      row.weight = m.weight[r];
-      rows.push_back(std::move(row));
-      row_of.push_back(r);
-    }
-    if (!rows.empty()) {
-      auto res = eval_pool_.dot_products(ptrs, rows);
-      for (std::size_t t = 0; t < res.size(); ++t) out[row_of[t]] = std::move(res[t]);
-    }
-    for (auto it = live.begin(); it != live.end();)
-      it = last_use[it->first] < end ? live.erase(it) : std::next(it);
-  }
-  // Inputs no row reads are still fetched, so that a source sees every index once.
-  while (fetched < m.cols) src(fetched++);
-  finish_linear(m, out, *zero_like);
-  return out;
-}
-
-std::vector<Ciphertext> Server::evaluate_batch(const InputSource& src) const {
+std::vector<Ciphertext> Server::evaluate_batch(const InputSource& src, StreamStats* stats) const {
   if (plan_.packing != Packing::kThroughput) throw Error("evaluate: the plan uses latency packing");
-  std::vector<Ciphertext> acts;
-  bool first = true;
-  for (const auto& lp : layers_) {
-    const Layer& l = *lp;
-    if (first && l.kind != Layer::kLinear && l.kind != Layer::kFlatten) {
-      // A network that starts with an activation: fetch everything first.
-      for (std::size_t k = 0; k < plan_.ciphertexts_per_batch; ++k) {
-        acts.push_back(src(k));
-        check_input(acts.back(), "evaluate");
-      }
-      first = false;
-    }
-    switch (l.kind) {
-      case Layer::kFlatten:
-        break;
-      case Layer::kLinear:
-        acts = first ? first_linear_streamed(l, src) : linear_throughput(l, acts);
-        first = false;
-        break;
-      case Layer::kSquare:
-      case Layer::kPolynomial: {
-        auto act = [&](std::size_t i) {
-          acts[i] = l.kind == Layer::kSquare ? square(eval_, acts[i], keys_.relin)
-                                             : polynomial(eval_, acts[i], l.coefficients, keys_.relin);
-        };
-        for_each(acts.size(), act);
-        break;
-      }
-    }
-  }
-  if (first)  // only flatten layers: the inputs are the outputs
-    for (std::size_t k = 0; k < plan_.ciphertexts_per_batch; ++k) acts.push_back(src(k));
-  return acts;
+  StreamContext ctx;
+  ctx.eval = &eval_;
+  ctx.eval_pool = &eval_pool_;
+  ctx.relin = &keys_.relin;
+  ctx.for_each = [this](std::size_t n, const std::function<void(std::size_t)>& f) { for_each(n, f); };
+  ctx.fetch = [&](std::size_t k) {
+    Ciphertext ct = src(k);
+    check_input(ct, "evaluate");
+    return ct;
+  };
+  return stream_evaluate(*prepared_->stream_, ctx, stats);
 }
 
 Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& input) const {
@@ -395,6 +313,7 @@ Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& input) const
 Ciphertext Server::evaluate_image(const Ciphertext& input) const {
   if (plan_.packing != Packing::kLatency) throw Error("evaluate: the plan uses throughput packing");
   check_input(input, "evaluate");
+  if (prepared_->mux_) return prepared_->mux_->run(input, keys_.relin, keys_.galois, pool_);
   Ciphertext x = input;
   for (const auto& lp : layers_) {
     const Layer& l = *lp;

@@ -22,6 +22,8 @@
 
 namespace hemi::he {
 
+class MultiplexedExecutor;  // multiplexed_conv.h
+
 // What the server needs: public evaluation keys only.
 struct EvalKeys {
   ckks::RelinKey relin;
@@ -32,6 +34,9 @@ struct EvalKeys {
 // each input when it first needs it and drops it after its last use, so a batch's inputs need
 // not all be alive at once.
 using InputSource = std::function<ckks::Ciphertext(std::size_t value_index)>;
+
+struct StreamSchedule;  // throughput_stream.h
+struct StreamStats;
 
 class Client {
  public:
@@ -90,6 +95,8 @@ class PreparedModel {
   ckks::Params params_;
   ckks::Encoder encoder_;
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::unique_ptr<const StreamSchedule> stream_;  // throughput: the streamed schedule
+  std::unique_ptr<MultiplexedExecutor> mux_;  // latency, multiplexed layout
 };
 
 class Server {
@@ -101,18 +108,18 @@ class Server {
   const Plan& plan() const { return plan_; }
   const ckks::Params& params() const { return params_; }
 
-  // Throughput: one batch; returns `classes` ciphertexts (slot i = logit of image i).
-  std::vector<ckks::Ciphertext> evaluate_batch(const InputSource& inputs) const;
+  // Throughput: one batch; returns `classes` ciphertexts (slot i = logit of image i). Streamed
+  // through every layer (throughput_stream.h): the inputs are asked for position by position
+  // and every value is dropped after its last use. With `stats`, the operations performed per
+  // layer and the peak of the ciphertext words alive at once.
+  std::vector<ckks::Ciphertext> evaluate_batch(const InputSource& inputs, StreamStats* stats = nullptr) const;
   // Latency: one image; returns one ciphertext with the logits in slots [0, classes).
   ckks::Ciphertext evaluate_image(const ckks::Ciphertext& input) const;
 
  private:
   using Layer = PreparedModel::Layer;
-  std::vector<ckks::Ciphertext> linear_throughput(const Layer& l, const std::vector<ckks::Ciphertext>& in) const;
-  std::vector<ckks::Ciphertext> first_linear_streamed(const Layer& l, const InputSource& src) const;
   ckks::Ciphertext linear_latency(const Layer& l, const ckks::Ciphertext& in) const;
   void check_input(const ckks::Ciphertext& ct, const char* what) const;
-  void finish_linear(const SparseMatrix& m, std::vector<ckks::Ciphertext>& out, const ckks::Ciphertext& like) const;
   void for_each(std::size_t count, const std::function<void(std::size_t)>& f) const;  // over the pool, if any
 
   std::shared_ptr<const PreparedModel> prepared_;

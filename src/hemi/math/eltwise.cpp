@@ -82,6 +82,20 @@ void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulu
   HEMI_DISPATCH_AVX2(reduce_sub_const, eligible(a) && eligible(b.value), out, x, n, a, b, c);
 }
 
+void from_signed_vec(u64* out, const std::int64_t* v, std::size_t n, u64 q, u64 bound) {
+  if (bound >= q) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = from_signed(v[i], q);
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) out[i] = v[i] < 0 ? q - static_cast<u64>(-v[i]) : static_cast<u64>(v[i]);
+}
+
+u64 max_abs(const std::int64_t* v, std::size_t n) {
+  u64 m = 0;
+  for (std::size_t i = 0; i < n; ++i) m = std::max(m, static_cast<u64>(v[i] < 0 ? -v[i] : v[i]));
+  return m;
+}
+
 void permute(u64* out, const u64* x, const std::uint32_t* perm, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) out[i] = x[perm[i]];
 }

@@ -34,6 +34,10 @@ void convert_centered(u64* out, const u64* x, std::size_t n, u64 a, const Modulu
 // out[i] = (x[i] mod b) - c mod b, for x[i] < a (a residue of the prime a) and c < b: the
 // rounding step of rescale.
 void reduce_sub_const(u64* out, const u64* x, std::size_t n, u64 a, const Modulus& b, u64 c);
+// out[i] = v[i] mod q, for signed v; `bound` >= every |v[i]|: below q no division is needed.
+void from_signed_vec(u64* out, const std::int64_t* v, std::size_t n, u64 q, u64 bound);
+// The bound for from_signed_vec: max |v[i]| (every |v[i]| < 2^63).
+u64 max_abs(const std::int64_t* v, std::size_t n);
 // out[i] = x[perm[i]] (a gather; perm a permutation of [0, n))
 void permute(u64* out, const u64* x, const std::uint32_t* perm, std::size_t n);
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 
 #include "hemi/bfv/encoder.h"
 #include "hemi/bfv/encryptor.h"
@@ -93,27 +94,41 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
     const bfv::SecretKey sk = keygen.secret_key();
     const bfv::RelinKey rk = keygen.relin_key(sk);
     res.relin_key_bytes += ckks::serialize(rk, params.ring()).size();
+    res.secret_key_bytes += ckks::serialize(sk, params.ring()).size();
     res.keygen_s += seconds_since(t0);
     const bfv::Encoder encoder(params);
-    bfv::SymmetricEncryptor enc(params, sk);
     const bfv::Decryptor dec(params, sk);
-    const bfv::Evaluator eval(params, pool);
+    // Threads work on different neurons (whole ciphertexts), not on the limbs of one: every
+    // neuron is independent and the ring has only a few limbs, so this keeps both cores busy.
+    const bfv::Evaluator eval(params);
+    const bfv::Evaluator layer_eval(params, pool);  // whole layers: blocks of every limb over the pool
     const u64 t = params.t().value;
     const std::size_t slots = params.slots();
+    auto each = [&](std::size_t items, const std::function<void(std::size_t)>& f) {
+      if (pool) return pool->parallel_for(0, items, f);
+      for (std::size_t i = 0; i < items; ++i) f(i);
+    };
+    const std::size_t workers = pool ? pool->size() : 1;
     for (std::size_t first = 0; first < count; first += slots) {
       const std::size_t batch = std::min(slots, count - first);
       if (pi == 0) ++res.batches;
-      // Client: one seeded ciphertext per input neuron, slot s = image first + s.
+      // Client: one seeded ciphertext per input neuron, slot s = image first + s; one
+      // encryptor (own random seed) per worker, each on a contiguous share of the neurons.
       t0 = std::chrono::steady_clock::now();
       double c0 = cpu_now();
       std::vector<bfv::Ciphertext> x(qm.input_size);
-      std::vector<std::int64_t> column(batch);
-      for (std::size_t j = 0; j < qm.input_size; ++j) {
-        for (std::size_t s = 0; s < batch; ++s) column[s] = inputs[first + s][j];
-        const bfv::SeededCiphertext sct = enc.encrypt_seeded(encoder.encode(column));
-        res.upload_bytes += bfv::serialize(sct, params).size();
-        x[j] = bfv::SymmetricEncryptor::expand(params, sct);  // what the server does on receipt
-      }
+      std::vector<std::size_t> up(workers, 0);
+      each(workers, [&](std::size_t w) {
+        bfv::SymmetricEncryptor enc(params, sk);
+        std::vector<std::int64_t> column(batch);
+        for (std::size_t j = w * qm.input_size / workers; j < (w + 1) * qm.input_size / workers; ++j) {
+          for (std::size_t s = 0; s < batch; ++s) column[s] = inputs[first + s][j];
+          const bfv::SeededCiphertext sct = enc.encrypt_seeded(encoder.encode(column));
+          up[w] += bfv::serialize(sct, params).size();
+          x[j] = bfv::SymmetricEncryptor::expand(params, sct);  // what the server does on receipt
+        }
+      });
+      for (std::size_t b : up) res.upload_bytes += b;
       res.encrypt_s += seconds_since(t0);
       res.encrypt_cpu_s += cpu_now() - c0;
       // Server.
@@ -139,63 +154,75 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
       for (std::size_t oi = 0; oi < qm.ops.size(); ++oi) {
         const QOp& op = qm.ops[oi];
         if (op.kind == QOp::Kind::kSquare) {
-          for (auto& c : x) {
-            c = eval.square(c);
-            eval.relinearize_inplace(c, rk);
-          }
+          each(x.size(), [&](std::size_t i) {
+            x[i] = eval.square(x[i]);
+            eval.relinearize_inplace(x[i], rk);
+          });
           continue;
         }
         // linear -> square -> pooling (each squared value used by at most one sum): each
         // squared output is folded into its sum at once, so the wide middle layer never
         // exists in full (LeNet-1's 2,304 conv outputs become 576 pooled sums).
-        std::vector<std::vector<std::pair<std::uint32_t, std::int64_t>>> uses;
         bool fuse = oi + 2 < qm.ops.size() && qm.ops[oi + 1].kind == QOp::Kind::kSquare && qm.ops[oi + 2].kind == QOp::Kind::kLinear;
+        // terms[r]: the (output of op, weight) pairs summed by row r of the op after the square.
+        std::vector<std::vector<std::pair<std::uint32_t, std::int64_t>>> terms;
         if (fuse) {
           const QOp& next = qm.ops[oi + 2];
-          uses.resize(op.outputs);
+          std::vector<int> uses(op.outputs, 0);
+          terms.resize(next.rows.size());
           for (std::size_t r = 0; r < next.rows.size(); ++r)
             for (std::size_t q = 0; q < next.rows[r].index.size(); ++q)
-              if (next.rows[r].weight[q] != 0)
-                uses[next.rows[r].index[q]].push_back({static_cast<std::uint32_t>(r), centred_mod(next.rows[r].weight[q], t)});
-          for (const auto& u : uses) fuse = fuse && u.size() <= 1;
+              if (next.rows[r].weight[q] != 0) {
+                ++uses[next.rows[r].index[q]];
+                terms[r].push_back({next.rows[r].index[q], centred_mod(next.rows[r].weight[q], t)});
+              }
+          for (int u : uses) fuse = fuse && u <= 1;
         }
         if (fuse) {
           const QOp& next = qm.ops[oi + 2];
           std::vector<bfv::Ciphertext> acc(next.rows.size());
-          std::vector<bool> started(next.rows.size(), false);
-          for (std::size_t o = 0; o < op.rows.size(); ++o) {
-            if (uses[o].empty()) continue;
-            bfv::Ciphertext y = linear_row(op.rows[o], x);
-            y = eval.square(y);
-            eval.relinearize_inplace(y, rk);
-            for (auto [r, w] : uses[o]) {
-              bfv::Ciphertext term = y;
-              if (w != 1) eval.multiply_const_inplace(term, w);
-              if (started[r]) {
-                eval.add_inplace(acc[r], term);
+          each(next.rows.size(), [&](std::size_t r) {
+            bool started = false;
+            for (auto [o, w] : terms[r]) {
+              bfv::Ciphertext y = linear_row(op.rows[o], x);
+              y = eval.square(y);
+              eval.relinearize_inplace(y, rk);
+              if (w != 1) eval.multiply_const_inplace(y, w);
+              if (started) {
+                eval.add_inplace(acc[r], y);
               } else {
-                acc[r] = std::move(term);
-                started[r] = true;
+                acc[r] = std::move(y);
+                started = true;
               }
             }
-          }
-          for (std::size_t r = 0; r < next.rows.size(); ++r) {
-            if (!started[r]) {  // no nonzero weight: the constant 0
+            if (!started) {  // no nonzero weight: the constant 0
               acc[r] = x[0];
               eval.multiply_const_inplace(acc[r], 0);
             }
             const std::int64_t b = centred_mod(next.rows[r].bias, t);
             if (b != 0) eval.add_const_inplace(acc[r], b);
-          }
+          });
           x = std::move(acc);
           oi += 2;
           continue;
         }
-        std::vector<bfv::Ciphertext> y(op.rows.size());
-        for (std::size_t o = 0; o < op.rows.size(); ++o) y[o] = linear_row(op.rows[o], x);
+        // A whole layer at once (the evaluator blocks it over the coefficients), then biases.
+        std::vector<std::vector<std::uint32_t>> index(op.rows.size());
+        std::vector<std::vector<std::int64_t>> weight(op.rows.size());
+        for (std::size_t o = 0; o < op.rows.size(); ++o)
+          for (std::size_t q = 0; q < op.rows[o].index.size(); ++q)
+            if (op.rows[o].weight[q] != 0) {
+              index[o].push_back(op.rows[o].index[q]);
+              weight[o].push_back(centred_mod(op.rows[o].weight[q], t));
+            }
+        std::vector<bfv::Ciphertext> y = layer_eval.linear(x, index, weight);
+        each(y.size(), [&](std::size_t o) {
+          const std::int64_t b = centred_mod(op.rows[o].bias, t);
+          if (b != 0) eval.add_const_inplace(y[o], b);
+        });
         x = std::move(y);
       }
-      for (auto& c : x) eval.mod_switch_to_inplace(c, plan.download_level);
+      each(x.size(), [&](std::size_t i) { eval.mod_switch_to_inplace(x[i], plan.download_level); });
       res.evaluate_s += seconds_since(t0);
       res.evaluate_cpu_s += cpu_now() - c0;
       // Client: decrypt.

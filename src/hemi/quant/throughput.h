@@ -21,7 +21,7 @@ struct ThroughputResult {
   std::vector<int> predicted;
   double keygen_s = 0, encrypt_s = 0, evaluate_s = 0, decrypt_s = 0;  // wall clock
   double encrypt_cpu_s = 0, evaluate_cpu_s = 0;  // process CPU time (what a shared machine does not distort)
-  std::size_t upload_bytes = 0, download_bytes = 0, relin_key_bytes = 0;
+  std::size_t upload_bytes = 0, download_bytes = 0, relin_key_bytes = 0, secret_key_bytes = 0;  // summed over primes
   double min_budget_bits = 0;  // measured on the results before download (over primes)
   std::size_t batches = 0;
 };

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "hemi/base/error.h"
+#include "hemi/report/bfv_runs.h"
 #include "hemi/report/metrics_format.h"
 #include "hemi/report/privacy_runs.h"
 #include "hemi/report/progress.h"
@@ -124,6 +125,16 @@ json run_json(const RunResult& r) {
   } else {
     j["ckks"] = nullptr;
   }
+  j["scheme"] = r.scheme;  // float, quantized, ckks or bfv (docs/bfv.md)
+  if (r.bfv) {
+    const BfvInfo& b = *r.bfv;
+    j["bfv"] = {{"n", b.n}, {"q_bits", b.q_bits}, {"p_bits", b.p_bits}, {"t", b.t}, {"log2_bound", b.log2_bound},
+                {"weight_bits", b.weight_bits}, {"input_bits", b.input_bits}, {"exact_agreement", b.exact_agreement},
+                {"min_budget_bits", b.min_budget_bits}, {"download_level", b.download_level}, {"plan", b.plan}};
+  } else {
+    j["bfv"] = nullptr;
+  }
+  j["quantized_log2_bound"] = r.quantized_log2_bound ? json(*r.quantized_log2_bound) : json(nullptr);
   const Timings& s = r.seconds;
   j["seconds"] = {{"load", s.load},       {"train", s.train},     {"setup", s.setup},   {"keygen", s.keygen},
                   {"encrypt", s.encrypt}, {"evaluate", s.evaluate}, {"decrypt", s.decrypt},
@@ -158,7 +169,8 @@ const char* kCsvColumns[] = {
     "max_abs_logit_error", "load_s", "train_s", "keygen_s", "encrypt_s", "evaluate_s", "decrypt_s", "inference_s",
     "total_s", "images_per_second", "bytes_up_per_image", "bytes_down_per_image", "eval_key_bytes",
     "secret_key_bytes", "peak_memory_mib", "threads", "packing", "ckks_n", "log2_qp", "security_bits",
-    "training_method", "privacy", "dp_epsilon", "dp_delta", "bytes_moved"};
+    "training_method", "privacy", "dp_epsilon", "dp_delta", "bytes_moved", "scheme", "bfv_exact_agreement",
+    "bfv_plaintext_primes"};
 
 // ---- figures ----
 
@@ -304,7 +316,8 @@ std::string to_csv(const Report& report) {
         r.ckks ? r.ckks->packing : "", r.ckks ? std::to_string(r.ckks->n) : "", r.ckks ? csv_num(r.ckks->log2_qp) : "",
         r.ckks ? std::to_string(r.ckks->security_bits) : "", r.training.method, r.training.privacy,
         r.training.dp_epsilon ? csv_num(*r.training.dp_epsilon) : "", r.training.dp_delta ? csv_num(*r.training.dp_delta) : "",
-        r.training.bytes_moved ? std::to_string(r.training.bytes_moved) : ""};
+        r.training.bytes_moved ? std::to_string(r.training.bytes_moved) : "", r.scheme,
+        r.bfv ? csv_num(r.bfv->exact_agreement) : "", r.bfv ? std::to_string(r.bfv->t.size()) : ""};
     HEMI_ASSERT(f.size() == std::size(kCsvColumns));
     std::string line;
     for (std::size_t i = 0; i < f.size(); ++i) line += (i ? "," : "") + csv_field(f[i]);
@@ -431,6 +444,7 @@ std::string to_markdown(const Report& report, const std::vector<std::string>& fi
       << (notes.empty() ? "-" : notes) << " |\n";
   }
   o << privacy_markdown(report);
+  o << bfv_markdown(report);
 
   o << "\n## Per-class reports\n";
   for (const RunResult& r : report.runs) {
@@ -697,6 +711,9 @@ Outputs write_outputs(const Report& report, const std::string& out_dir) {
   PrivacyFigures privacy = write_privacy_figures(report, out_dir);  // DP and federated runs only
   if (!privacy.warning.empty()) out.warnings.push_back(privacy.warning);
   figs.files.insert(figs.files.end(), privacy.files.begin(), privacy.files.end());
+  BfvFigures bfv = write_bfv_figures(report, out_dir);  // experiments with both CKKS and BFV runs only
+  if (!bfv.warning.empty()) out.warnings.push_back(bfv.warning);
+  figs.files.insert(figs.files.end(), bfv.files.begin(), bfv.files.end());
   write("report.md", to_markdown(report, figs.files));
   out.files.insert(out.files.end(), figs.files.begin(), figs.files.end());
   return out;

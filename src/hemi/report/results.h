@@ -48,6 +48,19 @@ struct CkksInfo {
   std::size_t images_per_batch = 0;
 };
 
+// A BFV run (scheme bfv, encrypted): the compiler's plan and the exactness measured.
+struct BfvInfo {
+  std::size_t n = 0;
+  std::vector<int> q_bits, p_bits;
+  std::vector<std::uint64_t> t;  // the plaintext primes (CRT)
+  double log2_bound = 0;         // the largest intermediate the quantized network can reach
+  int weight_bits = 0, input_bits = 0;
+  double exact_agreement = 0;    // images whose integer logits equal the quantized model's
+  double min_budget_bits = 0;    // noise budget measured on the results
+  std::size_t download_level = 0;
+  std::string plan;              // the compiler's one-line summary
+};
+
 struct Timings {
   double load = 0;     // reading and preprocessing the data set (shared by an experiment's runs)
   double train = 0;    // training (shared by an experiment's runs)
@@ -76,6 +89,12 @@ struct RunResult {
   metrics::ClassificationMetrics metrics;
   std::optional<metrics::Agreement> agreement;  // encrypted: vs the plaintext interpreter, same weights
   std::optional<CkksInfo> ckks;
+  // The arithmetic: "float" (plaintext float model), "quantized" (plaintext integer model,
+  // BFV's twin), "ckks" or "bfv" (encrypted). The agreement of an encrypted run is with its
+  // plaintext twin: the float model for ckks, the quantized model for bfv.
+  std::string scheme = "float";
+  std::optional<BfvInfo> bfv;
+  std::optional<double> quantized_log2_bound;  // quantized and bfv runs
   Timings seconds;
   double images_per_second = 0;  // test images / inference seconds
   double bytes_up_per_image = 0, bytes_down_per_image = 0;

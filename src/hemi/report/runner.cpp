@@ -21,6 +21,7 @@
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/interpreter.h"
 #include "hemi/nn/model_file.h"
+#include "hemi/report/bfv_runs.h"
 #include "hemi/report/privacy_runs.h"
 #include "hemi/report/progress.h"
 #include "hemi/train/data_record.h"
@@ -294,7 +295,10 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
   const std::string label = r.label();
 
   std::vector<std::vector<double>> logits;
-  if (v.mode == Mode::kPlain) {
+  r.scheme = v.scheme == "bfv" ? (v.mode == Mode::kPlain ? "quantized" : "bfv") : (v.mode == Mode::kPlain ? "float" : "ckks");
+  if (v.scheme == "bfv") {
+    logits = evaluate_bfv_variant(v, t.model, test_set, truth, pool, opts.threads, label, opts.log, r);
+  } else if (v.mode == Mode::kPlain) {
     const auto t0 = Clock::now();
     nn::BatchOutput out = nn::forward_batch(t.model, {test_set.pixels.data(), count, t.model.input_shape()}, &pool);
     r.seconds.inference = r.seconds.evaluate = since(t0);

@@ -245,7 +245,22 @@ VariantSpec parse_variant(Reader& r) {
     if (!enc) r.fail("scale_bits", "applies to encrypted variants only");
     v.scale_bits = static_cast<int>(*r.integer("scale_bits", 0, 60));
   }
+  if (r.has("scheme")) {
+    v.scheme = *r.string("scheme");
+    if (v.scheme != "ckks" && v.scheme != "bfv") r.fail("scheme", "must be ckks or bfv, not " + squote(v.scheme));
+  }
+  const bool bfv = v.scheme == "bfv";
+  for (const char* key : {"weight_bits", "input_bits"})
+    if (r.has(key)) {
+      if (!bfv) r.fail(key, "applies to scheme = \"bfv\" only (CKKS evaluates the float model)");
+      (std::string(key) == "weight_bits" ? v.weight_bits : v.input_bits) =
+          static_cast<int>(std::string(key) == "weight_bits" ? *r.integer(key, 2, 24) : *r.integer(key, 1, 8));
+    }
+  if (bfv && v.packing == he::Packing::kLatency)
+    r.fail("packing", "scheme = \"bfv\" has only throughput packing (one image per slot), not latency");
+  if (bfv && r.has("scale_bits")) r.fail("scale_bits", "is a CKKS option; BFV has no scale (use weight_bits, input_bits)");
   if (r.has("params")) {
+    if (bfv) r.fail("params", "is a CKKS parameter set; the BFV compiler chooses its own ring");
     if (!enc) r.fail("params", "applies to encrypted variants only");
     const toml::table* t = r.table("params");
     Reader pr(*t, r.where() + ": params");

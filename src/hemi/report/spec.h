@@ -28,6 +28,10 @@ struct VariantSpec {
   int scale_bits = 0;                  // encrypted only; 0 = automatic
   std::optional<ckks::ParamsLiteral> params;  // encrypted only; nullopt = automatic
   std::size_t limit = 0;  // evaluate a seeded stratified sample of `limit` test images (0 = all)
+  // The arithmetic (docs/bfv.md): "ckks" (default: the float model, plaintext or under CKKS)
+  // or "bfv" (the integer-quantized model, plaintext or under BFV; throughput packing only).
+  std::string scheme = "ckks";
+  int weight_bits = 0, input_bits = 0;  // bfv only; 0 = the quant layer's defaults
 };
 
 // DP-SGD ([experiment.train.dp]) or client-level DP of FedAvg ([experiment.train.federated.dp]):

@@ -138,8 +138,10 @@ std::string plan_id(const he::Plan& plan) {
 }
 
 namespace {
+// Plans are validated once, when made or loaded (he::Plan::create); not again here.
 he::Plan validated(he::Plan plan) {
-  if (std::string why = plan.validation_error(); !why.empty()) throw Error("plan refused: " + why);
+  if (!plan.validated())
+    throw Error("plan refused: not validated (make plans with compile, Plan::from_json or Plan::create)");
   return plan;
 }
 }  // namespace

@@ -1,0 +1,104 @@
+#include "hemi/quant/session.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "hemi/base/thread_pool.h"
+#include "hemi/quant/throughput.h"
+
+namespace hemi::quant {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+SessionResult run_bfv(const nn::Model& model, const float* images, std::size_t count, const std::vector<int>& labels,
+                      const SessionOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  if (count == 0) throw Error("bfv: no images to evaluate");
+  if (!labels.empty() && labels.size() != count)
+    throw Error("bfv: " + std::to_string(labels.size()) + " labels for " + std::to_string(count) + " images");
+  if (o.threads < 0) throw Error("bfv: threads must be at least 0, not " + std::to_string(o.threads));
+  SessionResult r;
+  r.images = count;
+  r.weight_bits = o.quant.weight_bits;
+  r.input_bits = o.quant.input_bits;
+  auto phase = [&](const char* name) {
+    if (o.phase) o.phase(name);
+  };
+  phase("quantize");
+  auto t0 = Clock::now();
+  auto q = quantize(model, o.quant);
+  if (!q) throw Error("bfv: the model cannot be quantized: " + q.error());
+  const QuantizedModel& qm = q.value();
+  r.seconds.quantize = seconds_since(t0);
+  const auto t_total = Clock::now();
+  phase("compile");
+  t0 = Clock::now();
+  auto plan = compile(qm, o.compile);
+  if (!plan) throw Error("bfv: no plan: " + plan.error());
+  r.plan = plan.value();
+  r.seconds.compile = seconds_since(t0);
+  const std::size_t values = model.input_shape().size();
+  std::vector<std::vector<std::int64_t>> inputs(count);
+  for (std::size_t i = 0; i < count; ++i) inputs[i] = to_inputs(qm, model, images + i * values);
+  phase("encrypted evaluation");
+  ThreadPool pool(static_cast<std::size_t>(o.threads));
+  r.threads = static_cast<int>(pool.size());
+  const ThroughputResult tr = run_throughput(qm, r.plan, inputs, &pool);
+  r.seconds.total = seconds_since(t_total);
+  r.seconds.keygen = tr.keygen_s;
+  r.seconds.encrypt = tr.encrypt_s;
+  r.seconds.evaluate = tr.evaluate_s;
+  r.seconds.decrypt = tr.decrypt_s;
+  r.seconds.encrypt_cpu = tr.encrypt_cpu_s;
+  r.seconds.evaluate_cpu = tr.evaluate_cpu_s;
+  r.seconds.other = std::max(0.0, r.seconds.total - r.seconds.compile - r.seconds.keygen - r.seconds.encrypt -
+                                      r.seconds.evaluate - r.seconds.decrypt);
+  r.bytes_up_per_image = static_cast<double>(tr.upload_bytes) / static_cast<double>(count);
+  r.bytes_down_per_image = static_cast<double>(tr.download_bytes) / static_cast<double>(count);
+  r.eval_key_bytes = tr.relin_key_bytes;
+  r.secret_key_bytes = tr.secret_key_bytes;
+  r.min_budget_bits = tr.min_budget_bits;
+  r.batches = tr.batches;
+  // The plaintext twin: the exact integer model, image by image.
+  phase("plaintext reference");
+  t0 = Clock::now();
+  const auto classes = static_cast<std::size_t>(qm.classes);
+  std::vector<std::vector<i128>> plain(count);
+  pool.parallel_for(0, count, [&](std::size_t i) { plain[i] = forward_int(qm, inputs[i]); });
+  r.plain_seconds = seconds_since(t0);
+  const long double scale = qm.output_scale();
+  std::size_t exact = 0, agree = 0, correct = 0, plain_correct = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const i128* enc = tr.logits.data() + i * classes;
+    bool same = true;
+    std::vector<double> l(classes), pl(classes);
+    for (std::size_t c = 0; c < classes; ++c) {
+      same = same && enc[c] == plain[i][c];
+      l[c] = static_cast<double>(static_cast<long double>(enc[c]) / scale);
+      pl[c] = static_cast<double>(static_cast<long double>(plain[i][c]) / scale);
+      r.max_logit_error = std::max(r.max_logit_error, std::fabs(l[c] - pl[c]));
+    }
+    exact += same;
+    r.logits.push_back(std::move(l));
+    r.plain_logits.push_back(std::move(pl));
+    r.predicted.push_back(tr.predicted[i]);
+    r.plain_predicted.push_back(argmax(plain[i].data(), qm.classes));
+    agree += r.predicted.back() == r.plain_predicted.back();
+    if (!labels.empty()) {
+      correct += r.predicted.back() == labels[i];
+      plain_correct += r.plain_predicted.back() == labels[i];
+    }
+  }
+  const auto n = static_cast<double>(count);
+  r.exact_agreement = static_cast<double>(exact) / n;
+  r.agreement = static_cast<double>(agree) / n;
+  r.accuracy = static_cast<double>(correct) / n;
+  r.plain_accuracy = static_cast<double>(plain_correct) / n;
+  return r;
+}
+
+}  // namespace hemi::quant
