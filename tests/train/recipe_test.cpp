@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "generated_images.h"
 #include "hemi/data/split.h"
@@ -231,6 +232,25 @@ TEST(Recipe, ValidationKeepsTheBestEpoch) {
   // Same options and seed on one thread: the same weights.
   auto again = train_model(m, set, o);
   EXPECT_EQ(std::get<nn::Dense>(again.model.layers()[9]).weight, std::get<nn::Dense>(r.model.layers()[9]).weight);
+}
+
+TEST(Recipe, ValidationSplitKeepsCopiesTogether) {
+  std::vector<int> labels;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 200; ++i) {
+    labels.push_back(i % 2);
+    keys.push_back("k" + std::to_string(i / 4));  // groups of four copies (two of each label's slot)
+  }
+  auto plain = validation_split(labels, 0.2, 3);
+  EXPECT_EQ(plain.validation.size(), 40u);
+  auto grouped = validation_split(labels, 0.2, 3, &keys);
+  EXPECT_EQ(grouped.train.size() + grouped.validation.size(), 200u);
+  std::set<std::string> val_keys;
+  for (auto i : grouped.validation) val_keys.insert(keys[i]);
+  for (auto i : grouped.train) EXPECT_EQ(val_keys.count(keys[i]), 0u) << "copy " << i << " on both sides";
+  EXPECT_FALSE(grouped.validation.empty());
+  std::vector<std::string> short_keys(3, "x");
+  EXPECT_THROW(validation_split(labels, 0.2, 3, &short_keys), Error);
 }
 
 TEST(Recipe, RejectsBadOptions) {

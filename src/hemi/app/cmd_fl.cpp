@@ -32,7 +32,7 @@ std::string fmt_error(const fl::AggregationCheck& c) {
 }
 
 void run_fl(const FlArgs& a) {
-  if (!nn::is_architecture(a.arch)) throw Error("unknown architecture '" + a.arch + "' (known: seed-cnn, mri-cnn)");
+  if (!nn::is_architecture(a.arch)) throw Error("unknown architecture '" + a.arch + "' (known: " + nn::architecture_list() + ")");
   train::validate(a.fed);
   nn::InputSpec input = nn::default_input(a.arch);
   data::LoadOptions load;

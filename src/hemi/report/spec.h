@@ -81,7 +81,7 @@ struct TrainSpec {
 struct ExperimentSpec {
   std::string name;
   std::string dataset;  // mnist, fashion-mnist, brain-mri or a path (data layer)
-  std::string model;    // a built-in architecture (seed-cnn, mri-cnn) or a model file
+  std::string model;    // a built-in architecture (nn::architecture_names()) or a model file
   bool model_is_file = false;
   std::string activation = "default";  // architectures: square | poly | relu | default
   // Preprocessing. channels/size default to the architecture's (or the model file's) input.

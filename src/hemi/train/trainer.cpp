@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <thread>
+#include <unordered_map>
 
 #include "hemi/base/thread_pool.h"
 #include "hemi/data/split.h"
@@ -103,9 +104,22 @@ void validate(const TrainOptions& o) {
     throw Error("train: validation fraction must be in [0, 1), got " + std::to_string(o.validation_fraction));
 }
 
-ValidationSplit validation_split(const std::vector<int>& labels, double fraction, std::uint64_t seed) {
+ValidationSplit validation_split(const std::vector<int>& labels, double fraction, std::uint64_t seed,
+                                 const std::vector<std::string>* groups) {
   auto s = data::stratified_split(labels, 1 - fraction, seed);
-  return {std::move(s.train), std::move(s.test)};
+  if (!groups || groups->empty()) return {std::move(s.train), std::move(s.test)};
+  if (groups->size() != labels.size())
+    throw Error("validation split: " + std::to_string(groups->size()) + " group keys for " +
+                std::to_string(labels.size()) + " images");
+  std::vector<char> validates(labels.size(), 0);
+  for (std::size_t i : s.test) validates[i] = 1;
+  std::unordered_map<std::string, char> side;  // key -> the side of its first copy
+  ValidationSplit out;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const auto [it, first] = side.emplace((*groups)[i], validates[i]);
+    (it->second ? out.validation : out.train).push_back(i);
+  }
+  return out;
 }
 
 TrainOptions study_options(const std::string& dataset) {
@@ -133,7 +147,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
   data::ImageSet held_train, held_val;
   const bool validating = options.validation_fraction > 0;
   if (validating) {
-    auto vs = validation_split(all_train.labels, options.validation_fraction, options.seed);
+    auto vs = validation_split(all_train.labels, options.validation_fraction, options.seed, &all_train.content);
     if (vs.validation.empty() || vs.train.empty())
       throw Error("train: a validation fraction of " + std::to_string(options.validation_fraction) + " of " +
                   std::to_string(all_train.size()) + " images leaves " + std::to_string(vs.train.size()) +

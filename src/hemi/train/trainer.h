@@ -81,11 +81,14 @@ struct TrainResult {
 };
 
 // The validation split of train_model: stratified_split(labels, 1 - fraction, seed) of the
-// data layer (its `test` part validates).
+// data layer (its `test` part validates). With `groups` (one key per image: ImageSet::content,
+// the content hashes), every copy of an image goes to the side of its first copy, so no
+// validation image is also trained on.
 struct ValidationSplit {
   std::vector<std::size_t> train, validation;
 };
-ValidationSplit validation_split(const std::vector<int>& labels, double fraction, std::uint64_t seed);
+ValidationSplit validation_split(const std::vector<int>& labels, double fraction, std::uint64_t seed,
+                                 const std::vector<std::string>* groups = nullptr);
 
 // Trains `initial` (its weights are the starting point) with Adam on cross-entropy, shuffling
 // each epoch, with the recipe of `options`. Throws hemi::Error if the images' shape differs from the model's input, a label
