@@ -381,7 +381,7 @@ Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) 
     plan.ciphertext_memory_bytes = live_ciphertext_words * sizeof(std::uint64_t);
   }
   plan.rotation_steps.assign(steps.begin(), steps.end());
-  plan.predicted_seconds = predict_seconds(plan.total, params.n(), static_cast<std::size_t>(depth) + 1);
+  plan.predicted_seconds = predict_layers_seconds(plan.layers, params.n());
   plan.upload_bytes_per_batch = plan.ciphertexts_per_batch * params.seeded_ciphertext_bytes(depth);
   plan.download_bytes_per_batch = (thr ? static_cast<std::size_t>(plan.classes) : 1) * params.ciphertext_bytes(static_cast<std::size_t>(level));
   plan.eval_key_bytes = params.relin_key_bytes() + plan.rotation_steps.size() * params.galois_key_bytes();

@@ -13,15 +13,17 @@ namespace hemi::he {
 namespace {
 
 // Single-thread microseconds at N = 8192 with 7 primes on the reference machine (AMD EPYC
-// Zen 4, BENCHMARKS.md), per path; scaled linearly in N and in the number of primes. The IFMA
-// row is the one the end-to-end runs were checked against; the others keep its proportions
-// where they measured alike.
+// Zen 4, BENCHMARKS.md), per path; scaled linearly in N and in the number of primes, each
+// layer at the primes of its input level. Checked against single-thread end-to-end runs
+// (docs/he.md, "Cost"): after the second speed round the vector rows' key-switching and
+// element-wise costs were scaled by 0.85 so that seed-cnn (latency and throughput) and medcnn
+// (latency) fall within 30 % of what they measure.
 struct OpCosts {
   double ntt_us;  // one forward NTT, 31-bit prime: the calibration kernel
   double rotate, hoisted_rotate, relin, rescale, plain_mul, dot_term, add;
 };
-constexpr OpCosts kIfma{14.9, 4000, 3100, 3300, 400, 40, 25, 20};
-constexpr OpCosts kAvx2{21.6, 4800, 3700, 4150, 530, 40, 24, 22};
+constexpr OpCosts kIfma{14.9, 3400, 2635, 2805, 340, 34, 25, 17};
+constexpr OpCosts kAvx2{21.6, 4080, 3145, 3530, 450, 34, 24, 19};
 constexpr OpCosts kScalar{92.7, 12600, 8000, 11000, 2100, 230, 34, 66};
 
 const OpCosts& costs_for(math::simd::Path p) {
@@ -72,6 +74,12 @@ double predict_seconds(const OpCounts& o, std::size_t n, std::size_t limbs) {
               // an encoding: a special FFT and one NTT per prime, about 8 NTTs at the reference size
               static_cast<double>(o.encodes) * 8 * c.ntt_us;
   return us * f * 1e-6;
+}
+
+double predict_layers_seconds(const std::vector<LayerPlan>& layers, std::size_t n) {
+  double s = 0;
+  for (const LayerPlan& l : layers) s += predict_seconds(l.ops, n, static_cast<std::size_t>(l.level_in) + 1);
+  return s;
 }
 
 }  // namespace hemi::he

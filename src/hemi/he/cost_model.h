@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "hemi/he/plan.h"
 
@@ -20,5 +21,8 @@ const CostModel& cost_model();
 
 // Predicted single-thread seconds for the operations, at ring degree n with `limbs` primes.
 double predict_seconds(const OpCounts& ops, std::size_t n, std::size_t limbs);
+// The same for a plan's layers, each at the primes of its input level (an operation's cost
+// scales with the limbs it touches; late layers run on few).
+double predict_layers_seconds(const std::vector<LayerPlan>& layers, std::size_t n);
 
 }  // namespace hemi::he

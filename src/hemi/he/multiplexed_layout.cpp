@@ -557,8 +557,7 @@ Plan compile_multiplexed(const nn::Model& model, const CompileOptions& options) 
       plan.total += lp.ops;
       plan.layers.push_back(lp);
     }
-    const std::size_t limbs = static_cast<std::size_t>(depth) + 1;
-    plan.predicted_seconds = predict_seconds(plan.total, params.n(), limbs);
+    plan.predicted_seconds = predict_layers_seconds(plan.layers, params.n());
     plan.upload_bytes_per_batch = params.seeded_ciphertext_bytes(depth);
     plan.download_bytes_per_batch = params.ciphertext_bytes(static_cast<std::size_t>(level));
     plan.eval_key_bytes = params.relin_key_bytes() + plan.rotation_steps.size() * params.galois_key_bytes();
