@@ -19,38 +19,11 @@
 #include "hemi/he/roles.h"
 #include "hemi/nn/interpreter.h"
 #include "hemi/nn/model_file.h"
+#include "random_medcnn.h"
 
 using namespace hemi;
 
 namespace {
-
-std::vector<double> uniform(std::size_t n, double a, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> d(-a, a);
-  std::vector<double> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-nn::Conv2d conv(int in, int out, int stride, std::mt19937_64& rng) {
-  nn::Conv2d c;
-  c.in_channels = in;
-  c.out_channels = out;
-  c.kernel_h = c.kernel_w = 3;
-  c.stride_h = c.stride_w = stride;
-  c.pad_h = c.pad_w = 1;
-  c.weight = uniform(static_cast<std::size_t>(out) * in * 9, std::sqrt(3.0 / (in * 9)), rng);
-  c.bias = uniform(static_cast<std::size_t>(out), 0.1, rng);
-  return c;
-}
-
-nn::Dense dense(int in, int out, std::mt19937_64& rng) {
-  nn::Dense d;
-  d.in_features = in;
-  d.out_features = out;
-  d.weight = uniform(static_cast<std::size_t>(in) * out, std::sqrt(3.0 / in), rng);
-  d.bias = uniform(static_cast<std::size_t>(out), 0.1, rng);
-  return d;
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -87,21 +60,7 @@ int main(int argc, char** argv) {
     }
   }
   const int ch = rgb ? 3 : 1;
-  std::mt19937_64 rng(12);
-  nn::ModelSpec spec;
-  spec.architecture = "medcnn (random weights)";
-  spec.input.color = rgb ? nn::ColorMode::kRgb : nn::ColorMode::kGray;
-  spec.input.height = spec.input.width = size;
-  spec.input.mean.assign(ch, 0.0);
-  spec.input.std.assign(ch, 1.0);
-  const int s4 = size / 16;  // after two strides and two poolings
-  spec.layers = {conv(ch, 16, 2, rng), nn::Square{}, conv(16, 32, 2, rng), nn::Square{}, nn::AvgPool2d{}, conv(32, 64, 1, rng),
-                 nn::Square{}, nn::AvgPool2d{}, nn::Flatten{}, dense(64 * s4 * s4, 64, rng), nn::Square{}, dense(64, classes, rng)};
-  if (classes == 4)  // brain-tumor-mri4's folders, so that hemi eval accepts the saved model
-    spec.class_names = {"glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"};
-  else
-    for (int c = 0; c < classes; ++c) spec.class_names.push_back("c" + std::to_string(c));
-  nn::Model model = nn::Model::create(spec).value();
+  nn::Model model = bench::random_medcnn(ch, size, classes, "medcnn (random weights)");
   if (!save.empty()) {
     nn::save_model(model, save);
     std::printf("model written to %s\n", save.c_str());
@@ -132,6 +91,7 @@ int main(int argc, char** argv) {
   he::Server server(prepared, std::move(keys), threads > 1 ? &pool : nullptr);
   std::printf("server setup: %.2f s\n", seconds_since(t0));
 
+  std::mt19937_64 rng(13);  // the images
   std::uniform_real_distribution<float> px(-1, 1);
   int agree = 0;
   double max_err = 0, max_logit = 0;

@@ -27,55 +27,11 @@
 #include "hemi/math/simd.h"
 #include "hemi/nn/interpreter.h"
 #include "hemi/nn/model_file.h"
+#include "random_medcnn.h"
 
 using namespace hemi;
 
 namespace {
-
-std::vector<double> uniform(std::size_t n, double s, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> d(-s, s);
-  std::vector<double> w(n);
-  for (auto& x : w) x = d(rng);
-  return w;
-}
-
-nn::Conv2d conv(int in, int out, int stride, std::mt19937_64& rng) {
-  nn::Conv2d c;
-  c.in_channels = in;
-  c.out_channels = out;
-  c.kernel_h = c.kernel_w = 3;
-  c.stride_h = c.stride_w = stride;
-  c.pad_h = c.pad_w = 1;
-  c.weight = uniform(static_cast<std::size_t>(out) * in * 9, std::sqrt(3.0 / (in * 9)), rng);
-  c.bias = uniform(static_cast<std::size_t>(out), 0.1, rng);
-  return c;
-}
-
-nn::Dense dense(int in, int out, std::mt19937_64& rng) {
-  nn::Dense d;
-  d.in_features = in;
-  d.out_features = out;
-  d.weight = uniform(static_cast<std::size_t>(in) * out, std::sqrt(3.0 / in), rng);
-  d.bias = uniform(static_cast<std::size_t>(out), 0.1, rng);
-  return d;
-}
-
-nn::Model medcnn(int channels, int size) {
-  std::mt19937_64 rng(12);
-  nn::AvgPool2d pool;
-  const int s = size / 16;  // after two stride-2 convolutions and two poolings
-  nn::ModelSpec spec;
-  spec.architecture = "medcnn-random";
-  spec.input.color = channels == 3 ? nn::ColorMode::kRgb : nn::ColorMode::kGray;
-  spec.input.height = spec.input.width = size;
-  spec.input.mean.assign(channels, 0.0);
-  spec.input.std.assign(channels, 1.0);
-  spec.layers = {conv(channels, 16, 2, rng), nn::Square{}, conv(16, 32, 2, rng), nn::Square{}, pool,
-                 conv(32, 64, 1, rng), nn::Square{}, pool, nn::Flatten{}, dense(64 * s * s, 64, rng), nn::Square{},
-                 dense(64, 4, rng)};
-  spec.class_names = {"glioma", "meningioma", "notumor", "pituitary"};
-  return nn::Model::create(spec).value();
-}
 
 double max_rss_mib() {
   rusage u{};
@@ -103,7 +59,7 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    const nn::Model model = model_path.empty() ? medcnn(channels, size) : nn::load_model(model_path);
+    const nn::Model model = model_path.empty() ? bench::random_medcnn(channels, size, 4, "medcnn-random") : nn::load_model(model_path);
     using Clock = std::chrono::steady_clock;
     auto t0 = Clock::now();
     he::CompileOptions co;
