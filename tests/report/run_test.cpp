@@ -158,6 +158,14 @@ epochs = 2
               253u);
   }
   EXPECT_EQ(tested, 253u);  // every image is tested exactly once
+  for (const RunResult& r : rep.runs) {
+    bool grouped = false;
+    for (const std::string& n : r.data_notes) {
+      EXPECT_EQ(n.find("no test set"), std::string::npos) << n;  // the folds are the test sets
+      grouped = grouped || n.find("extra copies of images are kept in the same fold") != std::string::npos;
+    }
+    EXPECT_TRUE(grouped) << "brain-mri's 25 copies are grouped, and the notes say so";
+  }
   ASSERT_EQ(rep.folds.size(), 1u);
   const FoldAggregate& f = rep.folds[0];
   EXPECT_EQ(f.folds, 3);

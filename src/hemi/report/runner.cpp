@@ -455,7 +455,9 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
   }
   const auto t_load = Clock::now();
   data::Dataset ds = data::load_dataset(loc, p.load);
-  notes.insert(notes.end(), ds.notes.begin(), ds.notes.end());
+  for (const std::string& n : ds.notes)
+    // k-fold reads the whole training split as "train, no test set": the folds make the tests.
+    if (e.folds < 2 || n.rfind("no test set", 0) != 0) notes.push_back(n);
   const double load_seconds = since(t_load);
   for (const auto& bad : ds.skipped)
     report.warnings.push_back("experiment '" + e.name + "': skipped unreadable image " + bad.path);
