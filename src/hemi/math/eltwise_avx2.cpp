@@ -262,13 +262,21 @@ void dot_finish_wide(u64* out, const u64* lo, const u64* mid, const u64* hi, std
 // x w = x0 w0 + (x0 w1 + x1 w0) 2^32 + x1 w1 2^64 from four 32x32 products. Per term lo grows by
 // < 2^32, mid by < 2^32 + 2^51 and hi by < 2^36: 4096 terms fit 64-bit words.
 namespace {
-inline void wide_term(u64* lo, u64* mid, u64* hi, std::size_t i, V x, V w, V mask) {
+// Adds x w's three parts to the register sums sl, sm, sh.
+inline void wide_parts(V x, V w, V mask, V& sl, V& sm, V& sh) {
   const V x1 = _mm256_srli_epi64(x, 32), w1 = _mm256_srli_epi64(w, 32);
   const V p00 = _mm256_mul_epu32(x, w);
   const V cross = _mm256_add_epi64(_mm256_mul_epu32(x1, w), _mm256_mul_epu32(x, w1));
-  store(lo + i, _mm256_add_epi64(load(lo + i), _mm256_and_si256(p00, mask)));
-  store(mid + i, _mm256_add_epi64(load(mid + i), _mm256_add_epi64(_mm256_srli_epi64(p00, 32), cross)));
-  store(hi + i, _mm256_add_epi64(load(hi + i), _mm256_mul_epu32(x1, w1)));
+  sl = _mm256_add_epi64(sl, _mm256_and_si256(p00, mask));
+  sm = _mm256_add_epi64(sm, _mm256_add_epi64(_mm256_srli_epi64(p00, 32), cross));
+  sh = _mm256_add_epi64(sh, _mm256_mul_epu32(x1, w1));
+}
+inline void wide_term(u64* lo, u64* mid, u64* hi, std::size_t i, V x, V w, V mask) {
+  V sl = load(lo + i), sm = load(mid + i), sh = load(hi + i);
+  wide_parts(x, w, mask, sl, sm, sh);
+  store(lo + i, sl);
+  store(mid + i, sm);
+  store(hi + i, sh);
 }
 inline void wide_term_scalar(u64* lo, u64* mid, u64* hi, std::size_t i, u64 x, u64 w) {
   const u64 x0 = x & 0xffffffffu, x1 = x >> 32, w0 = w & 0xffffffffu, w1 = w >> 32;
@@ -285,15 +293,7 @@ void dot_accumulate_wide_terms(u64* lo, u64* mid, u64* hi, const u64* const* x, 
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     V sl = _mm256_setzero_si256(), sm = _mm256_setzero_si256(), sh = _mm256_setzero_si256();
-    for (std::size_t t = 0; t < terms; ++t) {
-      const V v = load(x[t] + i), vw = set1(w[t]);
-      const V x1 = _mm256_srli_epi64(v, 32), w1 = _mm256_srli_epi64(vw, 32);
-      const V p00 = _mm256_mul_epu32(v, vw);
-      sl = _mm256_add_epi64(sl, _mm256_and_si256(p00, mask));
-      sm = _mm256_add_epi64(sm, _mm256_add_epi64(_mm256_srli_epi64(p00, 32),
-                                                 _mm256_add_epi64(_mm256_mul_epu32(x1, vw), _mm256_mul_epu32(v, w1))));
-      sh = _mm256_add_epi64(sh, _mm256_mul_epu32(x1, w1));
-    }
+    for (std::size_t t = 0; t < terms; ++t) wide_parts(load(x[t] + i), set1(w[t]), mask, sl, sm, sh);
     store(lo + i, _mm256_add_epi64(load(lo + i), sl));
     store(mid + i, _mm256_add_epi64(load(mid + i), sm));
     store(hi + i, _mm256_add_epi64(load(hi + i), sh));
