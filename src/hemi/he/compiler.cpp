@@ -19,17 +19,11 @@ namespace hemi::he {
 
 namespace {
 
-std::size_t next_pow2(std::size_t x) {
-  std::size_t p = 1;
-  while (p < x) p <<= 1;
-  return p;
-}
-
 // The largest period any layer of the network needs (latency packing).
 std::size_t network_period(const nn::Model& model) {
   std::size_t d = model.input_shape().size();
   for (auto& s : model.shapes()) d = std::max(d, s.size());
-  return next_pow2(d);
+  return std::bit_ceil(d);
 }
 
 }  // namespace
@@ -119,7 +113,7 @@ DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period) {
 }
 
 std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t period, std::size_t input_period) {
-  const std::size_t n = next_pow2(m.cols), rows = next_pow2(m.rows);
+  const std::size_t n = std::bit_ceil(m.cols), rows = std::bit_ceil(m.rows);
   if (rows >= n || n > input_period || input_period > period) return std::nullopt;
   DiagonalLayout d;
   d.period = period;
@@ -200,7 +194,7 @@ Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) 
   if (packing == Packing::kLatency) {
     const std::size_t max_slots = options.params ? (std::size_t{1} << (options.params->log_n - 1)) : std::size_t{1} << 15;
     im2col = im2col_first_layer(model, std::min(max_slots, std::max<std::size_t>(period, 4096)));
-    if (im2col) period = std::max(period, next_pow2(im2col->matrix.cols));
+    if (im2col) period = std::max(period, std::bit_ceil(im2col->matrix.cols));
   }
   ckks::ParamsLiteral lit = options.params ? *options.params
                                            : params_for_depth(depth, options.security, options.scale_bits,

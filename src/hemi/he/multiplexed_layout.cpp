@@ -1,6 +1,7 @@
 #include "hemi/he/multiplexed_layout.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <set>
 #include <variant>
@@ -11,12 +12,6 @@
 namespace hemi::he {
 
 namespace {
-
-std::size_t next_pow2(std::size_t x) {
-  std::size_t p = 1;
-  while (p < x) p <<= 1;
-  return p;
-}
 
 // The channel that block `blk` of input ciphertext `ct` holds, or -1.
 int channel_at(const MuxOp& op, int nb, int ct, int blk) {
@@ -172,7 +167,7 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
   }
   MuxFormat& f = p.format;
   f.slots = slots;
-  f.block = next_pow2(static_cast<std::size_t>(in.height) * static_cast<std::size_t>(in.width));
+  f.block = std::bit_ceil(static_cast<std::size_t>(in.height) * static_cast<std::size_t>(in.width));
   f.base_width = in.width;
   if (f.block > slots)
     throw Error("multiplexed layout: a " + std::to_string(in.height) + "x" + std::to_string(in.width) + " image needs blocks of " +
@@ -287,7 +282,7 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
       op.has_bias = !d.bias.empty();
       // Rotate-and-sum over the positions (log2 rotations per output ciphertext) when the
       // power-of-two extents stay in one row and one block; otherwise one offset per position.
-      const std::size_t ph = next_pow2(static_cast<std::size_t>(g.height)), pw = next_pow2(static_cast<std::size_t>(g.width));
+      const std::size_t ph = std::bit_ceil(static_cast<std::size_t>(g.height)), pw = std::bit_ceil(static_cast<std::size_t>(g.width));
       const bool sum_ok = pw * static_cast<std::size_t>(g.gap) <= static_cast<std::size_t>(W0) &&
                           ph * static_cast<std::size_t>(g.gap) * static_cast<std::size_t>(W0) <= f.block;
       const int out_cts = f.ciphertexts(op.out.channels, false);
@@ -479,8 +474,8 @@ Plan compile_multiplexed(const nn::Model& model, const CompileOptions& options) 
   std::vector<int> phase_options{1};
   if (int s = phase_factor(model); s > 1) phase_options.push_back(s);
   for (int ph : phase_options) {
-    const std::size_t block = next_pow2(static_cast<std::size_t>(in.height / ph) * static_cast<std::size_t>(in.width / ph));
-    const std::size_t min_slots = block * next_pow2(static_cast<std::size_t>(std::max(in.channels * ph * ph, model.classes())));
+    const std::size_t block = std::bit_ceil(static_cast<std::size_t>(in.height / ph) * static_cast<std::size_t>(in.width / ph));
+    const std::size_t min_slots = block * std::bit_ceil(static_cast<std::size_t>(std::max(in.channels * ph * ph, model.classes())));
     if (options.params) {
       candidates.emplace_back(*options.params, ph);
     } else {
