@@ -5,6 +5,8 @@
 // over-read or over-allocate (this binary also runs under AddressSanitizer: docs/service.md).
 // Covers "What was seen" items 1, 2 and 7 of issue 11, and more.
 #include <gtest/gtest.h>
+
+#include <set>
 #include <httplib.h>
 
 #include <atomic>
@@ -239,9 +241,19 @@ TEST(MaliciousServer, KeyGenerationIsBounded) {
   Harness h(he::Packing::kLatency);
   Lies many;
   many.info = [](json& j) {
-    std::vector<int> steps;
-    for (int s = 1; s <= 300; ++s) steps.push_back(s);
-    j["plan"]["rotation_steps"] = steps;
+    // 300 steps in all, consistent with the plan's lowered program (Plan::create refuses plan
+    // steps that are not its program's): the extra ones on a step without a diagonal layout.
+    std::set<int> all;
+    for (auto& s : j["plan"]["rotation_steps"]) all.insert(s.get<int>());
+    std::vector<int> extra;
+    for (int s = 1; all.size() < 300; ++s)
+      if (all.insert(s).second) extra.push_back(s);
+    j["plan"]["rotation_steps"] = std::vector<int>(all.begin(), all.end());
+    for (auto& l : j["plan"]["layers"])
+      if (l["layout"].is_null()) {
+        l["rotation_steps"] = extra;
+        break;
+      }
   };
   EXPECT_REFUSED(h.attack(many), "it asks for 300 rotation keys, over the limit of 64 (--max-rotation-keys)");
   ClientLimits small = test_limits();

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "hemi/ckks/params.h"
+#include "hemi/he/activations.h"
 #include "hemi/he/cost_model.h"
 #include "hemi/he/throughput_stream.h"
 #include "hemi/he/multiplexed_layout.h"
@@ -81,25 +82,6 @@ void split_baby_giant(DiagonalLayout& d, std::size_t max_stride) {
 }
 }  // namespace
 
-std::size_t DiagonalLayout::rotations() const { return rotation_steps().size(); }
-
-std::vector<int> DiagonalLayout::rotation_steps() const {
-  std::vector<int> s;
-  for (int b : baby)
-    if (b) s.push_back(b);
-  for (int a : giant)
-    if (a) s.push_back(a * giant_stride);
-  s.insert(s.end(), replicate_steps.begin(), replicate_steps.end());
-  s.insert(s.end(), fold_steps.begin(), fold_steps.end());
-  return s;
-}
-
-std::pair<int, std::size_t> DiagonalLayout::place(std::size_t r, std::size_t c) const {
-  if (!hybrid) return {static_cast<int>((c + period - r) % period), r};
-  const std::size_t i = (c + in_period - r % in_period) % out_period;
-  return {static_cast<int>(i), (c + in_period - i) % in_period};
-}
-
 DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period) {
   DiagonalLayout d;
   d.period = period;
@@ -109,6 +91,7 @@ DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period) {
   for (std::size_t i = 0; i < period; ++i)
     if (used[i]) d.diagonals.push_back(static_cast<int>(i));
   split_baby_giant(d, period);
+  d.bias = std::any_of(m.bias.begin(), m.bias.end(), [](double b) { return b != 0; });
   return d;
 }
 
@@ -128,6 +111,7 @@ std::optional<DiagonalLayout> hybrid_layout(const SparseMatrix& m, std::size_t p
   split_baby_giant(d, rows);
   for (std::size_t s = n; s < input_period; s <<= 1) d.replicate_steps.push_back(-static_cast<int>(s));
   for (std::size_t s = n / 2; s >= rows; s >>= 1) d.fold_steps.push_back(static_cast<int>(s));
+  d.bias = std::any_of(m.bias.begin(), m.bias.end(), [](double b) { return b != 0; });
   return d;
 }
 
@@ -290,8 +274,6 @@ Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) 
   int level = depth;
   double log2_scale = std::log2(params.default_scale());
   nn::TensorShape shape = model.input_shape();
-  std::set<int> steps;
-  std::size_t plaintext_words = 0;  // latency: pre-encoded diagonals
   // Throughput: the linear layers' matrices, for the streamed schedule below.
   std::vector<SparseMatrix> matrices(thr ? model.layers().size() : 0);
   for (std::size_t li = 0; li < model.layers().size(); ++li) {
@@ -300,46 +282,24 @@ Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) 
     lp.kind = nn::layer_kind(layer);
     lp.level_in = level;
     const nn::TensorShape out = model.shapes()[li];
-    const std::size_t count = thr ? shape.size() : 1;  // ciphertexts entering the layer
     if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
-      SparseMatrix m = (li == 0 && im2col) ? im2col->matrix : linear_matrix(layer, shape);
-      if (thr) {
-        matrices[li] = std::move(m);  // operations: from the stream's schedule below
-      } else {
-        const DiagonalLayout& d = *layout_of[li];
-        lp.hybrid = d.hybrid;
-        lp.input_period = d.hybrid ? (d.in_period << d.replicate_steps.size()) : 0;
-        lp.diagonals = static_cast<int>(d.diagonals.size());
-        const long long slots = static_cast<long long>(params.slots());
-        for (int s : d.rotation_steps()) steps.insert(static_cast<int>(((s % slots) + slots) % slots));
-        lp.baby_steps = static_cast<int>(d.baby.size() - std::count(d.baby.begin(), d.baby.end(), 0));
-        lp.giant_steps = static_cast<int>(d.giant.size() - std::count(d.giant.begin(), d.giant.end(), 0));
-        lp.ops.rotations = d.rotations();
-        lp.ops.hoisted_groups = lp.baby_steps ? 1 : 0;
-        lp.ops.plain_multiplies = d.diagonals.size();
-        plaintext_words += d.diagonals.size() * static_cast<std::size_t>(level + 1) * params.n();
-        lp.ops.additions = d.diagonals.size() + 1;
-        lp.ops.rescales = 1;
-      }
+      if (thr)  // operations: from the stream's schedule below
+        matrices[li] = linear_matrix(layer, shape);
+      else  // the program step: the layout the server builds its plaintexts from, and its counts
+        assign_layout(lp, *layout_of[li], params.slots());
       level -= 1;  // scale unchanged: weights are encoded at the prime that is divided away
     } else if (std::holds_alternative<nn::Square>(layer)) {
-      lp.ops.relinearizations = count;
-      lp.ops.rescales = count;
+      lp.ops = square_ops();  // latency: what activations.h does; throughput: the stream's, below
       log2_scale = 2 * log2_scale - std::log2(static_cast<double>(params.q()[level].value));
       level -= 1;
     } else if (auto* p = std::get_if<nn::Polynomial>(&layer)) {
-      const int d = p->degree();
-      const int ld = nn::layer_depth(layer);
-      lp.ops.relinearizations = count * static_cast<std::uint64_t>(std::max(0, d - 1));
-      lp.ops.rescales = count * static_cast<std::uint64_t>(std::max(0, d - 1) + (d > 0 ? d : 0));
-      lp.ops.additions = count * static_cast<std::uint64_t>(d + 1);
-      level -= ld;  // the result is brought back to the incoming scale
+      lp.ops = polynomial_ops(p->coefficients);
+      level -= nn::layer_depth(layer);  // the result is brought back to the incoming scale
     }
     // flatten: nothing happens to ciphertexts
     lp.level_out = level;
     lp.log2_scale_out = log2_scale;
     lp.shape_out = out.to_string();
-    plan.total += lp.ops;
     plan.layers.push_back(lp);
     shape = out;
   }
@@ -366,15 +326,16 @@ Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) 
     }
     const StreamSchedule schedule = stream_schedule(model.input_shape(), plan.input_level, sl);
     const std::vector<OpCounts> ops = stream_layer_ops(schedule, plan.layers.size());
-    plan.total = {};
-    for (std::size_t li = 0; li < plan.layers.size(); ++li) {
-      plan.layers[li].ops = ops[li];
-      plan.total += ops[li];
-    }
+    for (std::size_t li = 0; li < plan.layers.size(); ++li) plan.layers[li].ops = ops[li];
     live_ciphertext_words = stream_peak_words(schedule, params.n());
     plan.ciphertext_memory_bytes = live_ciphertext_words * sizeof(std::uint64_t);
   }
-  plan.rotation_steps.assign(steps.begin(), steps.end());
+  // The counting evaluator over the program: the operations, the Galois keys and the
+  // pre-encoded plaintexts (Plan::create checks the same).
+  const ProgramCount counted = count_program(plan.layers, params.n());
+  plan.total = counted.total;
+  plan.rotation_steps = counted.rotation_steps;
+  const std::size_t plaintext_words = counted.plaintext_words;
   plan.predicted_seconds = predict_layers_seconds(plan.layers, params.n());
   plan.upload_bytes_per_batch = plan.ciphertexts_per_batch * params.seeded_ciphertext_bytes(depth);
   plan.download_bytes_per_batch = (thr ? static_cast<std::size_t>(plan.classes) : 1) * params.ciphertext_bytes(static_cast<std::size_t>(level));

@@ -43,33 +43,8 @@ Plan compile(const nn::Model& model, const CompileOptions& options);
 // The model's identity as recorded in plans: hex SHA-256 (first 16 bytes) of its file bytes.
 std::string model_id(const nn::Model& model);
 
-// The latency packing's layout of one linear layer in a ring with `period`-periodic slots:
-// the non-zero generalized diagonals and their baby-step giant-step split.
-//
-// Square layout: diagonal i (0 <= i < period) holds M[j][j + i mod period] at slot j.
-// Hybrid layout (for fewer outputs than inputs, on an input that repeats every
-// `input_period` slots and is zero beyond its values within each repetition): the input is
-// first replicated to period n' = pow2(cols) (rotations by -n', -2n', ... up to input_period),
-// then diagonal i < m' = pow2(rows) holds M[j mod m'][j + i mod n'] at slot j, and the partial
-// sums are folded (rotations by n'/2, ..., m'). The output then repeats every m' slots, zero
-// beyond its values: the next hybrid layer needs no replication. Fewer diagonals for a wide,
-// short matrix.
-struct DiagonalLayout {
-  std::size_t period = 0;
-  bool hybrid = false;
-  std::size_t in_period = 0, out_period = 0;  // hybrid: n' and m'
-  std::vector<int> diagonals;  // i such that diagonal i has a non-zero entry, ascending
-  int giant_stride = 1;        // g: diagonal i = a*g + b
-  std::vector<int> baby;       // distinct b, ascending (0 included if used)
-  std::vector<int> giant;      // distinct a, ascending
-  std::vector<int> replicate_steps, fold_steps;  // hybrid: the rotations around the products
-
-  std::size_t rotations() const;
-  std::vector<int> rotation_steps() const;  // every step that needs a Galois key
-  // The diagonal index and slot (within the layout's period) of matrix entry (r, c).
-  std::pair<int, std::size_t> place(std::size_t r, std::size_t c) const;
-  std::size_t diagonal_period() const { return hybrid ? in_period : period; }
-};
+// The latency packing's layout of one linear layer (DiagonalLayout, program.h): the square one
+// over the non-zero diagonals, with the baby-step giant-step split that needs fewest rotations.
 DiagonalLayout diagonal_layout(const SparseMatrix& m, std::size_t period);
 // nullopt when the hybrid layout does not apply (not fewer outputs than inputs, or an input
 // period shorter than pow2(cols)).

@@ -327,21 +327,26 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
   return p;
 }
 
-std::vector<int> MuxProgram::rotation_steps() const {
+std::vector<int> MuxProgram::rotation_steps(const MuxOp& op) const {
   std::set<int> s;
   const long long n = static_cast<long long>(format.slots);
   auto add = [&](long long v) {
     v = ((v % n) + n) % n;
     if (v) s.insert(static_cast<int>(v));
   };
-  for (auto& op : ops) {
-    for (int x : op.pool_steps) add(x);
-    for (auto& b : op.babies())
-      for (int x : b) add(x);
-    for (auto& g : op.giants())
-      for (int r : g) add(static_cast<long long>(r) * static_cast<long long>(format.block));
-    for (int x : op.sum_steps) add(x);
-  }
+  for (int x : op.pool_steps) add(x);
+  for (auto& b : op.babies())
+    for (int x : b) add(x);
+  for (auto& g : op.giants())
+    for (int r : g) add(static_cast<long long>(r) * static_cast<long long>(format.block));
+  for (int x : op.sum_steps) add(x);
+  return {s.begin(), s.end()};
+}
+
+std::vector<int> MuxProgram::rotation_steps() const {
+  std::set<int> s;
+  for (auto& op : ops)
+    for (int x : rotation_steps(op)) s.insert(x);
   return {s.begin(), s.end()};
 }
 
@@ -528,6 +533,8 @@ Plan compile_multiplexed(const nn::Model& model, const CompileOptions& options) 
       if (op_i < prog.ops.size() && prog.ops[op_i].layer == li) {
         const MuxOp& op = prog.ops[op_i++];
         lp.ops = mux_op_counts(op);
+        lp.rotation_steps = prog.rotation_steps(op);  // the program step (program.h)
+        if (op.kind == MuxOp::kLinear) lp.plaintexts = lp.ops.encodes;
         if (op.kind == MuxOp::kLinear) {
           lp.diagonals = static_cast<int>(op.terms.size());
           std::size_t babies = 0;

@@ -95,6 +95,7 @@ struct MuxProgram {
   int input_channels = 1;
   int classes = 1;
   std::vector<int> rotation_steps() const;  // every step that needs a Galois key, in [1, slots)
+  std::vector<int> rotation_steps(const MuxOp& op) const;  // the steps of one op, the same way
 };
 
 // The program for `model` in a ring with `slots` slots, levels counted down from top_level

@@ -17,18 +17,6 @@ using nlohmann::json;
 
 const char* to_string(Packing p) { return p == Packing::kThroughput ? "throughput" : "latency"; }
 
-OpCounts& OpCounts::operator+=(const OpCounts& o) {
-  rotations += o.rotations;
-  hoisted_groups += o.hoisted_groups;
-  relinearizations += o.relinearizations;
-  rescales += o.rescales;
-  plain_multiplies += o.plain_multiplies;
-  dot_terms += o.dot_terms;
-  additions += o.additions;
-  encodes += o.encodes;
-  return *this;
-}
-
 namespace {
 
 json ops_json(const OpCounts& o) {
@@ -46,8 +34,32 @@ OpCounts ops_from(const json& j) {
   o.plain_multiplies = json_count(j.at("plain_multiplies"), "plan: plain_multiplies");
   o.dot_terms = json_count(j.at("dot_terms"), "plan: dot_terms");
   o.additions = json_count(j.at("additions"), "plan: additions");
-  if (j.contains("encodes")) o.encodes = json_count(j.at("encodes"), "plan: encodes");
+  o.encodes = json_count(j.at("encodes"), "plan: encodes");
   return o;
+}
+
+json layout_json(const DiagonalLayout& d) {
+  return {{"period", d.period},         {"hybrid", d.hybrid},
+          {"in_period", d.in_period},   {"out_period", d.out_period},
+          {"diagonals", d.diagonals},   {"giant_stride", d.giant_stride},
+          {"baby", d.baby},             {"giant", d.giant},
+          {"replicate_steps", d.replicate_steps}, {"fold_steps", d.fold_steps},
+          {"bias", d.bias}};
+}
+DiagonalLayout layout_from(const json& j) {
+  DiagonalLayout d;
+  d.period = json_count(j.at("period"), "plan: layout period");
+  d.hybrid = j.at("hybrid").get<bool>();
+  d.in_period = json_count(j.at("in_period"), "plan: layout in_period");
+  d.out_period = json_count(j.at("out_period"), "plan: layout out_period");
+  d.diagonals = json_ints(j.at("diagonals"), "plan: layout diagonals");
+  d.giant_stride = json_int(j.at("giant_stride"), "plan: layout giant_stride");
+  d.baby = json_ints(j.at("baby"), "plan: layout baby");
+  d.giant = json_ints(j.at("giant"), "plan: layout giant");
+  d.replicate_steps = json_ints(j.at("replicate_steps"), "plan: layout replicate_steps");
+  d.fold_steps = json_ints(j.at("fold_steps"), "plan: layout fold_steps");
+  d.bias = j.at("bias").get<bool>();
+  return d;
 }
 
 
@@ -60,6 +72,8 @@ std::string Plan::to_json() const {
                         {"level_in", l.level_in},   {"level_out", l.level_out},
                         {"log2_scale_out", l.log2_scale_out}, {"diagonals", l.diagonals},
                         {"baby_steps", l.baby_steps}, {"giant_steps", l.giant_steps}, {"hybrid", l.hybrid}, {"input_period", l.input_period},
+                        {"rotation_steps", l.rotation_steps}, {"plaintexts", l.plaintexts},
+                        {"layout", l.layout ? layout_json(*l.layout) : json(nullptr)},
                         {"ops", ops_json(l.ops)}});
   json j = {
       {"format", "hemi-plan"},
@@ -107,7 +121,12 @@ Plan Plan::from_json(const std::string& text) {
     if (j.at("format").get<std::string>() != "hemi-plan") throw Error("plan: not a hemi plan");
     Plan p;
     p.version = json_int(j.at("version"), "plan: version");
-    if (p.version > 1) throw Error("plan: format version " + std::to_string(p.version) + " is newer than this hemi reads (1)");
+    if (p.version > kPlanVersion)
+      throw Error("plan: format version " + std::to_string(p.version) + " is newer than this hemi reads (" +
+                  std::to_string(kPlanVersion) + ")");
+    if (p.version == 1)
+      throw Error("plan: format version 1 has no lowered program (this hemi reads version " + std::to_string(kPlanVersion) +
+                  "): make the plan again with hemi plan");
     if (p.version < 1) throw Error("plan: format version " + std::to_string(p.version) + " is invalid");
     const std::string packing = j.at("packing").get<std::string>();
     if (packing == "throughput") p.packing = Packing::kThroughput;
@@ -157,6 +176,9 @@ Plan Plan::from_json(const std::string& text) {
       lp.giant_steps = json_int(l.at("giant_steps"), "plan: giant_steps");
       lp.hybrid = l.at("hybrid").get<bool>();
       lp.input_period = json_count(l.at("input_period"), "plan: input_period");
+      lp.rotation_steps = json_ints(l.at("rotation_steps"), "plan: layer rotation_steps");
+      lp.plaintexts = json_count(l.at("plaintexts"), "plan: plaintexts");
+      if (!l.at("layout").is_null()) lp.layout = layout_from(l.at("layout"));
       lp.ops = ops_from(l.at("ops"));
       p.layers.push_back(lp);
     }
@@ -175,6 +197,24 @@ Plan Plan::from_json(const std::string& text) {
     throw Error(std::string("plan: malformed JSON: ") + e.what());
   }
 }
+
+namespace {
+// The lowered program (program.h) against itself and the plan: what its counting evaluator
+// finds is the plan's total and Galois keys.
+std::string program_consistency_error(const Plan& p, std::size_t slots) {
+  const bool latency = p.packing == Packing::kLatency;
+  if (std::string why = program_error(p.layers, p.input_level, p.depth, p.period, slots, latency, p.mux_block != 0);
+      !why.empty())
+    return "lowered program: " + why;
+  const ProgramCount c = count_program(p.layers, std::size_t{2} * slots);
+  if (!(c.total == p.total))
+    return "lowered program: its operations (" + to_string(c.total) + ") are not the plan's total (" + to_string(p.total) + ")";
+  if (latency && c.rotation_steps != p.rotation_steps)
+    return "lowered program: it rotates by " + std::to_string(c.rotation_steps.size()) + " steps, the plan lists " +
+           std::to_string(p.rotation_steps.size()) + " others";
+  return "";
+}
+}  // namespace
 
 Result<Plan> Plan::create(Plan candidate) {
   if (std::string why = candidate.validation_error(); !why.empty()) return Result<Plan>::failure(why);
@@ -218,7 +258,7 @@ std::string Plan::validation_error() const {
              " values, the input shape has " + num(values) + " values";
     if (period != 0 || input_im2col || !rotation_steps.empty())
       return "a throughput plan with a period, an im2col input or rotation steps (latency-packing fields)";
-    return "";
+    return program_consistency_error(*this, slots);
   }
   if (images_per_batch != 1 || ciphertexts_per_batch != 1)
     return "latency packing with " + num(images_per_batch) + " images and " + num(ciphertexts_per_batch) +
@@ -273,7 +313,7 @@ std::string Plan::validation_error() const {
       return "rotation step " + num(steps[i]) + " is outside 1.." + num(slots - 1);
     if (i && steps[i] == steps[i - 1]) return "rotation step " + num(steps[i]) + " is listed twice";
   }
-  return "";
+  return program_consistency_error(*this, slots);
 }
 
 Plan load_plan(const std::string& path) {

@@ -10,6 +10,7 @@
 #include "hemi/base/error.h"
 #include "hemi/ckks/params.h"
 #include "hemi/he/linear.h"
+#include "hemi/he/program.h"
 
 namespace hemi::he {
 
@@ -22,33 +23,11 @@ inline constexpr std::size_t kMaxPlanLayers = 1024;
 enum class Packing { kThroughput, kLatency };
 const char* to_string(Packing p);  // "throughput", "latency"
 
-// Counts of the operations one batch (throughput) or one image (latency) costs.
-struct OpCounts {
-  std::uint64_t rotations = 0;        // key switches for rotations (hoisted ones included)
-  std::uint64_t hoisted_groups = 0;   // decompositions shared by hoisted rotations
-  std::uint64_t relinearizations = 0;
-  std::uint64_t rescales = 0;
-  std::uint64_t plain_multiplies = 0;  // ciphertext x plaintext vector
-  std::uint64_t dot_terms = 0;         // ciphertext x constant terms of fused dot products
-  std::uint64_t additions = 0;
-  std::uint64_t encodes = 0;           // plaintexts encoded (multiplexed latency: on demand)
-  OpCounts& operator+=(const OpCounts& o);
-};
-
-struct LayerPlan {
-  std::string kind;  // conv2d, avgpool2d, dense, flatten, square, polynomial
-  std::string shape_out;
-  int level_in = 0, level_out = 0;
-  double log2_scale_out = 0;
-  // latency packing, linear layers: the diagonal method
-  int diagonals = 0, baby_steps = 0, giant_steps = 0;
-  bool hybrid = false;  // the hybrid (replicate, multiply, fold) diagonal layout
-  std::size_t input_period = 0;  // hybrid: the period of its input (slots per repetition)
-  OpCounts ops;
-};
+// Format version 2: each layer carries its lowered program step (program.h).
+inline constexpr int kPlanVersion = 2;
 
 struct Plan {
-  int version = 1;
+  int version = kPlanVersion;
   Packing packing = Packing::kThroughput;
   ckks::ParamsLiteral params;
   std::string model_id;          // hex of SHA-256 over the model file bytes (first 16 bytes)
@@ -70,8 +49,8 @@ struct Plan {
   int mux_phases = 1;  // the client's space-to-depth factor (multiplexed_layout.h)
   std::size_t plaintext_cache_bytes = 0;
   std::vector<int> rotation_steps;  // latency: exactly the steps that need Galois keys
-  std::vector<LayerPlan> layers;
-  OpCounts total;
+  std::vector<LayerPlan> layers;  // the lowered program (program.h): one step per model layer
+  OpCounts total;                 // count_program(layers)
   double predicted_seconds = 0;  // per batch (throughput) or per image (latency), one thread
   std::size_t upload_bytes_per_batch = 0;    // seeded input ciphertexts
   std::size_t download_bytes_per_batch = 0;  // logits ciphertexts
@@ -95,7 +74,8 @@ struct Plan {
   // Why the plan cannot be used, or "" when it can: the CKKS parameters are accepted, and the
   // input shape, im2col geometry (strides >= 1, output inside the slots), period, batch layout,
   // class count, levels and rotation steps are within bounds and agree with each other and
-  // with the slot count. Checked before anything is allocated from the plan's numbers, so a
+  // with the slot count; the lowered program is consistent (program_error) and its count
+  // (count_program) is the plan's total and rotation steps. Checked before anything is allocated from the plan's numbers, so a
   // plan from an untrusted server cannot make a client over-read or over-allocate.
   std::string validation_error() const;
   std::string describe() const;                    // the plan in words (hemi plan)

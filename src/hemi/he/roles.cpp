@@ -1,6 +1,8 @@
 #include "hemi/he/roles.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -158,16 +160,39 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
   if (auto why = nn::plaintext_only_reason(model.layers()); !why.empty()) throw Error("server: " + why);
   if (plan_.model_id != model_id(model))
     throw Error("server: the plan was made for another model (" + plan_.model_id + ", this model is " + model_id(model) + ")");
-  nn::TensorShape shape = model.input_shape();
-  int level = plan_.input_level;
+  // The plan's lowered program (program.h) decides every layer's layout, levels and steps;
+  // the server builds its layers from it and from the model's weights, and refuses a program
+  // that does not fit the model (Plan::create has checked it against itself).
+  const auto& L = model.layers();
+  if (plan_.layers.size() != L.size())
+    throw Error("server: the plan's program has " + std::to_string(plan_.layers.size()) + " layers, the model " +
+                std::to_string(L.size()));
+  for (std::size_t li = 0; li < L.size(); ++li)
+    if (plan_.layers[li].kind != nn::layer_kind(L[li]))
+      throw Error("server: layer " + std::to_string(li) + " of the plan's program is " + plan_.layers[li].kind +
+                  ", the model's is " + nn::layer_kind(L[li]));
   if (plan_.mux_block) {  // the multiplexed latency layout has its own executor
     mux_ = std::make_unique<MultiplexedExecutor>(plan_, model);
+    // It lowers the model again; hold what it will run to the plan's program, step by step.
+    std::vector<OpCounts> ops(L.size());
+    std::vector<std::vector<int>> steps(L.size());
+    for (const MuxOp& op : mux_->program().ops) {
+      ops.at(op.layer) += mux_op_counts(op);
+      auto s = mux_->program().rotation_steps(op);
+      steps[op.layer].insert(steps[op.layer].end(), s.begin(), s.end());
+    }
+    for (std::size_t li = 0; li < L.size(); ++li)
+      if (!(ops[li] == plan_.layers[li].ops) || normalize_steps(steps[li], params_.slots()) != plan_.layers[li].rotation_steps)
+        throw Error("server: layer " + std::to_string(li) + " of the plan's program is not what the channel-packed executor runs for this model");
     return;
   }
-  for (std::size_t li = 0; li < model.layers().size(); ++li) {
-    const nn::Layer& layer = model.layers()[li];
+  nn::TensorShape shape = model.input_shape();
+  bool padded = true;  // diagonal layout: the activation is zero beyond its values in each repetition
+  for (std::size_t li = 0; li < L.size(); ++li) {
+    const nn::Layer& layer = L[li];
+    const LayerPlan& step = plan_.layers[li];
     auto l = std::make_unique<Layer>();
-    l->level_in = level;
+    l->level_in = step.level_in;
     if (nn::is_linear(layer) || std::holds_alternative<nn::AvgPool2d>(layer)) {
       l->kind = Layer::kLinear;
       if (li == 0 && plan_.input_im2col) {
@@ -178,49 +203,56 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
         l->matrix = linear_matrix(layer, shape);
       }
       if (plan_.packing == Packing::kLatency) {
-        // Diagonal i (values over the layout's diagonal period), stored rotated right by a*g so
-        // that the giant-step rotation puts it in place.
-        const std::size_t P = plan_.period, slots = params_.slots();
-        if (li >= plan_.layers.size()) throw Error("server: the plan has fewer layers than the model");
-        if (plan_.layers[li].hybrid) {
-          auto h = hybrid_layout(l->matrix, P, plan_.layers[li].input_period);
-          if (!h) throw Error("server: the plan's hybrid layout does not fit layer " + std::to_string(li));
-          l->layout = std::move(*h);
-        } else {
-          l->layout = diagonal_layout(l->matrix, P);
-        }
-        const std::size_t dp = l->layout.diagonal_period();
-        const int g = l->layout.giant_stride;
+        // The program's layout: diagonal i (values over the layout's diagonal period), stored
+        // rotated right by a*g so that the giant-step rotation puts it in place.
+        l->layout = *step.layout;  // present: Plan::create checked it
+        const DiagonalLayout& d = l->layout;
+        const std::size_t slots = params_.slots();
+        const std::string at = "server: layer " + std::to_string(li) + " (" + step.kind + "): ";
+        if (l->matrix.rows > d.output_period() || l->matrix.cols > d.diagonal_period())
+          throw Error(at + "a " + std::to_string(l->matrix.rows) + " x " + std::to_string(l->matrix.cols) +
+                      " matrix does not fit the program's layout");
+        if (d.hybrid && !padded)
+          throw Error(at + "the program's hybrid layout needs an input that is zero beyond its values; a polynomial before it adds a constant");
+        if (d.bias != std::any_of(l->matrix.bias.begin(), l->matrix.bias.end(), [](double b) { return b != 0; }))
+          throw Error(at + "the program's bias does not match the model's");
+        const std::size_t dp = d.diagonal_period();
+        const int g = d.giant_stride;
         std::map<int, std::vector<double>> dense;  // diagonal index -> values over one period
         for (std::size_t r = 0; r < l->matrix.rows; ++r)
           for (std::size_t t = 0; t < l->matrix.index[r].size(); ++t) {
-            const auto [i, j] = l->layout.place(r, l->matrix.index[r][t]);
+            const auto [i, j] = d.place(r, l->matrix.index[r][t]);
+            if (!std::binary_search(d.diagonals.begin(), d.diagonals.end(), i))
+              throw Error(at + "a weight on diagonal " + std::to_string(i) + ", which the program's layout does not list");
             auto& v = dense[i];
             if (v.empty()) v.assign(dp, 0.0);
             v[j] = l->matrix.weight[r][t];
           }
-        const double q_level = static_cast<double>(params_.q()[static_cast<std::size_t>(level)].value);
+        if (dense.size() != d.diagonals.size())
+          throw Error(at + "the program's layout lists " + std::to_string(d.diagonals.size()) + " diagonals, the model's weights fill " +
+                      std::to_string(dense.size()));
+        const std::size_t level = static_cast<std::size_t>(step.level_in);
+        const double q_level = static_cast<double>(params_.q()[level].value);
         for (auto& [i, v] : dense) {
           const int a = i / g, b = i % g;
           std::vector<double> slot_vals(slots);
           for (std::size_t j = 0; j < slots; ++j)
             slot_vals[j] = v[(j + dp - static_cast<std::size_t>(a * g) % dp) % dp];
-          l->diag[a].emplace_back(b, encoder_.encode(slot_vals, static_cast<std::size_t>(level), q_level));
+          l->diag[a].emplace_back(b, encoder_.encode(slot_vals, level, q_level));
         }
         // The bias repeats like the layer's output: every out_period slots (hybrid) or P.
-        const std::size_t out_period = l->layout.hybrid ? l->layout.out_period : P;
+        const std::size_t out_period = d.output_period();
         l->bias_slots.assign(slots, 0.0);
         for (std::size_t j = 0; j < slots; ++j)
           if (j % out_period < l->matrix.rows) l->bias_slots[j] = l->matrix.bias[j % out_period];
+        padded = true;
       }
-      level -= 1;
     } else if (std::holds_alternative<nn::Square>(layer)) {
       l->kind = Layer::kSquare;
-      level -= 1;
     } else if (auto* p = std::get_if<nn::Polynomial>(&layer)) {
       l->kind = Layer::kPolynomial;
       l->coefficients = p->coefficients;
-      level -= nn::layer_depth(layer);
+      if (p->coefficients[0] != 0) padded = false;  // zeros become c0
     } else {
       l->kind = Layer::kFlatten;
     }
@@ -228,7 +260,6 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
     shape = model.shapes()[li];
   }
   if (plan_.packing == Packing::kThroughput) {
-    if (plan_.layers.size() != layers_.size()) throw Error("server: the plan has another number of layers than the model");
     std::vector<StreamLayer> sl;
     for (std::size_t li = 0; li < layers_.size(); ++li) {
       const Layer& l = *layers_[li];
@@ -243,7 +274,20 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
       sl.push_back(x);
     }
     stream_ = std::make_unique<const StreamSchedule>(stream_schedule(model.input_shape(), plan_.input_level, sl));
+    // The stream's own count of what it will do, held to the plan's program.
+    const std::vector<OpCounts> ops = stream_layer_ops(*stream_, layers_.size());
+    for (std::size_t li = 0; li < layers_.size(); ++li)
+      if (!(ops[li] == plan_.layers[li].ops))
+        throw Error("server: layer " + std::to_string(li) + " of the plan's program (" + to_string(plan_.layers[li].ops) +
+                    ") is not what the stream runs for this model (" + to_string(ops[li]) + ")");
   }
+}
+
+std::uint64_t PreparedModel::plaintexts(std::size_t layer) const {
+  if (mux_ || layer >= layers_.size()) return 0;
+  std::uint64_t n = 0;
+  for (auto& [a, v] : layers_[layer]->diag) n += v.size();
+  return n;
 }
 
 PreparedModel::~PreparedModel() = default;
@@ -276,16 +320,39 @@ std::vector<Ciphertext> Server::evaluate_batch(const InputSource& src, StreamSta
   return stream_evaluate(*prepared_->stream_, ctx, stats);
 }
 
-Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& input) const {
+Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& input, LayerTrace* trace) const {
   const DiagonalLayout& d = l.layout;
   const int g = d.giant_stride;
+  // The counting side of the program (program.h: diagonal_ops counts the same).
+  std::atomic<std::uint64_t> rotations{0};
+  OpCounts c;
+  std::vector<int> steps;
+  std::mutex steps_mutex;
+  auto used = [&](int s) {
+    rotations += 1;
+    if (!trace) return;
+    std::lock_guard<std::mutex> lock(steps_mutex);
+    steps.push_back(s);
+  };
   Ciphertext in = input;
-  for (int s : d.replicate_steps) eval_.add_inplace(in, eval_pool_.rotate(in, s, keys_.galois));
+  for (int s : d.replicate_steps) {
+    eval_.add_inplace(in, eval_pool_.rotate(in, s, keys_.galois));
+    used(s);
+    c.additions += 1;
+  }
   std::vector<int> babies;
-  for (int b : d.baby) babies.push_back(b);
-  auto rots = eval_pool_.rotate_hoisted(in, babies, keys_.galois);
-  std::map<int, const Ciphertext*> by_baby;
-  for (std::size_t t = 0; t < babies.size(); ++t) by_baby[babies[t]] = &rots[t];
+  for (int b : d.baby)
+    if (b) babies.push_back(b);
+  std::map<int, Ciphertext> rotated;  // the baby rotations, hoisted (one decomposition)
+  if (!babies.empty()) {
+    auto rots = eval_pool_.rotate_hoisted(in, babies, keys_.galois);
+    c.hoisted_groups += 1;
+    for (std::size_t t = 0; t < babies.size(); ++t) {
+      used(babies[t]);
+      rotated.emplace(babies[t], std::move(rots[t]));
+    }
+  }
+  auto by_baby = [&](int b) -> const Ciphertext* { return b ? &rotated.at(b) : &in; };
   std::vector<int> giants;
   for (auto& [a, v] : l.diag) giants.push_back(a);
   std::vector<Ciphertext> partial(giants.size());
@@ -294,41 +361,81 @@ Ciphertext Server::linear_latency(const Layer& l, const Ciphertext& input) const
     std::vector<const Ciphertext*> cts;
     std::vector<const ckks::Plaintext*> pts;
     for (auto& [b, pt] : l.diag.at(a)) {
-      cts.push_back(by_baby.at(b));
+      cts.push_back(by_baby(b));
       pts.push_back(&pt);
     }
     Ciphertext inner = eval_.multiply_plain_sum(cts, pts);
-    partial[t] = a ? eval_.rotate(inner, a * g, keys_.galois) : std::move(inner);
+    if (a) {
+      partial[t] = eval_.rotate(inner, a * g, keys_.galois);
+      used(a * g);
+    } else {
+      partial[t] = std::move(inner);
+    }
   };
   for_each(giants.size(), giant);
+  for (auto& [a, v] : l.diag) c.plain_multiplies += v.size();
+  c.additions += c.plain_multiplies;  // each product summed in
   Ciphertext acc = std::move(partial[0]);
-  for (std::size_t t = 1; t < partial.size(); ++t) eval_.add_inplace(acc, partial[t]);
-  for (int s : d.fold_steps) eval_.add_inplace(acc, eval_pool_.rotate(acc, s, keys_.galois));
+  for (std::size_t t = 1; t < partial.size(); ++t) {
+    eval_.add_inplace(acc, partial[t]);
+    c.additions += 1;
+  }
+  for (int s : d.fold_steps) {
+    eval_.add_inplace(acc, eval_pool_.rotate(acc, s, keys_.galois));
+    used(s);
+    c.additions += 1;
+  }
   eval_.rescale_inplace(acc);
-  bool any_bias = std::any_of(l.bias_slots.begin(), l.bias_slots.end(), [](double v) { return v != 0; });
-  if (any_bias) eval_.add_plain_inplace(acc, encoder_.encode(l.bias_slots, acc.level, acc.scale));
+  c.rescales += 1;
+  if (d.bias) {
+    eval_.add_plain_inplace(acc, encoder_.encode(l.bias_slots, acc.level, acc.scale));
+    c.encodes += 1;
+    c.additions += 1;
+  }
+  if (trace) {
+    c.rotations = rotations;
+    trace->ops = c;
+    trace->rotation_steps = normalize_steps(steps, params_.slots());
+  }
   return acc;
 }
 
-Ciphertext Server::evaluate_image(const Ciphertext& input) const {
+Ciphertext Server::evaluate_image(const Ciphertext& input, std::vector<LayerTrace>* trace) const {
   if (plan_.packing != Packing::kLatency) throw Error("evaluate: the plan uses throughput packing");
   check_input(input, "evaluate");
-  if (prepared_->mux_) return prepared_->mux_->run(input, keys_.relin, keys_.galois, pool_);
+  if (prepared_->mux_) {
+    if (!trace) return prepared_->mux_->run(input, keys_.relin, keys_.galois, pool_);
+    std::vector<OpCounts> counts;
+    Ciphertext out = prepared_->mux_->run(input, keys_.relin, keys_.galois, pool_, &counts);
+    trace->assign(counts.size(), LayerTrace{});
+    for (std::size_t i = 0; i < counts.size(); ++i) (*trace)[i].ops = counts[i];
+    if (!trace->empty()) {  // inside the executor only the logits' level and scale are seen
+      trace->back().level_out = static_cast<int>(out.level);
+      trace->back().log2_scale_out = std::log2(out.scale);
+    }
+    return out;
+  }
+  if (trace) trace->assign(layers_.size(), LayerTrace{});
   Ciphertext x = input;
-  for (const auto& lp : layers_) {
-    const Layer& l = *lp;
+  for (std::size_t li = 0; li < layers_.size(); ++li) {
+    const Layer& l = *layers_[li];
+    LayerTrace* t = trace ? &(*trace)[li] : nullptr;
     switch (l.kind) {
       case Layer::kFlatten:
         break;
       case Layer::kLinear:
-        x = linear_latency(l, x);
+        x = linear_latency(l, x, t);
         break;
       case Layer::kSquare:
-        x = square(eval_pool_, x, keys_.relin);
+        x = square(eval_pool_, x, keys_.relin, t ? &t->ops : nullptr);
         break;
       case Layer::kPolynomial:
-        x = polynomial(eval_pool_, x, l.coefficients, keys_.relin);
+        x = polynomial(eval_pool_, x, l.coefficients, keys_.relin, t ? &t->ops : nullptr);
         break;
+    }
+    if (t) {  // measured on the ciphertext itself
+      t->level_out = static_cast<int>(x.level);
+      t->log2_scale_out = std::log2(x.scale);
     }
   }
   return x;

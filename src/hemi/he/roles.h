@@ -36,6 +36,15 @@ struct EvalKeys {
 using InputSource = std::function<ckks::Ciphertext(std::size_t value_index)>;
 
 struct StreamSchedule;  // throughput_stream.h
+
+// What the server did for one model layer of one image (latency packing), measured while it
+// ran: the counting side of the lowered program (program.h), which tests hold to the plan.
+struct LayerTrace {
+  OpCounts ops;
+  std::vector<int> rotation_steps;  // the steps it rotated by, normalized (normalize_steps)
+  int level_out = -1;               // of its output ciphertext; -1: not seen (inside the
+  double log2_scale_out = 0;        // channel-packed executor, which reports the logits only)
+};
 struct StreamStats;
 
 class Client {
@@ -82,11 +91,18 @@ class Client {
 // Immutable; thread-safe.
 class PreparedModel {
  public:
-  // Checks that the plan belongs to the model (model id, im2col geometry, layer layouts).
+  // Builds the layers from the plan's lowered program (program.h) and the model's weights:
+  // the program's layouts, levels and steps, not chosen again. Refuses (hemi::Error) a plan
+  // for another model (model id, im2col geometry) or a program that does not fit the model's
+  // layers: their number and kinds, a weight on a diagonal the layout does not list, a hybrid
+  // layout after a polynomial that adds a constant, or counts that the channel-packed
+  // executor or the throughput stream would not perform.
   PreparedModel(Plan plan, const nn::Model& model);
   ~PreparedModel();
   const Plan& plan() const { return plan_; }
   const ckks::Params& params() const { return params_; }
+  // The plaintexts encoded in advance for a layer (diagonal latency layout; 0 otherwise).
+  std::uint64_t plaintexts(std::size_t layer) const;
   struct Layer;
 
  private:
@@ -113,12 +129,13 @@ class Server {
   // and every value is dropped after its last use. With `stats`, the operations performed per
   // layer and the peak of the ciphertext words alive at once.
   std::vector<ckks::Ciphertext> evaluate_batch(const InputSource& inputs, StreamStats* stats = nullptr) const;
-  // Latency: one image; returns one ciphertext with the logits in slots [0, classes).
-  ckks::Ciphertext evaluate_image(const ckks::Ciphertext& input) const;
+  // Latency: one image; returns one ciphertext with the logits in slots [0, classes). With
+  // `trace`, what it did per model layer.
+  ckks::Ciphertext evaluate_image(const ckks::Ciphertext& input, std::vector<LayerTrace>* trace = nullptr) const;
 
  private:
   using Layer = PreparedModel::Layer;
-  ckks::Ciphertext linear_latency(const Layer& l, const ckks::Ciphertext& in) const;
+  ckks::Ciphertext linear_latency(const Layer& l, const ckks::Ciphertext& in, LayerTrace* trace) const;
   void check_input(const ckks::Ciphertext& ct, const char* what) const;
   void for_each(std::size_t count, const std::function<void(std::size_t)>& f) const;  // over the pool, if any
 

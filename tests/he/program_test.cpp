@@ -1,0 +1,354 @@
+// The lowered program (program.h): the plan's per-layer levels, scales, rotation steps,
+// operations and plaintexts equal what the server does, for every layer type in both packings
+// and both latency layouts (diagonal, channel-packed); every rejection of Plan::create's
+// program checks, of the JSON form and of PreparedModel's program-versus-model checks.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <set>
+
+#include "hemi/he/compiler.h"
+#include "hemi/he/roles.h"
+#include "hemi/he/throughput_stream.h"
+#include "small_models.h"
+
+namespace hemi::he {
+namespace {
+
+using testing::conv;
+using testing::dense;
+using testing::make_model;
+
+nn::Polynomial poly(std::vector<double> c) {
+  nn::Polynomial p;
+  p.coefficients = std::move(c);
+  return p;
+}
+
+// Every layer type: a strided and a padded convolution, average pooling, flatten, dense
+// (square and hybrid diagonal layouts), x^2, polynomials with and without a constant term.
+nn::Model every_layer_model() {
+  std::mt19937_64 rng(5);
+  return make_model(1, 8, 8,
+                    {conv(1, 2, 3, 1, 1, rng), nn::Square{}, nn::AvgPool2d{2, 2, 2, 2}, conv(2, 3, 3, 1, 1, rng),
+                     poly({0.1, 0.5, 0.25, 0.05}), nn::Flatten{}, dense(48, 8, rng), nn::Square{}, dense(8, 3, rng)},
+                    3);
+}
+nn::Model strided_model() {
+  std::mt19937_64 rng(6);
+  return make_model(1, 6, 6,
+                    {conv(1, 2, 3, 2, 0, rng), poly({0, 0.5, 0.25}), nn::Flatten{}, dense(8, 4, rng), nn::Square{},
+                     dense(4, 2, rng)},
+                    2);
+}
+
+enum class Path { kThroughput, kDiagonal, kMultiplexed };
+const char* path_name(Path p) {
+  return p == Path::kThroughput ? "throughput" : p == Path::kDiagonal ? "diagonal" : "multiplexed";
+}
+
+Plan compile_for(const nn::Model& m, Path path) {
+  CompileOptions o;
+  o.params = testing::insecure_params(11);
+  o.packing = path == Path::kThroughput ? Packing::kThroughput : Packing::kLatency;
+  o.latency_layout = path == Path::kMultiplexed ? CompileOptions::LatencyLayout::kMultiplexed
+                                                : CompileOptions::LatencyLayout::kDiagonal;
+  o.plaintext_cache_bytes = 0;  // channel-packed: every plaintext encoded while running
+  return compile(m, o);
+}
+
+std::vector<float> image_values(std::size_t n) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(std::sin(0.7 * static_cast<double>(i)));
+  return v;
+}
+
+void expect_ops(const OpCounts& want, const OpCounts& got, const std::string& where) {
+  EXPECT_EQ(to_string(want), to_string(got)) << where;
+}
+
+class Predicted : public ::testing::TestWithParam<std::tuple<Path, int>> {};
+
+TEST_P(Predicted, PlanEqualsWhatTheServerDoes) {
+  const auto [path, which] = GetParam();
+  const nn::Model model = which == 0 ? every_layer_model() : strided_model();
+  const Plan plan = compile_for(model, path);
+  ASSERT_EQ(plan.layers.size(), model.layers().size());
+  Client client(plan, Seed{3});
+  auto prepared = std::make_shared<const PreparedModel>(plan, model);
+  Server server(prepared, client.eval_keys());
+  const std::vector<float> img = image_values(model.input_shape().size());
+  const LayerPlan& last = plan.layers.back();
+  if (path == Path::kThroughput) {
+    StreamStats stats;
+    auto out = server.evaluate_batch(
+        [&](std::size_t k) {
+          return ckks::SymmetricEncryptor::expand(client.params(), client.encrypt_value({img.data()}, k));
+        },
+        &stats);
+    ASSERT_EQ(stats.layer_ops.size(), plan.layers.size());
+    for (std::size_t i = 0; i < plan.layers.size(); ++i)
+      expect_ops(plan.layers[i].ops, stats.layer_ops[i], "layer " + std::to_string(i) + " " + plan.layers[i].kind);
+    for (auto& ct : out) {
+      EXPECT_EQ(static_cast<int>(ct.level), last.level_out);
+      EXPECT_NEAR(std::log2(ct.scale), last.log2_scale_out, 1e-9);
+    }
+    return;
+  }
+  auto ct = ckks::SymmetricEncryptor::expand(client.params(), client.encrypt_image(img.data()));
+  std::vector<LayerTrace> trace;
+  server.evaluate_image(ct, &trace);
+  ASSERT_EQ(trace.size(), plan.layers.size());
+  OpCounts total;
+  for (std::size_t i = 0; i < plan.layers.size(); ++i) {
+    const LayerPlan& l = plan.layers[i];
+    const std::string where = std::string(path_name(path)) + " layer " + std::to_string(i) + " " + l.kind;
+    expect_ops(l.ops, trace[i].ops, where);
+    total += trace[i].ops;
+    if (path == Path::kDiagonal) {
+      EXPECT_EQ(l.rotation_steps, trace[i].rotation_steps) << where;
+      EXPECT_EQ(l.level_out, trace[i].level_out) << where;
+      EXPECT_NEAR(l.log2_scale_out, trace[i].log2_scale_out, 1e-9) << where;
+      EXPECT_EQ(l.plaintexts, prepared->plaintexts(i)) << where;
+    }
+  }
+  expect_ops(plan.total, total, "total");
+  EXPECT_EQ(trace.back().level_out, last.level_out);
+  EXPECT_NEAR(trace.back().log2_scale_out, last.log2_scale_out, 1e-9);
+  if (path == Path::kDiagonal) {
+    // Both layouts are exercised (the first model chains two hybrid layers, then square ones).
+    bool hybrid = false, square_layout = false;
+    for (auto& l : plan.layers)
+      if (l.layout) (l.layout->hybrid ? hybrid : square_layout) = true;
+    EXPECT_TRUE(hybrid);
+    if (which == 0) EXPECT_TRUE(square_layout);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPath, Predicted,
+                         ::testing::Combine(::testing::Values(Path::kThroughput, Path::kDiagonal, Path::kMultiplexed),
+                                            ::testing::Values(0, 1)),
+                         [](const auto& info) {
+                           return std::string(path_name(std::get<0>(info.param))) + "_model" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
+TEST(Program, RoundTripsThroughJsonInEveryPath) {
+  for (Path path : {Path::kThroughput, Path::kDiagonal, Path::kMultiplexed}) {
+    const Plan p = compile_for(every_layer_model(), path);
+    const Plan q = Plan::from_json(p.to_json());
+    EXPECT_EQ(q.to_json(), p.to_json()) << path_name(path);
+    ASSERT_EQ(q.layers.size(), p.layers.size());
+    for (std::size_t i = 0; i < p.layers.size(); ++i) {
+      EXPECT_EQ(q.layers[i].layout, p.layers[i].layout);
+      EXPECT_EQ(q.layers[i].rotation_steps, p.layers[i].rotation_steps);
+      EXPECT_EQ(q.layers[i].plaintexts, p.layers[i].plaintexts);
+    }
+  }
+}
+
+// The reason Plan::create gives for a plan changed by `edit`; "" if it is accepted.
+std::string refusal(const Plan& base, const std::function<void(Plan&)>& edit) {
+  Plan p = base;
+  edit(p);
+  auto made = Plan::create(std::move(p));
+  return made ? std::string() : made.error();
+}
+
+// The index of the first layer of `kind` with a diagonal layout (hybrid or not).
+std::size_t layer_with(const Plan& p, bool hybrid) {
+  for (std::size_t i = 0; i < p.layers.size(); ++i)
+    if (p.layers[i].layout && p.layers[i].layout->hybrid == hybrid) return i;
+  ADD_FAILURE() << "no such layer";
+  return 0;
+}
+
+// After changing a step's layout: the step's summary, the plan's total and keys recounted.
+void relayout(Plan& p, std::size_t i, const DiagonalLayout& d) {
+  assign_layout(p.layers[i], d, std::size_t{1} << (p.params.log_n - 1));
+  ProgramCount c = count_program(p.layers, std::size_t{1} << p.params.log_n);
+  p.total = c.total;
+  p.rotation_steps = c.rotation_steps;
+}
+
+TEST(Program, CreateRefusesEachInconsistency) {
+  const Plan p = compile_for(every_layer_model(), Path::kDiagonal);
+  ASSERT_EQ(refusal(p, [](Plan&) {}), "");
+  const std::size_t sq = layer_with(p, false), hy = layer_with(p, true);
+  struct Case {
+    const char* want;
+    std::function<void(Plan&)> edit;
+  };
+  const std::vector<Case> cases = {
+      {"a program without layers", [](Plan& q) { q.layers.clear(); }},
+      {"unknown layer kind", [](Plan& q) { q.layers[1].kind = "relu"; }},
+      {"the step before ends at", [](Plan& q) { q.layers[2].level_in -= 1; }},
+      {"goes from level", [](Plan& q) { q.layers.back().level_out = q.layers.back().level_in; }},
+      {"not a usable scale", [](Plan& q) { q.layers[0].log2_scale_out = std::nan(""); }},
+      {"rotation steps not ascending", [sq](Plan& q) { std::swap(q.layers[sq].rotation_steps.front(), q.layers[sq].rotation_steps.back()); }},
+      {"rotation steps not ascending", [](Plan& q) { q.layers[1].rotation_steps = {0}; }},
+      {"without its diagonal layout", [sq](Plan& q) { q.layers[sq].layout.reset(); }},
+      {"a diagonal layout on a layer that has none", [sq](Plan& q) { q.layers[1].layout = q.layers[sq].layout; }},
+      {"no diagonal with a non-zero weight", [sq](Plan& q) { q.layers[sq].layout->diagonals.clear(); }},
+      {"diagonals not ascending", [sq](Plan& q) {
+         auto& d = q.layers[sq].layout->diagonals;
+         d.push_back(d.front());
+       }},
+      {"is outside 0..", [sq](Plan& q) { q.layers[sq].layout->diagonals.back() = static_cast<int>(q.period); }},
+      {"giant stride", [sq](Plan& q) { q.layers[sq].layout->giant_stride = 3; }},
+      {"baby/giant split", [sq](Plan& q) { q.layers[sq].layout->baby.push_back(q.layers[sq].layout->giant_stride); }},
+      {"a square layout with hybrid periods", [sq](Plan& q) { q.layers[sq].layout->fold_steps = {1}; }},
+      {"hybrid periods", [hy](Plan& q) { q.layers[hy].layout->out_period = q.layers[hy].layout->in_period; }},
+      {"folding steps", [hy](Plan& q) { q.layers[hy].layout->fold_steps.push_back(1); }},
+      {"replication steps", [hy](Plan& q) { q.layers[hy].layout->replicate_steps.push_back(-1); }},
+      {"a layout of period", [sq](Plan& q) {
+         DiagonalLayout d = *q.layers[sq].layout;
+         d.period *= 2;
+         relayout(q, sq, d);
+       }},
+      {"rotation steps that are not its layout's", [sq](Plan& q) { q.layers[sq].rotation_steps.pop_back(); }},
+      {"operation counts", [sq](Plan& q) { q.layers[sq].ops.additions += 1; }},
+      {"a summary", [sq](Plan& q) { q.layers[sq].plaintexts += 1; }},
+      {"consumes", [](Plan& q) { q.depth -= 1; }},
+      {"not the plan's total", [](Plan& q) { q.total.rotations += 1; }},
+      {"it rotates by", [](Plan& q) { q.rotation_steps.pop_back(); }},
+  };
+  for (const Case& c : cases) {
+    const std::string why = refusal(p, c.edit);
+    EXPECT_NE(why.find(c.want), std::string::npos) << "want '" << c.want << "', got '" << why << "'";
+  }
+  // A hybrid layout for an input that does not repeat the way the step before leaves it: a
+  // hybrid layer after another, replicating once more than it needs.
+  std::size_t second = 0;
+  for (std::size_t i = hy + 1; i < p.layers.size() && !second; ++i)
+    if (p.layers[i].layout) second = i;
+  ASSERT_TRUE(p.layers[second].layout->hybrid);
+  const std::string why = refusal(p, [second](Plan& q) {
+    DiagonalLayout d = *q.layers[second].layout;
+    d.replicate_steps.push_back(-static_cast<int>(d.in_period << d.replicate_steps.size()));
+    relayout(q, second, d);
+  });
+  EXPECT_NE(why.find("a hybrid layout for an input repeating every"), std::string::npos) << why;
+  // Throughput packing: no rotation steps, layouts or plaintexts.
+  const Plan t = compile_for(every_layer_model(), Path::kThroughput);
+  EXPECT_NE(refusal(t, [](Plan& q) { q.layers[0].plaintexts = 1; }).find("in throughput packing"), std::string::npos);
+}
+
+TEST(Program, JsonRefusesOldAndMalformedPrograms) {
+  const Plan p = compile_for(every_layer_model(), Path::kDiagonal);
+  auto refused = [](std::string text, const std::string& want) {
+    try {
+      Plan::from_json(text);
+      ADD_FAILURE() << "accepted; wanted a refusal naming '" << want << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+  };
+  std::string v1 = p.to_json();
+  v1.replace(v1.find("\"version\": 2"), 12, "\"version\": 1");
+  refused(v1, "no lowered program");
+  std::string no_steps = p.to_json();
+  no_steps.replace(no_steps.find("\"rotation_steps\": ["), 16, "\"rotation_stepz\"");
+  refused(no_steps, "malformed JSON");
+  std::string bad_layout = p.to_json();
+  bad_layout.replace(bad_layout.find("\"giant_stride\": "), 16, "\"giant_stride\": 1.5, \"y\": ");
+  refused(bad_layout, "giant_stride must be an integer");
+  std::string changed = p.to_json();
+  changed.replace(changed.find("\"plaintexts\": "), 14, "\"plaintexts\": 1000, \"z\": ");
+  refused(changed, "lowered program");
+}
+
+// A server checks the program against the model it is given.
+std::string prepare_refusal(const nn::Model& model, const Plan& base, const std::function<void(Plan&)>& edit) {
+  Plan p = base;
+  edit(p);
+  auto made = Plan::create(std::move(p));
+  if (!made) return "create: " + made.error();
+  try {
+    PreparedModel pm(std::move(made).value(), model);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Program, ServerRefusesAProgramThatDoesNotFitTheModel) {
+  const nn::Model m = every_layer_model();
+  const Plan p = compile_for(m, Path::kDiagonal);
+  ASSERT_EQ(prepare_refusal(m, p, [](Plan&) {}), "");
+  const std::size_t sq = layer_with(p, false);
+  auto expect = [&](const std::string& want, const std::function<void(Plan&)>& edit, const nn::Model& model, const Plan& base) {
+    const std::string why = prepare_refusal(model, base, edit);
+    EXPECT_NE(why.find(want), std::string::npos) << "want '" << want << "', got '" << why << "'";
+  };
+  expect("layers, the model", [](Plan& q) { q.layers.erase(q.layers.begin() + 5); }, m, p);  // the flatten
+  expect("the model's is square", [](Plan& q) { q.layers[1].kind = "polynomial"; }, m, p);
+  expect("bias does not match", [sq](Plan& q) {
+    DiagonalLayout d = *q.layers[sq].layout;
+    d.bias = !d.bias;
+    relayout(q, sq, d);
+  }, m, p);
+  expect("does not list", [sq](Plan& q) {
+    DiagonalLayout d = *q.layers[sq].layout;
+    d.diagonals.pop_back();
+    d.baby.clear();
+    d.giant.clear();
+    std::set<int> b, g;
+    for (int i : d.diagonals) b.insert(i % d.giant_stride), g.insert(i / d.giant_stride);
+    d.baby.assign(b.begin(), b.end());
+    d.giant.assign(g.begin(), g.end());
+    relayout(q, sq, d);
+  }, m, p);
+  expect("the model's weights fill", [sq](Plan& q) {
+    DiagonalLayout d = *q.layers[sq].layout;
+    int extra = 0;
+    while (std::binary_search(d.diagonals.begin(), d.diagonals.end(), extra)) ++extra;
+    d.diagonals.insert(std::lower_bound(d.diagonals.begin(), d.diagonals.end(), extra), extra);
+    std::set<int> b, g;
+    for (int i : d.diagonals) b.insert(i % d.giant_stride), g.insert(i / d.giant_stride);
+    d.baby.assign(b.begin(), b.end());
+    d.giant.assign(g.begin(), g.end());
+    relayout(q, sq, d);
+  }, m, p);
+  // A hybrid layout after a polynomial with a constant term (the compiler picks a square one).
+  std::mt19937_64 rng(9);
+  const nn::Model pm = make_model(1, 4, 4, {nn::Flatten{}, dense(16, 8, rng), poly({0.3, 1.0, 0.1}), dense(8, 2, rng)}, 2);
+  const Plan pp = compile_for(pm, Path::kDiagonal);
+  ASSERT_TRUE(pp.layers[3].layout && !pp.layers[3].layout->hybrid);
+  expect("needs an input that is zero beyond its values", [&](Plan& q) {
+    const SparseMatrix mat = linear_matrix(pm.layers()[3], pm.shapes()[2]);
+    auto h = hybrid_layout(mat, q.period, q.layers[1].layout->output_period());
+    ASSERT_TRUE(h.has_value());
+    relayout(q, 3, *h);
+  }, pm, pp);
+  // A matrix larger than the layout: the first dense's square layout moved onto the second.
+  expect("does not fit the program's layout", [&](Plan& q) {
+    DiagonalLayout d = *q.layers[3].layout;
+    d.hybrid = true;
+    d.in_period = 8;
+    d.out_period = 1;
+    d.diagonals = {0};
+    d.giant_stride = 1;
+    d.baby = {0};
+    d.giant = {0};
+    d.replicate_steps.clear();
+    for (std::size_t s = 8; s < q.layers[1].layout->output_period(); s <<= 1) d.replicate_steps.push_back(-static_cast<int>(s));
+    d.fold_steps = {4, 2, 1};
+    relayout(q, 3, d);
+  }, pm, pp);
+  // The channel-packed executor and the throughput stream hold the program to what they run.
+  for (Path path : {Path::kMultiplexed, Path::kThroughput}) {
+    const Plan q0 = compile_for(m, path);
+    expect(path == Path::kThroughput ? "is not what the stream runs" : "is not what the channel-packed executor runs",
+           [](Plan& q) {
+             q.layers[1].ops.additions += 1;
+             q.total.additions += 1;
+           },
+           m, q0);
+  }
+}
+
+}  // namespace
+}  // namespace hemi::he
