@@ -381,7 +381,13 @@ std::string Plan::describe() const {
                 static_cast<unsigned long long>(total.rescales), static_cast<unsigned long long>(total.plain_multiplies),
                 static_cast<unsigned long long>(total.dot_terms));
   o << line;
-  if (total.encodes) o << "  plaintexts encoded per image without the cache: " << total.encodes << "\n";
+  if (mux_block && total.encodes) o << "  plaintexts encoded per image without the cache: " << total.encodes << "\n";
+  if (packing == Packing::kLatency && !mux_block) {
+    std::uint64_t advance = 0;
+    for (const auto& l : layers) advance += l.plaintexts;
+    o << "  plaintexts: " << advance << " diagonals encoded once by the server, " << total.encodes
+      << " biases encoded per image\n";
+  }
   o << "  Galois keys: " << rotation_steps.size() << " rotation steps";
   if (!rotation_steps.empty()) {
     o << " {";
