@@ -203,6 +203,7 @@ TEST(Program, CreateRefusesEachInconsistency) {
       {"hybrid periods", [hy](Plan& q) { q.layers[hy].layout->out_period = q.layers[hy].layout->in_period; }},
       {"folding steps", [hy](Plan& q) { q.layers[hy].layout->fold_steps.push_back(1); }},
       {"replication steps", [hy](Plan& q) { q.layers[hy].layout->replicate_steps.push_back(-1); }},
+      {"folding steps in a period", [hy](Plan& q) { q.layers[hy].layout->replicate_steps.assign(100, -1); }},
       {"a layout of period", [sq](Plan& q) {
          DiagonalLayout d = *q.layers[sq].layout;
          d.period *= 2;

@@ -61,6 +61,10 @@ std::pair<int, std::size_t> DiagonalLayout::place(std::size_t r, std::size_t c) 
 
 std::string DiagonalLayout::error() const {
   if (!pow2(period)) return "period " + num(period) + " is not a power of two";
+  const std::size_t log_period = static_cast<std::size_t>(std::countr_zero(period));
+  if (replicate_steps.size() > log_period || fold_steps.size() > log_period)  // (before any shift by them)
+    return num(replicate_steps.size()) + " replication and " + num(fold_steps.size()) + " folding steps in a period of " +
+           num(period);
   if (hybrid) {
     if (!pow2(in_period) || !pow2(out_period) || out_period >= in_period || in_period > period)
       return "hybrid periods " + num(in_period) + " -> " + num(out_period) + " (powers of two, fewer outputs, within " +
