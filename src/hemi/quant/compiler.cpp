@@ -50,6 +50,11 @@ std::string Plan::summary() const {
 }
 
 Result<Plan> compile(const QuantizedModel& qm, const CompileOptions& o) {
+  return compile_with(qm, o, [&qm](const bfv::Params& p) { return Result<std::vector<double>>(simulate(qm, p)); });
+}
+
+Result<Plan> compile_with(const QuantizedModel& qm, const CompileOptions& o, const NoiseSimulation& simulate_packing,
+                          int min_log_n_packing) {
   using R = Result<Plan>;
   if (o.t_bits < 17 || o.t_bits > 60) return R::failure("plaintext prime size " + std::to_string(o.t_bits) + " bits outside [17, 60]");
   Plan plan;
@@ -62,7 +67,7 @@ Result<Plan> compile(const QuantizedModel& qm, const CompileOptions& o) {
                       " plaintext primes of " + std::to_string(o.t_bits) + " bits, more than the " + std::to_string(o.max_primes) +
                       " allowed: use fewer weight bits or larger primes");
   std::string last_reason;
-  const int min_log_n = o.allow_insecure ? std::min(o.min_log_n, 12) : std::max(o.min_log_n, 12);
+  const int min_log_n = std::max(min_log_n_packing, o.allow_insecure ? std::min(o.min_log_n, 12) : std::max(o.min_log_n, 12));
   for (int log_n = min_log_n; log_n <= 16; ++log_n) {
     const std::size_t n = std::size_t{1} << log_n;
     std::vector<std::uint64_t> ts;
@@ -94,7 +99,13 @@ Result<Plan> compile(const QuantizedModel& qm, const CompileOptions& o) {
             ok = false;
             break;
           }
-          auto b = simulate(qm, p.value());
+          auto sim = simulate_packing(p.value());
+          if (!sim) {
+            last_reason = sim.error();
+            ok = false;
+            break;
+          }
+          const std::vector<double>& b = sim.value();
           if (worst.empty()) worst = b;
           for (std::size_t i = 0; i < b.size(); ++i) worst[i] = std::min(worst[i], b[i]);
           lits.push_back(lit);

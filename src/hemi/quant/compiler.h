@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,18 @@ struct Plan {
   std::string summary() const;      // one line for logs and reports
 };
 
+// Throughput packing (throughput.h): every op on one neuron per ciphertext.
 Result<Plan> compile(const QuantizedModel& qm, const CompileOptions& options = {});
+
+// The worst-case budget (bits) after each step of one packing's program on one candidate
+// parameter set, or the reason the packing does not fit that ring (e.g. a layer wider than
+// its slots). Each packing supplies its own; the search below is shared.
+using NoiseSimulation = std::function<Result<std::vector<double>>(const bfv::Params&)>;
+
+// The shared search behind every packing: the plaintext primes from the proven bound, then
+// the smallest ring (N from 2^min_log_n) and chain on which `simulate` leaves at least
+// options.min_budget_bits under every prime, then the download level.
+Result<Plan> compile_with(const QuantizedModel& qm, const CompileOptions& options, const NoiseSimulation& simulate,
+                          int min_log_n = 0);
 
 }  // namespace hemi::quant

@@ -1,0 +1,275 @@
+// BFV latency packing (quant/latency.h): the rotation-based linear layer against a schoolbook
+// oracle (in plaintext over the layout, and encrypted), exact agreement of whole networks with
+// the integer model, predicted rotations and keys equal to the counted ones, and a negative
+// test per rejection. INSECURE small rings (named so) keep it fast.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "hemi/quant/latency.h"
+#include "hemi/quant/session.h"
+#include "hemi/quant/throughput.h"
+#include "small_model.h"
+#include "support/error_of.h"
+
+namespace hemi::quant {
+namespace {
+
+using test_support::error_of;
+
+CompileOptions insecure_options() {
+  CompileOptions o;
+  o.t_bits = 30;
+  o.security = 0;
+  o.allow_insecure = true;  // INSECURE: small rings keep the test fast
+  o.min_log_n = 6;
+  return o;
+}
+
+// One linear op y = W x + b, n_out x n_in, random small integers, inputs in [0, levels].
+QuantizedModel one_linear(std::size_t n_in, std::size_t n_out, std::uint32_t seed, int levels = 7) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> w(-15, 15);
+  QuantizedModel qm;
+  qm.input_size = n_in;
+  qm.classes = static_cast<int>(n_out);
+  qm.input_levels = levels;
+  qm.weight_bits = 5;
+  QOp op;
+  op.name = "dense 1";
+  op.inputs = n_in;
+  op.outputs = n_out;
+  for (std::size_t o = 0; o < n_out; ++o) {
+    Row r;
+    long double bound = 0;
+    for (std::size_t j = 0; j < n_in; ++j) {
+      const int v = (o + j) % 3 == 0 ? 0 : w(rng);  // some zeros: not every diagonal is full
+      r.index.push_back(static_cast<std::uint32_t>(j));
+      r.weight.push_back(v);
+      bound += std::abs(v) * levels;
+    }
+    r.bias = w(rng) * 100;
+    bound += std::fabs(static_cast<long double>(r.bias));
+    op.bound = std::max(op.bound, bound + 1);
+    op.l1_max = std::max(op.l1_max, bound);
+    op.rows.push_back(std::move(r));
+  }
+  qm.ops.push_back(std::move(op));
+  return qm;
+}
+
+std::vector<i128> schoolbook(const QOp& op, const std::vector<std::int64_t>& x) {
+  std::vector<i128> y;
+  for (const Row& r : op.rows) {
+    i128 s = r.bias;
+    for (std::size_t k = 0; k < r.index.size(); ++k) s += static_cast<i128>(r.weight[k]) * x[r.index[k]];
+    y.push_back(s);
+  }
+  return y;
+}
+
+// The layout's program in plaintext over S cyclic slots: y = sum_g rot(sum_b P_{g,b} ⊙ rot(x, b), g),
+// with P_{g,b} the diagonal pre-rotated by -g, and garbage in every slot the layer must not read.
+std::vector<i128> layout_in_plaintext(const LatencyLinear& l, std::size_t S, const std::vector<std::int64_t>& x) {
+  std::vector<i128> slots(S);
+  for (std::size_t i = 0; i < S; ++i) slots[i] = i < x.size() ? x[i] : 1000003 + static_cast<i128>(i);
+  auto rot = [&](const std::vector<i128>& v, long k) {
+    std::vector<i128> r(S);
+    for (std::size_t i = 0; i < S; ++i) r[i] = v[(i + static_cast<std::size_t>(((k % static_cast<long>(S)) + static_cast<long>(S)))) % S];
+    return r;
+  };
+  std::map<std::uint64_t, std::vector<i128>> inner;
+  for (const auto& [d, entries] : l.diagonals) {
+    const std::uint64_t b = d % l.baby, g = d - b;
+    std::vector<i128> p(S, 0);
+    for (auto [i, w] : entries) p[(i + g) % S] = w;
+    const auto xb = rot(slots, static_cast<long>(b));
+    auto& acc = inner[g];
+    if (acc.empty()) acc.assign(S, 0);
+    for (std::size_t i = 0; i < S; ++i) acc[i] += p[i] * xb[i];
+  }
+  std::vector<i128> y(S, 0);
+  for (const auto& [g, v] : inner) {
+    const auto r = rot(v, static_cast<long>(g));
+    for (std::size_t i = 0; i < S; ++i) y[i] += r[i];
+  }
+  for (std::size_t i = 0; i < l.bias.size(); ++i) y[i] += l.bias[i];
+  return y;
+}
+
+std::vector<std::int64_t> random_input(std::size_t n, int levels, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(0, levels);
+  std::vector<std::int64_t> x(n);
+  for (auto& v : x) v = d(rng);
+  return x;
+}
+
+TEST(LatencyLayout, DiagonalsWithBabyGiantStepsEqualTheSchoolbookProduct) {
+  // Shapes that fit S exactly, that wrap (n_in + n_out > S), tall and wide.
+  for (auto [n_in, n_out, S] : {std::tuple{20, 12, 32}, {32, 32, 32}, {30, 5, 32}, {7, 29, 32}, {50, 40, 64}, {1, 1, 2}}) {
+    const QuantizedModel qm = one_linear(n_in, n_out, 7 + n_in);
+    const LatencyLayout layout = plan_latency_layout(qm, S).value();
+    ASSERT_EQ(layout.steps.size(), 1u);
+    const LatencyLinear& l = layout.steps[0].linear;
+    const auto x = random_input(n_in, 7, 3);
+    const auto want = schoolbook(qm.ops[0], x);
+    const auto got = layout_in_plaintext(l, S, x);
+    for (int i = 0; i < n_out; ++i) EXPECT_TRUE(got[i] == want[i]) << n_in << "x" << n_out << " in " << S << ", output " << i;
+    for (int i = n_out; i < S; ++i) EXPECT_TRUE(got[i] == 0) << "slot " << i << " beyond the outputs";
+    // Baby and giant steps cover every diagonal and are what the layout counts.
+    EXPECT_EQ(l.rotations(), l.baby_steps.size() + l.giant_steps.size());
+    EXPECT_LE(l.groups, l.diagonals.size());
+    for (const auto& [d, e] : l.diagonals) EXPECT_LT(d, static_cast<std::uint32_t>(S));
+  }
+}
+
+TEST(LatencyLayout, FoldsPoolingIntoTheNextLinearOpExactly) {
+  // small model: conv · x² · avgpool · flatten · dense -> conv, x², (pool + dense).
+  const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
+  const LatencyLayout layout = plan_latency_layout(qm, 128).value();
+  ASSERT_EQ(layout.steps.size(), 3u);
+  EXPECT_FALSE(layout.steps[0].square);
+  EXPECT_TRUE(layout.steps[1].square);
+  EXPECT_EQ(layout.steps[2].linear.name, "avgpool2d 3 + dense 5");
+  EXPECT_EQ(layout.steps[2].linear.inputs, 72u);
+  EXPECT_EQ(layout.steps[2].linear.outputs, 3u);
+  // The plaintext program over the layout gives the integer model's logits.
+  const auto x = random_input(qm.input_size, qm.input_levels, 5);
+  std::vector<std::int64_t> a;
+  auto v = layout_in_plaintext(layout.steps[0].linear, 128, x);
+  for (std::size_t i = 0; i < layout.steps[0].linear.outputs; ++i) a.push_back(static_cast<std::int64_t>(v[i] * v[i]));
+  v = layout_in_plaintext(layout.steps[2].linear, 128, a);
+  const auto want = forward_int(qm, x);
+  for (int c = 0; c < 3; ++c) EXPECT_TRUE(v[c] == want[c]) << c;
+}
+
+TEST(LatencyLayout, Rejections) {
+  const QuantizedModel qm = one_linear(20, 12, 1);
+  EXPECT_EQ(error_of([&] { plan_latency_layout(qm, 16).value(); }),
+            "latency layout: dense 1 has 20 inputs and 12 outputs, more than the 16 slots of a row (N = 32)");
+  EXPECT_NE(error_of([&] { plan_latency_layout(qm, 48).value(); }).find("48 slots per row is not a power of two"), std::string::npos);
+}
+
+TEST(LatencyCompiler, ProvesNoWrapAndPicksARingWhoseRowsHoldTheLayers) {
+  const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
+  const LatencyPlan lp = compile_latency(qm, insecure_options()).value();
+  EXPECT_GE(lp.plan.log2_t_product, lp.plan.log2_bound + 1);  // 2 bound + 1 <= prod t: nothing wraps
+  EXPECT_GE(lp.plan.t.size(), 2u);
+  EXPECT_GE(lp.plan.budget_after.back(), 1.0);
+  EXPECT_EQ(lp.plan.budget_after.size(), lp.layout.steps.size());
+  const std::size_t n = std::size_t{1} << lp.plan.params.front().log_n;
+  EXPECT_EQ(lp.layout.row_slots, n / 2);
+  EXPECT_GE(n / 2, 72u);  // the folded layer's 72 inputs fit a row
+  // The throughput plan of the same model needs less noise budget (no plaintext products of
+  // size t/2, no rotations): its ring is never larger.
+  const Plan tp = compile(qm, insecure_options()).value();
+  EXPECT_LE(tp.params.front().log_n, lp.plan.params.front().log_n);
+  EXPECT_NE(lp.summary().find("rotations"), std::string::npos);
+}
+
+TEST(LatencyCompiler, Rejections) {
+  const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
+  CompileOptions o = insecure_options();
+  o.max_primes = 1;  // the bound needs 2 primes of 30 bits: wrapping would follow, so refuse
+  EXPECT_NE(error_of([&] { compile_latency(qm, o).value(); }).find("needs 2 plaintext primes of 30 bits, more than the 1 allowed"),
+            std::string::npos);
+  QuantizedModel wide = one_linear(3, 2, 1);
+  wide.ops[0].inputs = wide.input_size = 40000;
+  EXPECT_EQ(error_of([&] { compile_latency(wide, o).value(); }),
+            "latency packing: a layer of 40000 values does not fit the 2^15 slots of a row at N = 2^16");
+}
+
+TEST(LatencyEncrypted, LinearLayerEqualsTheSchoolbookProduct) {
+  const QuantizedModel qm = one_linear(20, 12, 9);
+  const LatencyPlan lp = compile_latency(qm, insecure_options()).value();
+  ASSERT_EQ(lp.layout.row_slots, 32u);  // 20 + 12 > 32: the negative diagonals wrap around the row
+  std::vector<std::vector<std::int64_t>> xs{random_input(20, 7, 1), random_input(20, 7, 2)};
+  const LatencyResult r = run_latency(qm, lp, xs);
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const auto want = schoolbook(qm.ops[0], xs[i]);
+    for (std::size_t c = 0; c < 12; ++c) EXPECT_TRUE(r.logits[i * 12 + c] == want[c]) << "image " << i << " output " << c;
+  }
+  EXPECT_GT(r.min_budget_bits, 0);
+}
+
+TEST(LatencyEncrypted, SmallModelEqualsTheIntegerModelAndCountsWhatThePlanPredicts) {
+  const nn::Model model = testing::small_model();
+  const QuantizedModel qm = quantize(model, {8, 8}).value();
+  const LatencyPlan lp = compile_latency(qm, insecure_options()).value();
+  std::vector<std::vector<std::int64_t>> xs;
+  for (std::uint32_t s = 0; s < 3; ++s) xs.push_back(random_input(qm.input_size, qm.input_levels, 40 + s));
+  ThreadPool pool(2);
+  const LatencyResult r = run_latency(qm, lp, xs, &pool);
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const auto want = forward_int(qm, xs[i]);
+    for (int c = 0; c < 3; ++c) EXPECT_TRUE(r.logits[i * 3 + c] == want[c]) << "image " << i << " class " << c;
+    EXPECT_EQ(r.predicted[i], argmax(want.data(), 3));
+  }
+  // Predicted == counted: rotations per image and prime, and one Galois key per distinct step.
+  EXPECT_EQ(r.rotations, xs.size() * lp.plan.t.size() * lp.layout.rotations());
+  EXPECT_GT(lp.layout.rotations(), 0u);
+  EXPECT_EQ(r.galois_keys, lp.layout.rotation_steps().size());
+  EXPECT_GT(r.min_budget_bits, 0);
+  EXPECT_GT(r.upload_bytes, 0u);
+  EXPECT_GT(r.eval_key_bytes, 0u);
+}
+
+TEST(LatencyEncrypted, KeysAreExactlyTheLayoutsRowRotations) {
+  const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
+  const LatencyPlan lp = compile_latency(qm, insecure_options()).value();
+  LatencyClient client(lp);
+  const LatencyEvalKeys keys = client.eval_keys();
+  const std::uint32_t two_n = static_cast<std::uint32_t>(4 * lp.layout.row_slots);
+  for (const auto& gk : keys.galois) {
+    EXPECT_EQ(gk.keys.size(), lp.layout.rotation_steps().size());
+    EXPECT_FALSE(gk.has(two_n - 1)) << "no column-swap key: row 1 is never used";
+  }
+}
+
+TEST(LatencyEncrypted, SessionRunsTheLatencyPackingAndMatchesTheIntegerModel) {
+  // run_bfv (hemi eval --scheme bfv --packing latency) on the small model, INSECURE ring.
+  const nn::Model model = testing::small_model();
+  std::mt19937 rng(4);
+  std::uniform_int_distribution<int> d(0, 255);
+  std::vector<float> px(4 * 64);
+  for (auto& p : px) p = static_cast<float>((d(rng) / 255.0 - 0.5) / 0.5);
+  SessionOptions o;
+  o.quant = {8, 8};
+  o.compile = insecure_options();
+  o.packing = BfvPacking::kLatency;
+  o.threads = 2;
+  const SessionResult r = run_bfv(model, px.data(), 4, {0, 1, 2, 0}, o);
+  EXPECT_EQ(r.packing, BfvPacking::kLatency);
+  EXPECT_EQ(r.exact_agreement, 1.0);
+  EXPECT_EQ(r.max_logit_error, 0.0);
+  EXPECT_EQ(r.predicted, r.plain_predicted);
+  const QuantizedModel qm = quantize(model, o.quant).value();
+  const LatencyPlan lp = compile_latency(qm, o.compile).value();
+  EXPECT_EQ(r.rotations_per_image, lp.plan.t.size() * lp.layout.rotations());
+  EXPECT_EQ(r.galois_keys, lp.layout.rotation_steps().size());
+  EXPECT_EQ(r.layout, lp.layout.summary());
+  EXPECT_GT(r.plaintext_bytes, 0u);
+  EXPECT_EQ(r.batches, 0u);
+  EXPECT_STREQ(to_string(r.packing), "latency");
+}
+
+TEST(LatencyEncrypted, Rejections) {
+  const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
+  const LatencyPlan lp = compile_latency(qm, insecure_options()).value();
+  LatencyClient client(lp);
+  EXPECT_EQ(error_of([&] { client.encrypt(std::vector<std::int64_t>(5)); }), "latency client: the image has 5 values, the model takes 64");
+  EXPECT_NE(error_of([&] { client.decrypt({}); }).find("latency client: 0 results for 2 plaintext primes"), std::string::npos);
+  LatencyEvalKeys keys = client.eval_keys();
+  LatencyEvalKeys short_keys = keys;
+  short_keys.galois.pop_back();
+  EXPECT_NE(error_of([&] { LatencyServer(lp, short_keys); }).find("latency server: 2 relinearization and 1 Galois key sets for a plan of 2 plaintext primes"), std::string::npos);
+  const LatencyServer server(lp, keys);
+  auto up = client.encrypt(random_input(qm.input_size, qm.input_levels, 1));
+  up.pop_back();
+  EXPECT_EQ(error_of([&] { server.evaluate(up); }), "latency server: 1 ciphertexts for 2 plaintext primes");
+  EXPECT_EQ(error_of([&] { run_latency(qm, lp, {std::vector<std::int64_t>(3)}); }), "run_latency: image 0 has 3 values, the model takes 64");
+}
+
+}  // namespace
+}  // namespace hemi::quant
