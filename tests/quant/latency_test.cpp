@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "hemi/quant/latency.h"
 #include "hemi/quant/session.h"
@@ -93,8 +94,23 @@ std::vector<i128> layout_in_plaintext(const LatencyLinear& l, std::size_t S, con
     const auto r = rot(v, static_cast<long>(g));
     for (std::size_t i = 0; i < S; ++i) y[i] += r[i];
   }
+  for (int f : l.fold_steps) {
+    const auto r = rot(y, f);
+    for (std::size_t i = 0; i < S; ++i) y[i] += r[i];
+  }
   for (std::size_t i = 0; i < l.bias.size(); ++i) y[i] += l.bias[i];
   return y;
+}
+
+std::size_t distinct_count(const LatencyLayout& layout) {
+  std::set<int> s;
+  for (const auto& st : layout.steps)
+    if (!st.square) {
+      s.insert(st.linear.baby_steps.begin(), st.linear.baby_steps.end());
+      s.insert(st.linear.giant_steps.begin(), st.linear.giant_steps.end());
+      s.insert(st.linear.fold_steps.begin(), st.linear.fold_steps.end());
+    }
+  return s.size();
 }
 
 std::vector<std::int64_t> random_input(std::size_t n, int levels, std::uint32_t seed) {
@@ -116,12 +132,37 @@ TEST(LatencyLayout, DiagonalsWithBabyGiantStepsEqualTheSchoolbookProduct) {
     const auto want = schoolbook(qm.ops[0], x);
     const auto got = layout_in_plaintext(l, S, x);
     for (int i = 0; i < n_out; ++i) EXPECT_TRUE(got[i] == want[i]) << n_in << "x" << n_out << " in " << S << ", output " << i;
-    for (int i = n_out; i < S; ++i) EXPECT_TRUE(got[i] == 0) << "slot " << i << " beyond the outputs";
+    if (l.fold_steps.empty())
+      for (int i = n_out; i < S; ++i) EXPECT_TRUE(got[i] == 0) << "slot " << i << " beyond the outputs";
     // Baby and giant steps cover every diagonal and are what the layout counts.
-    EXPECT_EQ(l.rotations(), l.baby_steps.size() + l.giant_steps.size());
+    EXPECT_EQ(l.rotations(), l.baby_steps.size() + l.giant_steps.size() + l.fold_steps.size());
     EXPECT_LE(l.groups, l.diagonals.size());
     for (const auto& [d, e] : l.diagonals) EXPECT_LT(d, static_cast<std::uint32_t>(S));
   }
+}
+
+TEST(LatencyLayout, HybridLayerFoldsPartialSumsIntoTheOutputs) {
+  // dense 256 -> 64 as in seed-cnn: 2 m = 128 diagonals and 2 folds instead of 319 diagonals.
+  const QuantizedModel qm = one_linear(256, 64, 12);
+  const LatencyLayout layout = plan_latency_layout(qm, 1024).value();
+  const LatencyLinear& l = layout.steps[0].linear;
+  EXPECT_EQ(l.name, "dense 1 (hybrid)");
+  EXPECT_LE(l.diagonals.size(), 128u);  // at most 2 m (a diagonal of zeros is dropped)
+  EXPECT_GT(l.diagonals.size(), 64u);
+  EXPECT_EQ(l.fold_steps, (std::vector<int>{128, 64}));
+  const auto x = random_input(256, 7, 8);
+  const auto want = schoolbook(qm.ops[0], x);
+  const auto got = layout_in_plaintext(l, 1024, x);
+  for (std::size_t i = 0; i < 64; ++i) EXPECT_TRUE(got[i] == want[i]) << i;
+  // 10 outputs from 30 inputs: m = 16, n' = 32, not a multiple of the outputs.
+  const QuantizedModel q2 = one_linear(30, 10, 13);
+  const LatencyLayout l2 = plan_latency_layout(q2, 64).value();
+  EXPECT_EQ(l2.steps[0].linear.fold_steps, (std::vector<int>{16}));
+  const auto x2 = random_input(30, 7, 9);
+  const auto want2 = schoolbook(q2.ops[0], x2);
+  const auto got2 = layout_in_plaintext(l2.steps[0].linear, 64, x2);
+  for (std::size_t i = 0; i < 10; ++i) EXPECT_TRUE(got2[i] == want2[i]) << i;
+  EXPECT_EQ(l2.rotation_steps().size(), distinct_count(l2));
 }
 
 TEST(LatencyLayout, FoldsPoolingIntoTheNextLinearOpExactly) {
@@ -131,17 +172,47 @@ TEST(LatencyLayout, FoldsPoolingIntoTheNextLinearOpExactly) {
   ASSERT_EQ(layout.steps.size(), 3u);
   EXPECT_FALSE(layout.steps[0].square);
   EXPECT_TRUE(layout.steps[1].square);
-  EXPECT_EQ(layout.steps[2].linear.name, "avgpool2d 3 + dense 5");
+  EXPECT_EQ(layout.steps[2].linear.name, "avgpool2d 3 + dense 5 (hybrid)");
   EXPECT_EQ(layout.steps[2].linear.inputs, 72u);
   EXPECT_EQ(layout.steps[2].linear.outputs, 3u);
   // The plaintext program over the layout gives the integer model's logits.
   const auto x = random_input(qm.input_size, qm.input_levels, 5);
+  EXPECT_TRUE(layout.gather.empty());  // the gathered conv, 9 x 36 slots, does not fit 128
   std::vector<std::int64_t> a;
-  auto v = layout_in_plaintext(layout.steps[0].linear, 128, x);
+  auto v = layout_in_plaintext(layout.steps[0].linear, 128, layout.upload(x));
   for (std::size_t i = 0; i < layout.steps[0].linear.outputs; ++i) a.push_back(static_cast<std::int64_t>(v[i] * v[i]));
   v = layout_in_plaintext(layout.steps[2].linear, 128, a);
   const auto want = forward_int(qm, x);
   for (int c = 0; c < 3; ++c) EXPECT_TRUE(v[c] == want[c]) << c;
+}
+
+TEST(LatencyLayout, GatheredConvolutionLiesOnKPlusCMinusOneDiagonals) {
+  // small model's conv: 1 -> 2 channels, 3x3 kernel (K = 9), 6x6 positions (P = 36).
+  const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
+  const LatencyLayout layout = plan_latency_layout(qm, 512).value();
+  ASSERT_EQ(layout.gather.size(), 9u * 36);
+  const LatencyLinear& conv = layout.steps[0].linear;
+  EXPECT_EQ(conv.name, "conv2d 1 (gathered input)");
+  EXPECT_EQ(conv.inputs, 324u);
+  EXPECT_EQ(conv.diagonals.size(), 9u + 2 - 1);
+  std::set<std::uint32_t> want_d;  // (k - c) P mod S
+  for (int k = 0; k < 9; ++k)
+    for (int c = 0; c < 2; ++c) want_d.insert(static_cast<std::uint32_t>(((k - c) * 36 + 512) % 512));
+  for (const auto& [d, e] : conv.diagonals) EXPECT_TRUE(want_d.count(d)) << d;
+  // Slot k P + p holds the input under kernel offset k = (u, v) at position p = (i, j).
+  EXPECT_EQ(layout.gather[0], 0);
+  EXPECT_EQ(layout.gather[1 * 36 + 0], 1);
+  EXPECT_EQ(layout.gather[4 * 36 + 7], (1 + 1) * 8 + 1 + 1);
+  const auto x = random_input(qm.input_size, qm.input_levels, 6);
+  const auto want = schoolbook(qm.ops[0], x);
+  const auto got = layout_in_plaintext(conv, 512, layout.upload(x));
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_TRUE(got[i] == want[i]) << i;
+  // And the whole network still gives the integer model's logits.
+  std::vector<std::int64_t> a;
+  for (std::size_t i = 0; i < conv.outputs; ++i) a.push_back(static_cast<std::int64_t>(got[i] * got[i]));
+  const auto v = layout_in_plaintext(layout.steps[2].linear, 512, a);
+  const auto logits = forward_int(qm, x);
+  for (int c = 0; c < 3; ++c) EXPECT_TRUE(v[c] == logits[c]) << c;
 }
 
 TEST(LatencyLayout, Rejections) {

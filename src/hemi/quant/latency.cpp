@@ -74,6 +74,7 @@ std::vector<double> simulate_latency(const LatencyLayout& layout, const bfv::Par
         if (g != 0) inner = est.key_switch(inner, top);
         sum = log2_sum(sum, inner);
       }
+      for (std::size_t f = 0; f < l.fold_steps.size(); ++f) sum = log2_sum(sum, est.key_switch(sum, top));  // y + rot(y, f)
       // The bias plaintext is added as round(Q b / t): its rounding adds at most t / (2 Q).
       v = est.add(sum, std::log2(t / 2) - p.log2_q(top));
     }
@@ -134,10 +135,11 @@ std::vector<bfv::SeededCiphertext> LatencyClient::encrypt(const std::vector<std:
   if (input.size() != plan_.layout.input_size)
     throw Error("latency client: the image has " + std::to_string(input.size()) + " values, the model takes " +
                 std::to_string(plan_.layout.input_size));
+  const std::vector<std::int64_t> slots = plan_.layout.upload(input);  // the image, or its gathered form
   std::vector<bfv::SeededCiphertext> cts;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     bfv::SymmetricEncryptor enc(params_[i], sk_[i]);
-    cts.push_back(enc.encrypt_seeded(bfv::Encoder(params_[i]).encode(input)));  // row 0, slots 0..input_size-1
+    cts.push_back(enc.encrypt_seeded(bfv::Encoder(params_[i]).encode(slots)));  // row 0
   }
   return cts;
 }
@@ -260,6 +262,10 @@ std::vector<bfv::Ciphertext> LatencyServer::evaluate(const std::vector<bfv::Seed
           y = std::move(inner);
           started = true;
         }
+      }
+      for (int f : s.linear.fold_steps) {  // hybrid: y_r = sum_q z_{r + q m}
+        eval.add_inplace(y, eval.rotate_rows(y, f, gk));
+        ++rotations_;
       }
       eval.add_plain_inplace(y, e.bias);
       x = std::move(y);

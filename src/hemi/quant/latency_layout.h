@@ -19,6 +19,23 @@
 // B is chosen per layer to minimise rotations plus Galois keys not yet needed by an earlier
 // layer (keys are the largest thing the server holds).
 //
+// Hybrid layer (Gazelle's, as in the he layer) for a layer with fewer outputs than inputs:
+// m = pow2(n_out), n' = pow2(n_in) <= S. The layer computes z_i = sum_{δ < m} W[i mod m][(i + δ)
+// mod n'] x[(i + δ) mod n'] for i < n', whose entries lie on the diagonals δ and δ - n' (the
+// wrapped part reads x directly, so nothing needs replicating and no slot beyond the inputs is
+// read), then folds: y = z + rot(z, n'/2), + rot(., n'/4), ..., down to m (log2(n'/m)
+// rotations), so y_r = sum_q z_{r + q m}. About 2m diagonals instead of n_in + n_out - 1 (dense
+// 256→64: 128 instead of 319). Slots beyond the outputs then hold partial sums, which no later
+// step reads. Used when its diagonals plus fold rotations are fewer than the plain diagonals.
+//
+// Gathered first layer (the he layer's im2col input). When the first linear op is a
+// convolution -- rows c P + p (output channel c, position p) whose input index lists depend on p
+// only -- and K P fits a row (K the longest list), the client encrypts the gathered image
+// instead: slot k P + p holds the input under kernel offset k at position p (0 past a padded
+// edge). The plan carries only this geometry, not weights. Over it the convolution's entries lie
+// on the K + C - 1 diagonals (k - c) P: for seed-cnn 52 instead of 884. Used when it has fewer
+// diagonals than the plain layout.
+//
 // Folding. Consecutive linear ops (average pooling followed by a convolution or a dense layer)
 // are one matrix product of integer matrices, exact: the folded layer computes the same
 // integers as the two ops, with one set of rotations and one plaintext product of noise.
@@ -45,7 +62,8 @@ struct LatencyLinear {
   std::vector<int> baby_steps;   // distinct b != 0 (rotations of the input, hoisted)
   std::vector<int> giant_steps;  // distinct g != 0, as signed steps in (-S/2, S/2]
   std::size_t groups = 0;        // distinct g, with 0
-  std::size_t rotations() const { return baby_steps.size() + giant_steps.size(); }
+  std::vector<int> fold_steps;   // hybrid: n'/2, n'/4, ..., m (empty for the plain layout)
+  std::size_t rotations() const { return baby_steps.size() + giant_steps.size() + fold_steps.size(); }
 };
 
 struct LatencyStep {
@@ -58,6 +76,19 @@ struct LatencyLayout {
   std::vector<LatencyStep> steps;
   std::size_t input_size = 0;
   int classes = 0;
+  // Hybrid layer (Gazelle's, as in the he layer) for a layer with fewer outputs than inputs:
+// m = pow2(n_out), n' = pow2(n_in) <= S. The layer computes z_i = sum_{δ < m} W[i mod m][(i + δ)
+// mod n'] x[(i + δ) mod n'] for i < n', whose entries lie on the diagonals δ and δ - n' (the
+// wrapped part reads x directly, so nothing needs replicating and no slot beyond the inputs is
+// read), then folds: y = z + rot(z, n'/2), + rot(., n'/4), ..., down to m (log2(n'/m)
+// rotations), so y_r = sum_q z_{r + q m}. About 2m diagonals instead of n_in + n_out - 1 (dense
+// 256→64: 128 instead of 319). Slots beyond the outputs then hold partial sums, which no later
+// step reads. Used when its diagonals plus fold rotations are fewer than the plain diagonals.
+//
+// Gathered first layer: slot s of the uploaded vector holds input[gather[s]], or 0 for -1.
+  // Empty: the image itself, value j in slot j.
+  std::vector<std::int64_t> gather;
+  std::vector<std::int64_t> upload(const std::vector<std::int64_t>& input) const;  // the slots the client encrypts
   std::size_t rotations() const;                 // per image and plaintext prime
   std::size_t plaintext_products() const;        // diagonals, per image and prime
   std::vector<int> rotation_steps() const;       // distinct signed steps: the Galois keys
