@@ -51,6 +51,23 @@ void check_network(const std::string& arch, std::size_t images) {
               r.plaintext_bytes / 1048576.0, r.min_budget_bits);
 }
 
+TEST(LatencyPlans, SeedCnnAndLenet1FitTheServerMemoryLimit) {
+  // Compile only (fast): the 128-bit plans, their predicted memory and cost.
+  for (const std::string arch : {"seed-cnn", "lenet-1"}) {
+    nn::ArchitectureOptions ao;
+    ao.input = nn::default_input(arch);
+    ao.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    ao.seed = 3;
+    const nn::Model model = nn::build_architecture(arch, ao).value();
+    const QuantizedModel qm = quantize(model, {kDefaultWeightBits, kDefaultInputBits}).value();
+    const auto lp = compile_latency(qm);
+    ASSERT_TRUE(lp) << arch << ": " << lp.error();
+    std::printf("%s: %s; server %.0f MiB, cost %.3g\n", arch.c_str(), lp.value().summary().c_str(),
+                static_cast<double>(lp.value().server_bytes) / 1048576.0, lp.value().cost);
+    EXPECT_LE(lp.value().server_bytes, CompileOptions{}.max_server_bytes);
+  }
+}
+
 TEST(LatencyNetworks, SeedCnnEqualsTheIntegerModel) { check_network("seed-cnn", 2); }
 TEST(LatencyNetworks, Lenet1EqualsTheIntegerModel) { check_network("lenet-1", 2); }
 

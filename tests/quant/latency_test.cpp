@@ -24,6 +24,7 @@ CompileOptions insecure_options() {
   o.security = 0;
   o.allow_insecure = true;  // INSECURE: small rings keep the test fast
   o.min_log_n = 6;
+  o.latency_t_bits = {};  // t_bits alone
   return o;
 }
 
@@ -239,12 +240,32 @@ TEST(LatencyCompiler, ProvesNoWrapAndPicksARingWhoseRowsHoldTheLayers) {
   EXPECT_NE(lp.summary().find("rotations"), std::string::npos);
 }
 
+TEST(LatencyCompiler, KeepsThePlaintextPrimeSizeOfLeastPredictedCost) {
+  const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
+  CompileOptions o = insecure_options();
+  double least = 1e300;
+  for (int tb : {30, 24}) {
+    o.t_bits = tb;
+    const LatencyPlan one = compile_latency(qm, o).value();
+    EXPECT_EQ(one.cost, latency_cost(one.layout, one.plan.params.front(), one.plan.t.size()));
+    EXPECT_EQ(one.server_bytes, latency_server_bytes(one.layout, one.plan.params.front(), one.plan.t.size()));
+    EXPECT_GT(one.server_bytes, 0u);
+    least = std::min(least, one.cost);
+  }
+  o.latency_t_bits = {30, 24};
+  EXPECT_EQ(compile_latency(qm, o).value().cost, least);
+}
+
 TEST(LatencyCompiler, Rejections) {
   const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
   CompileOptions o = insecure_options();
   o.max_primes = 1;  // the bound needs 2 primes of 30 bits: wrapping would follow, so refuse
   EXPECT_NE(error_of([&] { compile_latency(qm, o).value(); }).find("needs 2 plaintext primes of 30 bits, more than the 1 allowed"),
             std::string::npos);
+  o = insecure_options();
+  o.max_server_bytes = 1 << 20;
+  EXPECT_NE(error_of([&] { compile_latency(qm, o).value(); }).find("MiB (keys for"), std::string::npos);
+  EXPECT_NE(error_of([&] { compile_latency(qm, o).value(); }).find("more than the 1 MiB allowed"), std::string::npos);
   QuantizedModel wide = one_linear(3, 2, 1);
   wide.ops[0].inputs = wide.input_size = 40000;
   EXPECT_EQ(error_of([&] { compile_latency(wide, o).value(); }),

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "hemi/bfv/encoder.h"
 #include "hemi/bfv/encryptor.h"
@@ -83,15 +84,73 @@ std::vector<double> simulate_latency(const LatencyLayout& layout, const bfv::Par
   return budgets;
 }
 
-Result<LatencyPlan> compile_latency(const QuantizedModel& qm, const CompileOptions& o) {
-  using R = Result<LatencyPlan>;
-  // The smallest ring whose rows hold every layer's inputs and outputs.
+namespace {
+std::size_t widest_layer(const QuantizedModel& qm) {
   std::size_t widest = qm.input_size;
   for (const QOp& op : qm.ops) widest = std::max({widest, op.inputs, op.outputs});
-  int min_log_n = 1;
-  while ((std::size_t{1} << (min_log_n - 1)) < widest) ++min_log_n;
-  if (min_log_n > 16)
-    return R::failure("latency packing: a layer of " + std::to_string(widest) + " values does not fit the 2^15 slots of a row at N = 2^16");
+  return widest;
+}
+
+// The smallest ring whose rows hold every layer's inputs and outputs.
+int min_latency_log_n(const QuantizedModel& qm) {
+  int log_n = 1;
+  while ((std::size_t{1} << (log_n - 1)) < widest_layer(qm)) ++log_n;
+  return log_n;
+}
+
+std::size_t digits_of(const bfv::ParamsLiteral& lit) {
+  const std::size_t p = std::max<std::size_t>(1, lit.p_bits.size());
+  return (lit.q_bits.size() + p - 1) / p;
+}
+}  // namespace
+
+std::size_t latency_server_bytes(const LatencyLayout& layout, const bfv::ParamsLiteral& lit, std::size_t primes) {
+  const std::size_t n = std::size_t{1} << lit.log_n, q = lit.q_bits.size(), qp = q + lit.p_bits.size();
+  const std::size_t key = digits_of(lit) * 4 * qp * n * 8;
+  std::size_t working = 0;
+  for (const LatencyStep& s : layout.steps)
+    if (!s.square) working = std::max(working, s.linear.baby_steps.size() + 4);
+  const std::size_t per_prime = (layout.rotation_steps().size() + 1) * key + layout.plaintext_products() * n * 8 +
+                                working * 3 * q * n * 8;
+  return primes * per_prime;
+}
+
+double latency_cost(const LatencyLayout& layout, const bfv::ParamsLiteral& lit, std::size_t primes) {
+  const double n = std::ldexp(1.0, lit.log_n), limbs = static_cast<double>(lit.q_bits.size());
+  return static_cast<double>(primes) * n * lit.log_n *
+         (limbs * static_cast<double>(layout.plaintext_products()) +
+          static_cast<double>(digits_of(lit)) * (limbs + 1) * static_cast<double>(layout.rotations()));
+}
+
+// One plaintext prime size.
+static Result<LatencyPlan> compile_latency_one(const QuantizedModel& qm, const CompileOptions& o);
+
+Result<LatencyPlan> compile_latency(const QuantizedModel& qm, const CompileOptions& o) {
+  using R = Result<LatencyPlan>;
+  if (min_latency_log_n(qm) > 16)
+    return R::failure("latency packing: a layer of " + std::to_string(widest_layer(qm)) + " values does not fit the 2^15 slots of a row at N = 2^16");
+  std::vector<int> t_bits = o.latency_t_bits;
+  if (t_bits.empty()) t_bits = {o.t_bits};
+  std::optional<LatencyPlan> best;
+  std::string reasons;
+  for (int tb : t_bits) {
+    CompileOptions one = o;
+    one.t_bits = tb;
+    auto p = compile_latency_one(qm, one);
+    if (!p) {
+      reasons += (reasons.empty() ? "" : "; ") + std::to_string(tb) + "-bit primes: " + p.error();
+      continue;
+    }
+    if (!best || p.value().cost < best->cost) best = std::move(p.value());
+  }
+  if (!best) return R::failure("latency packing: " + reasons);
+  return std::move(*best);
+}
+
+static Result<LatencyPlan> compile_latency_one(const QuantizedModel& qm, const CompileOptions& o) {
+  using R = Result<LatencyPlan>;
+  const std::size_t primes = plaintext_primes(qm, o.t_bits);
+  const int min_log_n = min_latency_log_n(qm);
   std::map<std::size_t, Result<LatencyLayout>> layouts;  // by S: the layout depends on the ring only
   auto layout_for = [&](std::size_t slots) -> const Result<LatencyLayout>& {
     auto it = layouts.find(slots);
@@ -105,11 +164,23 @@ Result<LatencyPlan> compile_latency(const QuantizedModel& qm, const CompileOptio
         if (!layout) return Result<std::vector<double>>::failure(layout.error());
         return simulate_latency(layout.value(), p);
       },
-      min_log_n);
-  if (!plan) return R::failure("latency packing: " + plan.error());
+      min_log_n,
+      [&](const bfv::ParamsLiteral& lit) -> std::optional<std::string> {
+        const auto& layout = layout_for((std::size_t{1} << lit.log_n) / 2);
+        if (!layout) return layout.error();
+        const std::size_t bytes = latency_server_bytes(layout.value(), lit, primes);
+        if (bytes <= o.max_server_bytes) return std::nullopt;
+        return "the server would hold " + std::to_string(bytes >> 20) + " MiB (keys for " +
+               std::to_string(layout.value().rotation_steps().size()) + " rotations, encoded diagonals) at N = 2^" +
+               std::to_string(lit.log_n) + " with " + std::to_string(lit.q_bits.size()) + " primes, more than the " +
+               std::to_string(o.max_server_bytes >> 20) + " MiB allowed";
+      });
+  if (!plan) return R::failure(plan.error());
   LatencyPlan lp;
   lp.plan = std::move(plan.value());
   lp.layout = layout_for((std::size_t{1} << lp.plan.params.front().log_n) / 2).value();
+  lp.server_bytes = latency_server_bytes(lp.layout, lp.plan.params.front(), lp.plan.t.size());
+  lp.cost = latency_cost(lp.layout, lp.plan.params.front(), lp.plan.t.size());
   return lp;
 }
 
@@ -286,44 +357,58 @@ LatencyResult run_latency(const QuantizedModel& qm, const LatencyPlan& plan, con
                   " values, the model takes " + std::to_string(qm.input_size));
   if (plan.plan.params.empty()) throw Error("run_latency: empty plan");
   LatencyResult res;
-  auto t0 = std::chrono::steady_clock::now();
-  LatencyClient client(plan);
-  LatencyEvalKeys keys = client.eval_keys();
-  res.eval_key_bytes = keys.bytes;
-  res.galois_keys = keys.galois.front().keys.size();
-  res.keygen_s = seconds_since(t0);
-  for (const auto& lit : plan.plan.params) {
-    const bfv::Params p = bfv::Params::create(lit).value();
-    res.secret_key_bytes += ckks::serialize(bfv::KeyGenerator(p).secret_key(), p.ring()).size();  // same size as the client's
-  }
-  t0 = std::chrono::steady_clock::now();
-  const LatencyServer server(plan, std::move(keys), pool);
-  res.setup_s = seconds_since(t0);
-  res.plaintext_bytes = server.plaintext_bytes();
-  const std::vector<bfv::Params> params = make_params(plan.plan);
   const auto classes = static_cast<std::size_t>(qm.classes);
+  const std::size_t k = plan.plan.t.size(), count = inputs.size();
+  // residues[image * classes + c][prime]
+  std::vector<std::vector<u64>> residues(count * classes, std::vector<u64>(k));
   res.min_budget_bits = 1e9;
-  for (const auto& input : inputs) {
+  // One plaintext prime at a time: its keys and encoded model are freed before the next's are
+  // made, so the process holds a k-th of what a server of all primes holds (the per-image time
+  // is the sum over primes either way: they run one after the other).
+  for (std::size_t pi = 0; pi < k; ++pi) {
+    LatencyPlan one = plan;
+    one.plan.params = {plan.plan.params[pi]};
+    one.plan.t = {plan.plan.t[pi]};
+    const bfv::Params params = bfv::Params::create(one.plan.params.front()).value();
+    const u64 t = params.t().value;
+    auto t0 = std::chrono::steady_clock::now();
+    LatencyClient client(one);
+    LatencyEvalKeys keys = client.eval_keys();
+    res.eval_key_bytes += keys.bytes;
+    res.galois_keys = keys.galois.front().keys.size();
+    res.keygen_s += seconds_since(t0);
+    res.secret_key_bytes += ckks::serialize(bfv::KeyGenerator(params).secret_key(), params.ring()).size();  // the client's size
     t0 = std::chrono::steady_clock::now();
-    double c0 = cpu_now();
-    const auto up = client.encrypt(input);
-    for (std::size_t i = 0; i < up.size(); ++i) res.upload_bytes += bfv::serialize(up[i], params[i]).size();
-    res.encrypt_s += seconds_since(t0);
-    res.encrypt_cpu_s += cpu_now() - c0;
-    t0 = std::chrono::steady_clock::now();
-    c0 = cpu_now();
-    const auto down = server.evaluate(up);
-    res.evaluate_s += seconds_since(t0);
-    res.evaluate_cpu_s += cpu_now() - c0;
-    t0 = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < down.size(); ++i) res.download_bytes += bfv::serialize(down[i], params[i]).size();
-    const auto logits = client.decrypt(down);
-    res.decrypt_s += seconds_since(t0);
-    res.min_budget_bits = std::min(res.min_budget_bits, client.min_budget_bits(down));
-    res.logits.insert(res.logits.end(), logits.begin(), logits.end());
-    res.predicted.push_back(argmax(logits.data(), static_cast<int>(classes)));
+    const LatencyServer server(one, std::move(keys), pool);
+    res.setup_s += seconds_since(t0);
+    res.plaintext_bytes += server.plaintext_bytes();
+    for (std::size_t img = 0; img < count; ++img) {
+      t0 = std::chrono::steady_clock::now();
+      double c0 = cpu_now();
+      const auto up = client.encrypt(inputs[img]);
+      res.upload_bytes += bfv::serialize(up.front(), params).size();
+      res.encrypt_s += seconds_since(t0);
+      res.encrypt_cpu_s += cpu_now() - c0;
+      t0 = std::chrono::steady_clock::now();
+      c0 = cpu_now();
+      const auto down = server.evaluate(up);
+      res.evaluate_s += seconds_since(t0);
+      res.evaluate_cpu_s += cpu_now() - c0;
+      t0 = std::chrono::steady_clock::now();
+      res.download_bytes += bfv::serialize(down.front(), params).size();
+      const auto centred = client.decrypt(down);  // one prime: the centred residues
+      for (std::size_t c = 0; c < classes; ++c)
+        residues[img * classes + c][pi] = static_cast<u64>(centred[c] < 0 ? centred[c] + static_cast<i128>(t) : centred[c]);
+      res.decrypt_s += seconds_since(t0);
+      res.min_budget_bits = std::min(res.min_budget_bits, client.min_budget_bits(down));
+    }
+    res.rotations += server.rotations_done();
   }
-  res.rotations = server.rotations_done();
+  auto t0 = std::chrono::steady_clock::now();
+  res.logits.resize(count * classes);
+  for (std::size_t i = 0; i < count * classes; ++i) res.logits[i] = crt_centred(residues[i], plan.plan.t);
+  for (std::size_t img = 0; img < count; ++img) res.predicted.push_back(argmax(res.logits.data() + img * classes, qm.classes));
+  res.decrypt_s += seconds_since(t0);
   return res;
 }
 

@@ -30,10 +30,25 @@ namespace hemi::quant {
 struct LatencyPlan {
   Plan plan;             // primes, ring, budget per step, download level
   LatencyLayout layout;  // for the plan's S = N/2
+  std::size_t server_bytes = 0;  // estimated server memory (latency_server_bytes)
+  double cost = 0;               // predicted relative cost of one image (latency_cost)
   std::string summary() const;
 };
 
-// Refuses as compile() does, and when no ring up to 2^16 has rows wide enough.
+// The server's memory for `layout` on the ring of `lit`, per the ring's in-memory formats, all
+// k primes: Galois and relinearization keys (digits x 4 polynomials -- a, b and their Shoup
+// factors -- over Q and P), the encoded diagonals (N words each), and the ciphertexts a layer
+// holds at once (its baby rotations and a few more).
+std::size_t latency_server_bytes(const LatencyLayout& layout, const bfv::ParamsLiteral& lit, std::size_t primes);
+
+// A coarse cost model to choose between plans (not a time): per prime, a plaintext product
+// lifts its plaintext to every limb (~ L + 1 NTTs) and a key switch costs ~ digits (L + 2) NTTs,
+// all of N log N: k N log2 N ((L + 1) products + digits (L + 2) rotations).
+double latency_cost(const LatencyLayout& layout, const bfv::ParamsLiteral& lit, std::size_t primes);
+
+// Tries each of options.latency_t_bits and keeps the cheapest plan by latency_cost. Refuses as
+// compile() does, when no ring up to 2^16 has rows wide enough, and when the server would need
+// more than options.max_server_bytes.
 Result<LatencyPlan> compile_latency(const QuantizedModel& qm, const CompileOptions& options = {});
 
 // The worst-case budget after each step of `layout` on one parameter set (what the compiler
@@ -93,14 +108,15 @@ struct LatencyResult {
   double keygen_s = 0, setup_s = 0;                                 // once: client keys; server encoding
   double encrypt_s = 0, evaluate_s = 0, decrypt_s = 0;              // summed over images (wall)
   double encrypt_cpu_s = 0, evaluate_cpu_s = 0;                     // process CPU time
-  std::size_t upload_bytes = 0, download_bytes = 0, eval_key_bytes = 0, secret_key_bytes = 0;
+  std::size_t upload_bytes = 0, download_bytes = 0, eval_key_bytes = 0, secret_key_bytes = 0;  // all primes
   std::size_t rotations = 0;      // counted, all images and primes
   std::size_t galois_keys = 0;    // per prime
   std::size_t plaintext_bytes = 0;
   double min_budget_bits = 0;
 };
 
-// Runs the client and the server in one process, image by image.
+// Runs the client and the server in one process, image by image, one plaintext prime after
+// the other (only one prime's keys and encoded model in memory at a time); the CRT at the end.
 LatencyResult run_latency(const QuantizedModel& qm, const LatencyPlan& plan, const std::vector<std::vector<std::int64_t>>& inputs,
                           ThreadPool* pool = nullptr);
 
