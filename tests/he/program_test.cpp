@@ -49,8 +49,10 @@ const char* path_name(Path p) {
   return p == Path::kThroughput ? "throughput" : p == Path::kDiagonal ? "diagonal" : "multiplexed";
 }
 
-Plan compile_for(const nn::Model& m, Path path) {
+// fold: quadratic activations folded into their neighbours (the default; nn/activation_fold.h).
+Plan compile_for(const nn::Model& m, Path path, bool fold = true) {
   CompileOptions o;
+  o.fold_activations = fold;
   o.params = testing::insecure_params(11);
   o.packing = path == Path::kThroughput ? Packing::kThroughput : Packing::kLatency;
   o.latency_layout = path == Path::kMultiplexed ? CompileOptions::LatencyLayout::kMultiplexed
@@ -73,8 +75,9 @@ class Predicted : public ::testing::TestWithParam<std::tuple<Path, int>> {};
 
 TEST_P(Predicted, PlanEqualsWhatTheServerDoes) {
   const auto [path, which] = GetParam();
+  // 1: the quadratic polynomial kept; 2: folded (a square, or c0 + x^2, and rescaled weights)
   const nn::Model model = which == 0 ? every_layer_model() : strided_model();
-  const Plan plan = compile_for(model, path);
+  const Plan plan = compile_for(model, path, which != 1);
   ASSERT_EQ(plan.layers.size(), model.layers().size());
   Client client(plan, Seed{3});
   auto prepared = std::make_shared<const PreparedModel>(plan, model);
@@ -129,7 +132,7 @@ TEST_P(Predicted, PlanEqualsWhatTheServerDoes) {
 
 INSTANTIATE_TEST_SUITE_P(EveryPath, Predicted,
                          ::testing::Combine(::testing::Values(Path::kThroughput, Path::kDiagonal, Path::kMultiplexed),
-                                            ::testing::Values(0, 1)),
+                                            ::testing::Values(0, 1, 2)),
                          [](const auto& info) {
                            return std::string(path_name(std::get<0>(info.param))) + "_model" +
                                   std::to_string(std::get<1>(info.param));
@@ -316,7 +319,7 @@ TEST(Program, ServerRefusesAProgramThatDoesNotFitTheModel) {
   // A hybrid layout after a polynomial with a constant term (the compiler picks a square one).
   std::mt19937_64 rng(9);
   const nn::Model pm = make_model(1, 4, 4, {nn::Flatten{}, dense(16, 8, rng), poly({0.3, 1.0, 0.1}), dense(8, 2, rng)}, 2);
-  const Plan pp = compile_for(pm, Path::kDiagonal);
+  const Plan pp = compile_for(pm, Path::kDiagonal, false);  // the polynomial kept
   ASSERT_TRUE(pp.layers[3].layout && !pp.layers[3].layout->hybrid);
   expect("needs an input that is zero beyond its values", [&](Plan& q) {
     const SparseMatrix mat = linear_matrix(pm.layers()[3], pm.shapes()[2]);

@@ -93,6 +93,7 @@ struct LayerPlan {
   std::uint64_t plaintexts = 0;     // plaintexts the server encodes for it once (diagonals) or
                                     // at most once (channel-packed weights, cached)
   OpCounts ops;
+  std::string note;  // polynomial activations: folded or kept, and why (nn/activation_fold.h)
 };
 
 // Makes `step` the diagonal-layout step of `d` in a ring with `slots` slots: the layout, its
