@@ -66,15 +66,14 @@ Ciphertext MultiplexedExecutor::run(const Ciphertext& input, const ckks::RelinKe
     const MuxOp& op = program_.ops[oi];
     Counter cnt;
     if (static_cast<int>(x.size()) != op.in_cts) throw Error("multiplexed executor: internal: ciphertext count");
+    OpCounts elementwise;  // counted by activations.h as it runs, per ciphertext
     if (op.kind == MuxOp::kSquare || op.kind == MuxOp::kPolynomial) {
+      std::vector<OpCounts> each(x.size());
       for_each(x.size(), [&](std::size_t t) {
-        x[t] = op.kind == MuxOp::kSquare ? square(x.size() > 1 ? eval : eval_pool, x[t], relin)
-                                         : polynomial(x.size() > 1 ? eval : eval_pool, x[t], op.coefficients, relin);
+        x[t] = op.kind == MuxOp::kSquare ? square(x.size() > 1 ? eval : eval_pool, x[t], relin, &each[t])
+                                         : polynomial(x.size() > 1 ? eval : eval_pool, x[t], op.coefficients, relin, &each[t]);
       });
-      OpCounts c = mux_op_counts(op);  // element-wise: counted per ciphertext by the formula
-      cnt.relinearizations = c.relinearizations;
-      cnt.rescales = c.rescales;
-      cnt.additions = c.additions;
+      for (const OpCounts& e : each) elementwise += e;
     } else {
       // The fused (or standalone) pooling: sums of hoisted rotations.
       if (!op.pool_steps.empty())
@@ -171,7 +170,10 @@ Ciphertext MultiplexedExecutor::run(const Ciphertext& input, const ckks::RelinKe
         x = std::move(out);
       }
     }
-    if (counts) (*counts)[op.layer] += cnt.get();
+    if (counts) {
+      (*counts)[op.layer] += cnt.get();
+      (*counts)[op.layer] += elementwise;
+    }
   }
   if (x.size() != 1) throw Error("multiplexed executor: internal: the logits span several ciphertexts");
   return std::move(x[0]);

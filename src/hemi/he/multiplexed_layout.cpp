@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "hemi/ckks/params.h"
+#include "hemi/he/activations.h"
 #include "hemi/he/cost_model.h"
 
 namespace hemi::he {
@@ -414,16 +415,9 @@ std::vector<double> mux_bias_values(const MuxProgram& p, const MuxOp& op, int t,
 
 OpCounts mux_op_counts(const MuxOp& op) {
   OpCounts c;
-  if (op.kind == MuxOp::kSquare) {
-    c.relinearizations = c.rescales = static_cast<std::uint64_t>(op.in_cts);
-    return c;
-  }
-  if (op.kind == MuxOp::kPolynomial) {
-    const int d = static_cast<int>(op.coefficients.size()) - 1;
-    const auto n = static_cast<std::uint64_t>(op.in_cts);
-    c.relinearizations = n * static_cast<std::uint64_t>(std::max(0, d - 1));
-    c.rescales = n * static_cast<std::uint64_t>(std::max(0, d - 1) + (d > 0 ? d : 0));
-    c.additions = n * static_cast<std::uint64_t>(d + 1);
+  if (op.kind == MuxOp::kSquare || op.kind == MuxOp::kPolynomial) {  // what activations.h does, per ciphertext
+    const OpCounts one = op.kind == MuxOp::kSquare ? square_ops() : polynomial_ops(op.coefficients);
+    for (int t = 0; t < op.in_cts; ++t) c += one;
     return c;
   }
   if (!op.pool_steps.empty()) {
