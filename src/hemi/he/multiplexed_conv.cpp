@@ -52,7 +52,8 @@ MultiplexedExecutor::MultiplexedExecutor(const Plan& plan, const nn::Model& mode
 }
 
 Ciphertext MultiplexedExecutor::run(const Ciphertext& input, const ckks::RelinKey& relin, const ckks::GaloisKeys& galois,
-                                    ThreadPool* pool, std::vector<OpCounts>* counts) const {
+                                    ThreadPool* pool, std::vector<OpCounts>* counts,
+                                    std::vector<OpOutput>* outputs) const {
   const ckks::Evaluator eval(params_);             // inside pool tasks
   const ckks::Evaluator eval_pool(params_, pool);  // spreads itself
   auto for_each = [&](std::size_t n, const std::function<void(std::size_t)>& f) {
@@ -174,6 +175,7 @@ Ciphertext MultiplexedExecutor::run(const Ciphertext& input, const ckks::RelinKe
       (*counts)[op.layer] += cnt.get();
       (*counts)[op.layer] += elementwise;
     }
+    if (outputs) outputs->push_back({op.layer, static_cast<int>(x[0].level), x[0].scale});
   }
   if (x.size() != 1) throw Error("multiplexed executor: internal: the logits span several ciphertexts");
   return std::move(x[0]);

@@ -29,9 +29,17 @@ class MultiplexedExecutor {
   const PlaintextCache& cache() const { return *cache_; }
 
   // One image: the input ciphertext at the plan's input level -> the logits ciphertext (class k
-  // in slot k * block). `counts`, if given, receives the operations done per model layer.
+  // in slot k * block). `counts`, if given, receives the operations done per model layer;
+  // `outputs`, if given, the level and scale of each op's outputs, in order (MuxOp::layer
+  // names the model layer).
+  struct OpOutput {
+    std::size_t layer = 0;
+    int level = 0;
+    double scale = 0;
+  };
   ckks::Ciphertext run(const ckks::Ciphertext& input, const ckks::RelinKey& relin, const ckks::GaloisKeys& galois,
-                       ThreadPool* pool, std::vector<OpCounts>* counts = nullptr) const;
+                       ThreadPool* pool, std::vector<OpCounts>* counts = nullptr,
+                       std::vector<OpOutput>* outputs = nullptr) const;
 
  private:
   Plan plan_;

@@ -407,12 +407,19 @@ Ciphertext Server::evaluate_image(const Ciphertext& input, std::vector<LayerTrac
   if (prepared_->mux_) {
     if (!trace) return prepared_->mux_->run(input, keys_.relin, keys_.galois, pool_);
     std::vector<OpCounts> counts;
-    Ciphertext out = prepared_->mux_->run(input, keys_.relin, keys_.galois, pool_, &counts);
+    std::vector<MultiplexedExecutor::OpOutput> outputs;
+    Ciphertext out = prepared_->mux_->run(input, keys_.relin, keys_.galois, pool_, &counts, &outputs);
     trace->assign(counts.size(), LayerTrace{});
-    for (std::size_t i = 0; i < counts.size(); ++i) (*trace)[i].ops = counts[i];
-    if (!trace->empty()) {  // inside the executor only the logits' level and scale are seen
-      trace->back().level_out = static_cast<int>(out.level);
-      trace->back().log2_scale_out = std::log2(out.scale);
+    // A layer without an op of its own (flatten, a pooling fused into the next layer) leaves
+    // the ciphertexts as the op before it left them.
+    int level = plan_.input_level;
+    double scale = input.scale;
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      (*trace)[i].ops = counts[i];
+      for (; k < outputs.size() && outputs[k].layer == i; ++k) level = outputs[k].level, scale = outputs[k].scale;
+      (*trace)[i].level_out = level;
+      (*trace)[i].log2_scale_out = std::log2(scale);
     }
     return out;
   }

@@ -42,8 +42,8 @@ struct StreamSchedule;  // throughput_stream.h
 struct LayerTrace {
   OpCounts ops;
   std::vector<int> rotation_steps;  // the steps it rotated by, normalized (normalize_steps)
-  int level_out = -1;               // of its output ciphertext; -1: not seen (inside the
-  double log2_scale_out = 0;        // channel-packed executor, which reports the logits only)
+  int level_out = -1;               // of its output ciphertext(s)
+  double log2_scale_out = 0;
 };
 struct StreamStats;
 
