@@ -209,7 +209,9 @@ TEST_F(EvalCli, SchemeBfvEvaluatesTheQuantizedTwinAndRefusesBadCombinations) {
   for (const Case& c : {Case{"--scheme paillier", "--scheme must be ckks or bfv, not 'paillier'"},
                         Case{"--scheme bfv --packing sideways", "--packing must be auto, throughput or latency, not 'sideways'"},
                         Case{"--scheme bfv --scale-bits 30", "--scale-bits is a CKKS option"},
-                        Case{"--scheme bfv --server-memory-mib 100", "--scheme bfv has its own compiler"},
+                        Case{"--scheme bfv --server-memory-mib 100", "--scheme bfv in throughput packing has its own compiler"},
+                        Case{"--scheme bfv --plaintext-cache-mib 100 --packing latency", "--plaintext-cache-mib limits CKKS plans"},
+                        Case{"--scheme bfv --packing latency --server-memory-mib 1", "more than the 1 MiB allowed"},
                         Case{"--weight-bits 6", "--weight-bits and --input-bits quantize for --scheme bfv"},
                         Case{"--scheme bfv --mode plain --weight-bits 40", "weight bits 40 outside [2, 24]"}}) {
     Result r = run(base + c.args);

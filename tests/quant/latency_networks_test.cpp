@@ -42,7 +42,7 @@ void check_network(const std::string& arch, std::size_t images) {
     for (std::size_t c = 0; c < classes; ++c) EXPECT_TRUE(r.logits[i * classes + c] == want[c]) << arch << " image " << i << " class " << c;
   }
   EXPECT_EQ(r.rotations, images * lp.plan.t.size() * lp.layout.rotations());
-  EXPECT_EQ(r.galois_keys, lp.layout.rotation_steps().size());
+  EXPECT_EQ(r.galois_keys, lp.layout.galois_keys());
   EXPECT_GT(r.min_budget_bits, 0);
   std::printf("  per image: encrypt %.2f s, evaluate %.2f s (CPU %.2f s), decrypt %.3f s; keygen %.1f s, server setup %.1f s; "
               "upload %.1f KiB, download %.1f KiB, eval keys %.1f MiB, encoded model %.1f MiB; budget left %.1f bits\n",

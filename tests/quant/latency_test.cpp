@@ -70,36 +70,46 @@ std::vector<i128> schoolbook(const QOp& op, const std::vector<std::int64_t>& x) 
   return y;
 }
 
-// The layout's program in plaintext over S cyclic slots: y = sum_g rot(sum_b P_{g,b} ⊙ rot(x, b), g),
-// with P_{g,b} the diagonal pre-rotated by -g, and garbage in every slot the layer must not read.
+// The layout's program in plaintext over the 2 x S slot matrix, row rotations cyclic in S:
+// y = sum_g rot(sum_b P_{g,b} ⊙ rot(x, b), g), with P_{g,b} the diagonal pre-rotated by -g
+// (within its row), folds, and the column swap for a layer gathered over both rows; garbage in
+// every slot the layer must not read. Returns row 0.
 std::vector<i128> layout_in_plaintext(const LatencyLinear& l, std::size_t S, const std::vector<std::int64_t>& x) {
-  std::vector<i128> slots(S);
-  for (std::size_t i = 0; i < S; ++i) slots[i] = i < x.size() ? x[i] : 1000003 + static_cast<i128>(i);
-  auto rot = [&](const std::vector<i128>& v, long k) {
-    std::vector<i128> r(S);
-    for (std::size_t i = 0; i < S; ++i) r[i] = v[(i + static_cast<std::size_t>(((k % static_cast<long>(S)) + static_cast<long>(S)))) % S];
+  std::vector<i128> slots(2 * S);
+  for (std::size_t i = 0; i < 2 * S; ++i) slots[i] = i < x.size() ? x[i] : 1000003 + static_cast<i128>(i);
+  auto rot = [&](const std::vector<i128>& v, long k) {  // both rows left by k
+    std::vector<i128> r(2 * S);
+    const auto shift = static_cast<std::size_t>((k % static_cast<long>(S)) + static_cast<long>(S));
+    for (std::size_t row = 0; row < 2; ++row)
+      for (std::size_t i = 0; i < S; ++i) r[row * S + i] = v[row * S + (i + shift) % S];
     return r;
   };
   std::map<std::uint64_t, std::vector<i128>> inner;
   for (const auto& [d, entries] : l.diagonals) {
     const std::uint64_t b = d % l.baby, g = d - b;
-    std::vector<i128> p(S, 0);
-    for (auto [i, w] : entries) p[(i + g) % S] = w;
+    std::vector<i128> p(2 * S, 0);
+    for (auto [i, w] : entries) p[i / S * S + (i % S + g) % S] = w;
     const auto xb = rot(slots, static_cast<long>(b));
     auto& acc = inner[g];
-    if (acc.empty()) acc.assign(S, 0);
-    for (std::size_t i = 0; i < S; ++i) acc[i] += p[i] * xb[i];
+    if (acc.empty()) acc.assign(2 * S, 0);
+    for (std::size_t i = 0; i < 2 * S; ++i) acc[i] += p[i] * xb[i];
   }
-  std::vector<i128> y(S, 0);
+  std::vector<i128> y(2 * S, 0);
   for (const auto& [g, v] : inner) {
     const auto r = rot(v, static_cast<long>(g));
-    for (std::size_t i = 0; i < S; ++i) y[i] += r[i];
+    for (std::size_t i = 0; i < 2 * S; ++i) y[i] += r[i];
   }
   for (int f : l.fold_steps) {
     const auto r = rot(y, f);
-    for (std::size_t i = 0; i < S; ++i) y[i] += r[i];
+    for (std::size_t i = 0; i < 2 * S; ++i) y[i] += r[i];
+  }
+  if (l.swap_rows) {
+    std::vector<i128> swapped(y.begin() + static_cast<long>(S), y.end());
+    swapped.insert(swapped.end(), y.begin(), y.begin() + static_cast<long>(S));
+    for (std::size_t i = 0; i < 2 * S; ++i) y[i] += swapped[i];
   }
   for (std::size_t i = 0; i < l.bias.size(); ++i) y[i] += l.bias[i];
+  y.resize(S);
   return y;
 }
 
@@ -216,6 +226,25 @@ TEST(LatencyLayout, GatheredConvolutionLiesOnKPlusCMinusOneDiagonals) {
   for (int c = 0; c < 3; ++c) EXPECT_TRUE(v[c] == logits[c]) << c;
 }
 
+TEST(LatencyLayout, GatheredConvolutionTooWideForARowUsesBothRows) {
+  // K P = 9 x 36 = 324 > 256 slots of a row: offsets 0..4 in row 0, 5..8 in row 1.
+  const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
+  const LatencyLayout layout = plan_latency_layout(qm, 256).value();
+  ASSERT_EQ(layout.gather.size(), 256u + 4 * 36);
+  const LatencyLinear& conv = layout.steps[0].linear;
+  EXPECT_EQ(conv.name, "conv2d 1 (gathered input over both rows)");
+  EXPECT_TRUE(conv.swap_rows);
+  EXPECT_TRUE(layout.column_swap());
+  EXPECT_EQ(conv.diagonals.size(), 5u + 2 - 1);
+  EXPECT_EQ(layout.galois_keys(), layout.rotation_steps().size() + 1);
+  EXPECT_EQ(layout.gather[256 + 0], 1 * 8 + 2);  // row 1 starts with offset 5 = (u 1, v 2) at position (0, 0)
+  EXPECT_EQ(layout.gather[5 * 36], -1);  // row 0 stops after offset 4
+  const auto x = random_input(qm.input_size, qm.input_levels, 16);
+  const auto want = schoolbook(qm.ops[0], x);
+  const auto got = layout_in_plaintext(conv, 256, layout.upload(x));
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_TRUE(got[i] == want[i]) << i;
+}
+
 TEST(LatencyLayout, Rejections) {
   const QuantizedModel qm = one_linear(20, 12, 1);
   EXPECT_EQ(error_of([&] { plan_latency_layout(qm, 16).value(); }),
@@ -301,10 +330,30 @@ TEST(LatencyEncrypted, SmallModelEqualsTheIntegerModelAndCountsWhatThePlanPredic
   // Predicted == counted: rotations per image and prime, and one Galois key per distinct step.
   EXPECT_EQ(r.rotations, xs.size() * lp.plan.t.size() * lp.layout.rotations());
   EXPECT_GT(lp.layout.rotations(), 0u);
-  EXPECT_EQ(r.galois_keys, lp.layout.rotation_steps().size());
+  EXPECT_EQ(r.galois_keys, lp.layout.galois_keys());
   EXPECT_GT(r.min_budget_bits, 0);
   EXPECT_GT(r.upload_bytes, 0u);
   EXPECT_GT(r.eval_key_bytes, 0u);
+}
+
+TEST(LatencyEncrypted, BothRowsGatheredLayerEqualsTheIntegerModel) {
+  // N = 512 (S = 256): the small model's gathered conv takes both rows and a column rotation.
+  const QuantizedModel qm = quantize(testing::small_model(), {8, 8}).value();
+  CompileOptions o = insecure_options();
+  o.min_log_n = 9;
+  const LatencyPlan lp = compile_latency(qm, o).value();
+  ASSERT_EQ(lp.layout.row_slots, 256u);
+  ASSERT_TRUE(lp.layout.column_swap());
+  std::vector<std::vector<std::int64_t>> xs{random_input(qm.input_size, qm.input_levels, 21), random_input(qm.input_size, qm.input_levels, 22)};
+  const LatencyResult r = run_latency(qm, lp, xs);
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const auto want = forward_int(qm, xs[i]);
+    for (int c = 0; c < 3; ++c) EXPECT_TRUE(r.logits[i * 3 + c] == want[c]) << "image " << i << " class " << c;
+  }
+  EXPECT_EQ(r.rotations, xs.size() * lp.plan.t.size() * lp.layout.rotations());
+  EXPECT_EQ(r.galois_keys, lp.layout.galois_keys());
+  LatencyClient client(lp);
+  for (const auto& gk : client.eval_keys().galois) EXPECT_TRUE(gk.has(static_cast<std::uint32_t>(4 * 256 - 1))) << "the row swap's key";
 }
 
 TEST(LatencyEncrypted, KeysAreExactlyTheLayoutsRowRotations) {
@@ -314,7 +363,7 @@ TEST(LatencyEncrypted, KeysAreExactlyTheLayoutsRowRotations) {
   const LatencyEvalKeys keys = client.eval_keys();
   const std::uint32_t two_n = static_cast<std::uint32_t>(4 * lp.layout.row_slots);
   for (const auto& gk : keys.galois) {
-    EXPECT_EQ(gk.keys.size(), lp.layout.rotation_steps().size());
+    EXPECT_EQ(gk.keys.size(), lp.layout.galois_keys());
     EXPECT_FALSE(gk.has(two_n - 1)) << "no column-swap key: row 1 is never used";
   }
 }
@@ -339,7 +388,7 @@ TEST(LatencyEncrypted, SessionRunsTheLatencyPackingAndMatchesTheIntegerModel) {
   const QuantizedModel qm = quantize(model, o.quant).value();
   const LatencyPlan lp = compile_latency(qm, o.compile).value();
   EXPECT_EQ(r.rotations_per_image, lp.plan.t.size() * lp.layout.rotations());
-  EXPECT_EQ(r.galois_keys, lp.layout.rotation_steps().size());
+  EXPECT_EQ(r.galois_keys, lp.layout.galois_keys());
   EXPECT_EQ(r.layout, lp.layout.summary());
   EXPECT_GT(r.plaintext_bytes, 0u);
   EXPECT_EQ(r.batches, 0u);

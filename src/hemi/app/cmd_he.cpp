@@ -161,8 +161,9 @@ void run_eval(const EvalArgs& a) {
   if (bfv && a.packing != "throughput" && a.packing != "auto" && a.packing != "latency")
     throw Error("--packing must be auto, throughput or latency, not '" + a.packing + "'");
   if (bfv && a.scale_bits_given) throw Error("--scale-bits is a CKKS option; BFV has no scale (use --weight-bits, --input-bits)");
-  if (bfv && (a.memory.server_memory_mib || a.memory.cache_given))
-    throw Error("--server-memory-mib and --plaintext-cache-mib limit CKKS plans; --scheme bfv has its own compiler");
+  if (bfv && (a.memory.cache_given || (a.memory.server_memory_mib && a.packing != "latency")))
+    throw Error("--plaintext-cache-mib limits CKKS plans, and --server-memory-mib latency plans; --scheme bfv in throughput "
+                "packing has its own compiler");
   if (!bfv && a.bits_given) throw Error("--weight-bits and --input-bits quantize for --scheme bfv; CKKS evaluates the float model");
   nn::Model model = nn::load_model(a.model);
   // The plan and its limits (memory, security) are checked before any image is read.
@@ -235,6 +236,7 @@ void run_eval(const EvalArgs& a) {
     so.quant = {a.weight_bits, a.input_bits};
     // auto is throughput: BFV's batch of N images costs the same as one image (docs/bfv.md)
     so.packing = a.packing == "latency" ? quant::BfvPacking::kLatency : quant::BfvPacking::kThroughput;
+    if (a.memory.server_memory_mib) so.compile.max_server_bytes = a.memory.server_memory_mib << 20;
     so.threads = a.threads;
     if (!a.quiet)
       so.phase = [](const std::string& name) { std::fprintf(stderr, "  bfv: %s...\n", name.c_str()); };

@@ -76,6 +76,7 @@ std::vector<double> simulate_latency(const LatencyLayout& layout, const bfv::Par
         sum = log2_sum(sum, inner);
       }
       for (std::size_t f = 0; f < l.fold_steps.size(); ++f) sum = log2_sum(sum, est.key_switch(sum, top));  // y + rot(y, f)
+      if (l.swap_rows) sum = log2_sum(sum, est.key_switch(sum, top));  // y + rotate_columns(y)
       // The bias plaintext is added as round(Q b / t): its rounding adds at most t / (2 Q).
       v = est.add(sum, std::log2(t / 2) - p.log2_q(top));
     }
@@ -110,7 +111,7 @@ std::size_t latency_server_bytes(const LatencyLayout& layout, const bfv::ParamsL
   std::size_t working = 0;
   for (const LatencyStep& s : layout.steps)
     if (!s.square) working = std::max(working, s.linear.baby_steps.size() + 4);
-  const std::size_t per_prime = (layout.rotation_steps().size() + 1) * key + layout.plaintext_products() * n * 8 +
+  const std::size_t per_prime = (layout.galois_keys() + 1) * key + layout.plaintext_products() * n * 8 +
                                 working * 3 * q * n * 8;
   return primes * per_prime;
 }
@@ -171,7 +172,7 @@ static Result<LatencyPlan> compile_latency_one(const QuantizedModel& qm, const C
         const std::size_t bytes = latency_server_bytes(layout.value(), lit, primes);
         if (bytes <= o.max_server_bytes) return std::nullopt;
         return "the server would hold " + std::to_string(bytes >> 20) + " MiB (keys for " +
-               std::to_string(layout.value().rotation_steps().size()) + " rotations, encoded diagonals) at N = 2^" +
+               std::to_string(layout.value().galois_keys()) + " rotations, encoded diagonals) at N = 2^" +
                std::to_string(lit.log_n) + " with " + std::to_string(lit.q_bits.size()) + " primes, more than the " +
                std::to_string(o.max_server_bytes >> 20) + " MiB allowed";
       });
@@ -196,7 +197,7 @@ LatencyEvalKeys LatencyClient::eval_keys() {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     bfv::KeyGenerator gen(params_[i]);
     k.relin.push_back(gen.relin_key(sk_[i]));
-    k.galois.push_back(gen.galois_keys(sk_[i], steps, /*swap_rows=*/false));  // row 1 is never used
+    k.galois.push_back(gen.galois_keys(sk_[i], steps, plan_.layout.column_swap()));  // the swap only if a layer uses row 1
     k.bytes += ckks::serialize(k.relin.back(), params_[i].ring()).size() + ckks::serialize(k.galois.back(), params_[i].ring()).size();
   }
   return k;
@@ -263,7 +264,7 @@ LatencyServer::LatencyServer(const LatencyPlan& plan, LatencyEvalKeys keys, Thre
           }
           // Pre-rotated by -g: the entry for output slot i goes to slot (i + g) mod S.
           std::fill(values.begin(), values.end(), 0);
-          for (auto [i, w] : entries) values[(i + g) % slots] = centred_mod(w, t);
+          for (auto [i, w] : entries) values[i / slots * slots + (i % slots + g) % slots] = centred_mod(w, t);  // within its row
           e.terms[it->second].push_back({b ? signed_step(b, slots) : 0, encoder.encode(values)});
         }
         std::fill(values.begin(), values.end(), 0);
@@ -336,6 +337,10 @@ std::vector<bfv::Ciphertext> LatencyServer::evaluate(const std::vector<bfv::Seed
       }
       for (int f : s.linear.fold_steps) {  // hybrid: y_r = sum_q z_{r + q m}
         eval.add_inplace(y, eval.rotate_rows(y, f, gk));
+        ++rotations_;
+      }
+      if (s.linear.swap_rows) {  // gathered over both rows: row 1's partial sums onto row 0's
+        eval.add_inplace(y, eval.rotate_columns(y, gk));
         ++rotations_;
       }
       eval.add_plain_inplace(y, e.bias);

@@ -62,6 +62,7 @@ struct LatencyEvalKeys {
   std::size_t bytes = 0;  // serialized, all primes
 };
 
+// Holds the secret keys; one client per thread.
 class LatencyClient {
  public:
   explicit LatencyClient(const LatencyPlan& plan);  // generates a secret key per prime
@@ -78,6 +79,8 @@ class LatencyClient {
   std::vector<bfv::SecretKey> sk_;
 };
 
+// One server per thread: evaluate() counts its rotations in a member (the pool spreads the
+// limbs of each operation instead).
 class LatencyServer {
  public:
   // Encodes every diagonal, pre-rotated, and every bias once per prime. The pool (not owned,

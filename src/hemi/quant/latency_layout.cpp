@@ -74,15 +74,20 @@ bool gather_rows(const std::vector<WideRow>& rows, const QOp& op, std::size_t sl
   if (!period) return false;
   std::size_t k_max = 0;
   for (std::size_t p = 0; p < period; ++p) k_max = std::max(k_max, op.rows[p].index.size());
-  if (k_max * period > slots || k_max == 0) return false;
-  gather.assign(k_max * period, -1);
+  if (k_max == 0 || n_out > slots) return false;
+  // Offsets 0..k0-1 in row 0; when K P does not fit one row, the rest in row 1 (slot S + ...).
+  std::size_t k0 = k_max;
+  if (k_max * period > slots) k0 = (k_max + 1) / 2;
+  if (k0 * period > slots) return false;
+  auto slot = [&](std::size_t k, std::size_t p) { return k < k0 ? k * period + p : slots + (k - k0) * period + p; };
+  gather.assign(k0 < k_max ? slots + (k_max - k0) * period : k_max * period, -1);
   for (std::size_t p = 0; p < period; ++p)
-    for (std::size_t k = 0; k < op.rows[p].index.size(); ++k) gather[k * period + p] = op.rows[p].index[k];
+    for (std::size_t k = 0; k < op.rows[p].index.size(); ++k) gather[slot(k, p)] = op.rows[p].index[k];
   gathered.assign(n_out, {});
   for (std::size_t o = 0; o < n_out; ++o) {
     const Row& r = op.rows[o];
     for (std::size_t k = 0; k < r.index.size(); ++k)
-      if (r.weight[k] != 0) gathered[o].terms.push_back({static_cast<std::uint32_t>(k * period + o % period), r.weight[k]});
+      if (r.weight[k] != 0) gathered[o].terms.push_back({static_cast<std::uint32_t>(slot(k, o % period)), r.weight[k]});
     gathered[o].bias = rows[o].bias;
   }
   return true;
@@ -92,8 +97,10 @@ std::map<std::uint32_t, std::vector<std::pair<std::uint32_t, i128>>> diagonals_o
   std::map<std::uint32_t, std::vector<std::pair<std::uint32_t, i128>>> diagonals;
   for (std::size_t o = 0; o < rows.size(); ++o)
     for (auto [in, w] : rows[o].terms) {
-      const auto d = static_cast<std::uint32_t>((in + slots - o % slots) % slots);
-      diagonals[d].push_back({static_cast<std::uint32_t>(o), w});
+      // An input in row 1 (in >= S, the gathered layer only) lands in row 1 of the product:
+      // the entry's slot is S + o there.
+      const auto d = static_cast<std::uint32_t>((in % slots + slots - o % slots) % slots);
+      diagonals[d].push_back({static_cast<std::uint32_t>(in / slots * slots + o), w});
     }
   return diagonals;
 }
@@ -181,6 +188,12 @@ std::size_t LatencyLayout::plaintext_products() const {
   return r;
 }
 
+bool LatencyLayout::column_swap() const {
+  for (const LatencyStep& s : steps)
+    if (!s.square && s.linear.swap_rows) return true;
+  return false;
+}
+
 std::vector<int> LatencyLayout::rotation_steps() const {
   std::vector<int> all;
   for (const LatencyStep& s : steps) {
@@ -207,7 +220,7 @@ std::string LatencyLayout::summary() const {
   }
   char buf[160];
   std::snprintf(buf, sizeof(buf), " (S = %zu slots per row; %zu rotations, %zu Galois keys, %zu plaintext products per image)",
-                row_slots, rotations(), rotation_steps().size(), plaintext_products());
+                row_slots, rotations(), galois_keys(), plaintext_products());
   return s + buf;
 }
 
@@ -252,12 +265,13 @@ Result<LatencyLayout> plan_latency_layout(const QuantizedModel& qm, std::size_t 
       if (g.size() < l.diagonals.size()) {
         l.diagonals = std::move(g);
         l.inputs = gather.size();
-        l.name += " (gathered input)";
+        l.swap_rows = gather.size() > row_slots;
+        l.name += l.swap_rows ? " (gathered input over both rows)" : " (gathered input)";
         layout.gather = std::move(gather);
         gathered_input = true;
       }
     }
-    const std::size_t m = std::bit_ceil(l.outputs), n_prime = std::bit_ceil(l.inputs);
+    const std::size_t m = std::bit_ceil(l.outputs), n_prime = std::bit_ceil(l.inputs);  // (after a gather: unused)
     if (!gathered_input && m < n_prime && n_prime <= row_slots) {
       auto h = diagonals_of(hybrid_rows(rows, l.inputs, m, n_prime), row_slots);
       std::vector<int> folds;

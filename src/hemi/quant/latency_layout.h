@@ -3,8 +3,9 @@
 // rotations (the he layer's latency layout, docs/he.md), x² as a ciphertext square.
 //
 // Slots. BFV's N slots are a 2 x N/2 matrix whose row rotations are cyclic in S = N/2 slots
-// (bfv/encoder.h). The activations live in row 0, value j in slot j; row 1 stays zero, so
-// the column swap is never needed and no key for it is made. A layer fits when its inputs and
+// (bfv/encoder.h). The activations live in row 0, value j in slot j; row 1 is read only by a
+// gathered first layer too wide for one row (below), and otherwise never, so the column swap
+// (and its key) is needed only then. A layer fits when its inputs and
 // its outputs each fit in S; the layout is refused otherwise (the compiler then tries a larger
 // ring).
 //
@@ -34,7 +35,11 @@
 // instead: slot k P + p holds the input under kernel offset k at position p (0 past a padded
 // edge). The plan carries only this geometry, not weights. Over it the convolution's entries lie
 // on the K + C - 1 diagonals (k - c) P: for seed-cnn 52 instead of 884. Used when it has fewer
-// diagonals than the plain layout.
+// diagonals than the plain layout. When K P exceeds a row but half of it fits (LeNet-1: 25 x
+// 576 > 8,192 at N = 2^14), offsets 0..ceil(K/2)-1 go to row 0 and the rest to row 1: a row
+// rotation moves both rows alike, so one plaintext product (row 0 holding W[c][k], row 1
+// W[c][k + ceil(K/2)]) serves both halves on the same ceil(K/2) + C - 1 diagonals, and one
+// column rotation adds row 1's partial sums to row 0's (LeNet-1: 16 diagonals instead of 836).
 //
 // Folding. Consecutive linear ops (average pooling followed by a convolution or a dense layer)
 // are one matrix product of integer matrices, exact: the folded layer computes the same
@@ -55,7 +60,8 @@ namespace hemi::quant {
 struct LatencyLinear {
   std::string name;              // "conv2d 1", or "avgpool2d 3 + conv2d 4" when folded
   std::size_t inputs = 0, outputs = 0;
-  // diagonal d in [0, S) -> its non-zero entries (output slot i, weight W[i][(i + d) mod S])
+  // diagonal d in [0, S) -> its non-zero entries (output slot i, weight W[i][(i + d) mod S]);
+  // i >= S only for a gathered layer over both rows: output i - S of row 1's partial sum
   std::map<std::uint32_t, std::vector<std::pair<std::uint32_t, i128>>> diagonals;
   std::vector<i128> bias;        // outputs values
   std::size_t baby = 1;          // B
@@ -63,7 +69,8 @@ struct LatencyLinear {
   std::vector<int> giant_steps;  // distinct g != 0, as signed steps in (-S/2, S/2]
   std::size_t groups = 0;        // distinct g, with 0
   std::vector<int> fold_steps;   // hybrid: n'/2, n'/4, ..., m (empty for the plain layout)
-  std::size_t rotations() const { return baby_steps.size() + giant_steps.size() + fold_steps.size(); }
+  bool swap_rows = false;        // gathered over both rows: y + rotate_columns(y) at the end
+  std::size_t rotations() const { return baby_steps.size() + giant_steps.size() + fold_steps.size() + swap_rows; }
 };
 
 struct LatencyStep {
@@ -91,7 +98,9 @@ struct LatencyLayout {
   std::vector<std::int64_t> upload(const std::vector<std::int64_t>& input) const;  // the slots the client encrypts
   std::size_t rotations() const;                 // per image and plaintext prime
   std::size_t plaintext_products() const;        // diagonals, per image and prime
-  std::vector<int> rotation_steps() const;       // distinct signed steps: the Galois keys
+  std::vector<int> rotation_steps() const;       // distinct signed row steps
+  bool column_swap() const;                      // a layer swaps the rows (one more key)
+  std::size_t galois_keys() const { return rotation_steps().size() + column_swap(); }
   std::string summary() const;
 };
 
