@@ -63,7 +63,9 @@ std::string Plan::to_json() const {
                         {"ops", ops_json(l.ops)}, {"note", l.note}});
   json j = {
       {"format", "hemi-plan"},
-      {"version", version},
+      // Format 2: the layers are the model's with folded activations (an older reader would
+      // evaluate the model as given with this plan's levels), so only then.
+      {"version", folded_activations ? std::max(version, 2) : version},
       {"packing", to_string(packing)},
       {"params",
        {{"log_n", params.log_n},
@@ -108,7 +110,7 @@ Plan Plan::from_json(const std::string& text) {
     if (j.at("format").get<std::string>() != "hemi-plan") throw Error("plan: not a hemi plan");
     Plan p;
     p.version = json_int(j.at("version"), "plan: version");
-    if (p.version > 1) throw Error("plan: format version " + std::to_string(p.version) + " is newer than this hemi reads (1)");
+    if (p.version > 2) throw Error("plan: format version " + std::to_string(p.version) + " is newer than this hemi reads (2)");
     if (p.version < 1) throw Error("plan: format version " + std::to_string(p.version) + " is invalid");
     const std::string packing = j.at("packing").get<std::string>();
     if (packing == "throughput") p.packing = Packing::kThroughput;
@@ -124,6 +126,7 @@ Plan Plan::from_json(const std::string& text) {
     p.model_id = j.at("model_id").get<std::string>();
     p.architecture = j.at("architecture").get<std::string>();
     if (j.contains("folded_activations")) p.folded_activations = j.at("folded_activations").get<bool>();
+    if (p.folded_activations && p.version < 2) throw Error("plan: folded activations need format version 2, the plan says " + std::to_string(p.version));
     p.input_channels = json_int(j.at("input").at("channels"), "plan: channels");
     p.input_height = json_int(j.at("input").at("height"), "plan: height");
     p.input_width = json_int(j.at("input").at("width"), "plan: width");

@@ -49,7 +49,7 @@ struct LayerPlan {
 };
 
 struct Plan {
-  int version = 1;
+  int version = 1;  // written as 2 when folded_activations (older readers must refuse it)
   Packing packing = Packing::kThroughput;
   ckks::ParamsLiteral params;
   std::string model_id;          // hex of SHA-256 over the model file bytes (first 16 bytes)
