@@ -89,6 +89,13 @@ TEST(FoldedActivations, OneLevelPerQuadraticInThePlan) {
     const Plan back = Plan::from_json(folded.to_json());
     EXPECT_TRUE(back.folded_activations);
     EXPECT_EQ(back.layers[1].note, folded.layers[1].note);
+    // Format 2 (the lowered program), which a hemi from before the fold refuses; a format-1
+    // plan is refused whatever it claims.
+    EXPECT_NE(folded.to_json().find("\"version\": 2"), std::string::npos);
+    EXPECT_NE(kept.to_json().find("\"version\": 2"), std::string::npos);
+    std::string lie = folded.to_json();
+    lie.replace(lie.find("\"version\": 2"), 12, "\"version\": 1");
+    EXPECT_THROW(Plan::from_json(lie), Error);
   }
 }
 

@@ -77,6 +77,8 @@ std::string Plan::to_json() const {
                         {"ops", ops_json(l.ops)}, {"note", l.note}});
   json j = {
       {"format", "hemi-plan"},
+      // Format 2: the layers are the model's with folded activations (an older reader would
+      // evaluate the model as given with this plan's levels), so only then.
       {"version", version},
       {"packing", to_string(packing)},
       {"params",

@@ -291,6 +291,10 @@ struct CipherBackend {
         c = f.coefficients ? polynomial(*ctx.eval, c, *f.coefficients, *ctx.relin, &act[a])
                            : square(*ctx.eval, c, *ctx.relin, &act[a]);
       }
+      // A rescaled polynomial keeps the buffer of its level before (a vector shrinks without
+      // freeing); the value lives until its last reader, and the plan counts level + 1 limbs,
+      // so hold it in a buffer of its size.
+      for (auto& p : c.polys) p = ckks::RnsPoly(p);
       if (ops) {
         std::lock_guard<std::mutex> lock(mu);
         if (st.matrix) (*ops)[st.linear_layer] += lin;
