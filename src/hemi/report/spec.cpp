@@ -362,6 +362,11 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
     e.train = parse_train(tr, e.dataset);  // the study's settings for the data set
   }
   if (e.folds >= 2 && !e.train) r.fail("folds", "cross-validation needs training (add a [train] table)");
+  if (e.train && e.train->warm_start_epochs > 0 && e.activation != "poly")
+    r.fail("activation", "warm_start_epochs swaps ReLU for trained polynomials: it needs activation = \"poly\", not " +
+                             squote(e.activation));
+  if (e.train && e.train->distill && e.activation == "relu")
+    r.fail("activation", "distill trains a polynomial network from a ReLU teacher: the student cannot be relu");
   if (const toml::node* n = r.get("variant")) {
     const toml::array* a = n->as_array();
     if (!a || !a->is_array_of_tables() || a->empty())
