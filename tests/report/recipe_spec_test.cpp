@@ -4,6 +4,7 @@
 
 #include "hemi/base/error.h"
 #include "hemi/report/spec.h"
+#include "hemi/report/train_options.h"
 
 namespace hemi::report {
 namespace {
@@ -66,6 +67,67 @@ TEST(reportRecipeSpec, RejectsBadValues) {
   expect_rejected(with("[experiment.train]\nvalidation = 1"), {"'validation'"});
   expect_rejected(with("[experiment.train]\nbatch_norm = 1"), {"'batch_norm'"});
   expect_rejected(with("[experiment.train]\nbatch_norm = true\n[experiment.train.dp]\nepsilon = 3"),
+                  {"centralized training only"});
+}
+
+TEST(reportRecipeSpec, ReadsWarmStartAndDistillationAndTranslatesEveryKey) {
+  Spec s = parse_spec(with("activation = \"poly\"\nseed = 7\n[experiment.train]\nepochs = 12\nbatch_size = 8\n"
+                           "learning_rate = 0.003\nthreads = 2\nbatch_norm = true\nclip = 2.5\nschedule = \"step\"\n"
+                           "step_epochs = 4\nstep_gamma = 0.5\nflip = true\nrotate = 10\nshift = 3\n"
+                           "class_weights = true\nvalidation = 0.15\nwarm_start_epochs = 5\ndistill = true\n"
+                           "distill_temperature = 3\ndistill_alpha = 0.7"));
+  const ExperimentSpec& e = s.experiments[0];
+  const TrainSpec& t = *e.train;
+  EXPECT_EQ(t.warm_start_epochs, 5);
+  EXPECT_TRUE(t.distill);
+  EXPECT_EQ(t.distill_temperature, 3);
+  EXPECT_EQ(t.distill_alpha, 0.7);
+  EXPECT_TRUE(uses_recipe(t));
+  const train::TrainOptions o = train_options(t, e.seed, e.activation);
+  EXPECT_EQ(o.epochs, 12);
+  EXPECT_EQ(o.batch_size, 8);
+  EXPECT_EQ(o.learning_rate, 0.003);
+  EXPECT_EQ(o.seed, 7u);
+  EXPECT_EQ(o.threads, 2);
+  EXPECT_TRUE(o.batch_norm);
+  EXPECT_TRUE(o.train_polynomials);
+  EXPECT_EQ(o.clip_norm, 2.5);
+  EXPECT_EQ(o.schedule.kind, train::LrSchedule::kStep);
+  EXPECT_EQ(o.schedule.step_epochs, 4);
+  EXPECT_EQ(o.schedule.step_gamma, 0.5);
+  EXPECT_TRUE(o.augment.flip);
+  EXPECT_EQ(o.augment.rotate_degrees, 10);
+  EXPECT_EQ(o.augment.shift_pixels, 3);
+  EXPECT_TRUE(o.class_weights);
+  EXPECT_EQ(o.validation_fraction, 0.15);
+  EXPECT_EQ(o.warm_start_epochs, 5);
+  EXPECT_TRUE(o.distill.enabled);
+  EXPECT_EQ(o.distill.temperature, 3);
+  EXPECT_EQ(o.distill.alpha, 0.7);
+  EXPECT_NO_THROW(train::validate(o));
+  EXPECT_NE(describe_recipe(o, "poly").find("ReLU warm start 5 epochs"), std::string::npos);
+  EXPECT_NE(describe_recipe(o, "poly").find("T 3, alpha 0.7"), std::string::npos);
+  // Off by default; the study's plain Adam uses no recipe and trains no polynomials unless poly.
+  Spec d = parse_spec(kMedcnn);
+  EXPECT_EQ(d.experiments[0].train->warm_start_epochs, 0);
+  EXPECT_FALSE(d.experiments[0].train->distill);
+  EXPECT_FALSE(uses_recipe(*d.experiments[0].train));
+  EXPECT_FALSE(train_options(*d.experiments[0].train, 1, "default").train_polynomials);
+}
+
+TEST(reportRecipeSpec, RejectsBadWarmStartAndDistillation) {
+  const std::string poly = "activation = \"poly\"\n";
+  expect_rejected(with(poly + "[experiment.train]\nepochs = 10\nwarm_start_epochs = 10"), {"'warm_start_epochs'", "10"});
+  expect_rejected(with(poly + "[experiment.train]\nwarm_start_epochs = -1"), {"'warm_start_epochs'"});
+  expect_rejected(with("activation = \"relu\"\n[experiment.train]\nwarm_start_epochs = 2"), {"'activation'", "relu"});
+  expect_rejected(with("[experiment.train]\nwarm_start_epochs = 2"), {"'activation'", "default"});
+  expect_rejected(with("activation = \"relu\"\n[experiment.train]\ndistill = true"), {"'activation'", "relu"});
+  expect_rejected(with(poly + "[experiment.train]\ndistill = \"yes\""), {"'distill'"});
+  expect_rejected(with(poly + "[experiment.train]\ndistill_temperature = 0"), {"'distill_temperature'"});
+  expect_rejected(with(poly + "[experiment.train]\ndistill_temperature = 5000"), {"'distill_temperature'"});
+  expect_rejected(with(poly + "[experiment.train]\ndistill_alpha = 1.5"), {"'distill_alpha'"});
+  expect_rejected(with(poly + "[experiment.train]\ndistill_alpha = -0.5"), {"'distill_alpha'"});
+  expect_rejected(with(poly + "[experiment.train]\ndistill = true\n[experiment.train.dp]\nepsilon = 3"),
                   {"centralized training only"});
 }
 

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <set>
 
 #include "generated_images.h"
 #include "hemi/data/split.h"
 #include "hemi/nn/interpreter.h"
 #include "hemi/train/augment.h"
+#include "hemi/train/distill.h"
 #include "hemi/train/recipe.h"
 #include "hemi/train/torch_model.h"
 #include "hemi/train/trainer.h"
@@ -270,6 +272,193 @@ TEST(Recipe, RejectsBadOptions) {
   TrainOptions o;
   o.validation_fraction = 0.1;
   EXPECT_THROW(train_model(medcnn_for(set, nn::Activation::kSquare), set, o), Error);
+}
+
+TEST(Recipe, ReluLeastSquaresQuadraticKnownAnswers) {
+  // Through (−1, 0), (0, 0), (1, 1) exactly: 0 + x/2 + x²/2.
+  auto three = relu_least_squares_quadratic({-1, 0, 1});
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_NEAR(three[0], 0, 1e-12);
+  EXPECT_NEAR(three[1], 0.5, 1e-12);
+  EXPECT_NEAR(three[2], 0.5, 1e-12);
+  // All positive: ReLU is x itself.
+  auto pos = relu_least_squares_quadratic({0.5, 1, 2, 3, 7});
+  EXPECT_NEAR(pos[0], 0, 1e-9);
+  EXPECT_NEAR(pos[1], 1, 1e-9);
+  EXPECT_NEAR(pos[2], 0, 1e-9);
+  // Far off centre (mean 100): the centring keeps it exact.
+  auto far = relu_least_squares_quadratic({99, 100, 101});
+  EXPECT_NEAR(far[0], 0, 1e-6);
+  EXPECT_NEAR(far[1], 1, 1e-9);
+  EXPECT_NEAR(far[2], 0, 1e-10);
+  // A large standard normal sample: the Hermite projection the poly activation starts at.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> g(0, 1);
+  std::vector<double> xs(400000);
+  for (double& x : xs) x = g(rng);
+  auto fit = relu_least_squares_quadratic(xs);
+  auto hermite = nn::relu_fit_quadratic();
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(fit[k], hermite[k], 0.01) << "coefficient " << k;
+  EXPECT_THROW(relu_least_squares_quadratic({}), Error);
+  EXPECT_THROW(relu_least_squares_quadratic({2, 2, 2}), Error);
+  EXPECT_THROW(relu_least_squares_quadratic({1, 2, 1, 2}), Error);  // two values: no unique quadratic
+  EXPECT_THROW(relu_least_squares_quadratic({0, 1, std::nan("")}), Error);
+}
+
+TEST(Recipe, DistillationLossKnownAnswer) {
+  // Student logits (0, 0), teacher (2 ln 3, 0), label 0, T = 2: p_teacher = (3/4, 1/4) at T,
+  // p_student = (1/2, 1/2); CE = ln 2; KL = 3/4 ln(3/2) + 1/4 ln(1/2).
+  auto student = torch::zeros({1, 2}, torch::kDouble);
+  auto teacher = torch::tensor({2 * std::log(3.0), 0.0}, torch::kDouble).reshape({1, 2});
+  auto label = torch::zeros({1}, torch::kLong);
+  const double ce = std::log(2.0), kl = 0.75 * std::log(1.5) + 0.25 * std::log(0.5);
+  Distillation d{true, 2.0, 0.3};
+  EXPECT_NEAR(distillation_loss(student, teacher, label, d).item<double>(), 0.7 * ce + 0.3 * 4 * kl, 1e-12);
+  d.alpha = 0;
+  EXPECT_NEAR(distillation_loss(student, teacher, label, d).item<double>(), ce, 1e-12);
+  // A student equal to its teacher has nothing to learn from it: alpha 1 gives 0.
+  d.alpha = 1;
+  EXPECT_NEAR(distillation_loss(teacher, teacher, label, d).item<double>(), 0, 1e-12);
+  // The teacher gets no gradient; the student does.
+  auto s = student.clone().requires_grad_(true);
+  auto t = teacher.clone().requires_grad_(true);
+  d.alpha = 0.5;
+  distillation_loss(s, t, label, d).backward();
+  EXPECT_FALSE(t.grad().defined());
+  ASSERT_TRUE(s.grad().defined());
+  EXPECT_GT(s.grad().abs().sum().item<double>(), 0);
+}
+
+TEST(Recipe, ReluVersionReplacesEveryPolynomialAndSquare) {
+  auto set = test::generated_images(8, 4, 1, 16, 2);
+  nn::Model poly = medcnn_for(set, nn::Activation::kPoly);
+  nn::Model relu = relu_version(poly);
+  ASSERT_EQ(relu.layers().size(), poly.layers().size());
+  int relus = 0;
+  for (std::size_t i = 0; i < relu.layers().size(); ++i) {
+    const bool act = nn::is_activation(poly.layers()[i]);
+    EXPECT_EQ(std::holds_alternative<nn::Relu>(relu.layers()[i]), act) << "layer " << i;
+    relus += act;
+    if (!act) EXPECT_EQ(relu.layers()[i].index(), poly.layers()[i].index()) << "layer " << i;
+  }
+  EXPECT_EQ(relus, 4);
+  EXPECT_EQ(std::get<nn::Conv2d>(relu.layers()[0]).weight, std::get<nn::Conv2d>(poly.layers()[0]).weight);
+}
+
+TEST(Recipe, WarmStartSwapsTheReluNetworkToFittedPolynomials) {
+  auto set = test::generated_images(96, 4, 1, 16, 8);
+  nn::Model m = medcnn_for(set, nn::Activation::kPoly);
+  TrainOptions o;
+  o.epochs = 3;
+  o.batch_size = 16;
+  o.threads = 1;
+  o.learning_rate = 0.01;
+  o.batch_norm = true;
+  o.train_polynomials = true;
+  o.warm_start_epochs = 2;
+  auto warm = train_model(m, set, o);
+  // The ReLU network trained alone for those 2 epochs, same options and seed.
+  TrainOptions ro = o;
+  ro.epochs = 2;
+  ro.warm_start_epochs = 0;
+  ro.train_polynomials = false;
+  auto relu = train_model(relu_version(m), set, ro);
+  ASSERT_TRUE(warm.at_swap.has_value());
+  ASSERT_EQ(warm.epochs.size(), 3u);
+  for (int e = 0; e < 2; ++e) {
+    EXPECT_TRUE(warm.epochs[e].relu);
+    EXPECT_EQ(warm.epochs[e].loss, relu.epochs[e].loss) << "epoch " << e + 1;  // the same trajectory
+  }
+  EXPECT_FALSE(warm.epochs[2].relu);
+  // At the swap the linear layers are the ReLU network's weights (bit for bit) and each
+  // activation is the fitted polynomial.
+  const auto& swapped = warm.at_swap->layers();
+  ASSERT_EQ(warm.warm_start_fits.size(), 4u);
+  std::size_t poly = 0;
+  for (std::size_t i = 0; i < swapped.size(); ++i) {
+    if (auto* c = std::get_if<nn::Conv2d>(&swapped[i])) {
+      EXPECT_EQ(c->weight, std::get<nn::Conv2d>(relu.model.layers()[i]).weight) << "layer " << i;
+      EXPECT_EQ(c->bias, std::get<nn::Conv2d>(relu.model.layers()[i]).bias) << "layer " << i;
+    } else if (auto* d = std::get_if<nn::Dense>(&swapped[i])) {
+      EXPECT_EQ(d->weight, std::get<nn::Dense>(relu.model.layers()[i]).weight) << "layer " << i;
+    } else if (auto* q = std::get_if<nn::Polynomial>(&swapped[i])) {
+      ASSERT_TRUE(std::holds_alternative<nn::Relu>(relu.model.layers()[i]));
+      ASSERT_EQ(q->coefficients.size(), 3u);
+      for (int k = 0; k < 3; ++k) EXPECT_NEAR(q->coefficients[k], warm.warm_start_fits[poly][k], 1e-6);
+      EXPECT_GT(q->coefficients[2], 0) << "a ReLU fit opens upwards";
+      ++poly;
+    }
+  }
+  EXPECT_EQ(poly, 4u);
+  // Only polynomial epochs can be the result; the exported model has no relu.
+  EXPECT_EQ(warm.best_epoch, 3);
+  for (const auto& layer : warm.model.layers()) EXPECT_FALSE(std::holds_alternative<nn::Relu>(layer));
+}
+
+TEST(Recipe, DistillationTeacherIsTheReluNetworkOnTheSameImages) {
+  auto set = test::generated_images(96, 4, 1, 16, 9);
+  nn::Model m = medcnn_for(set, nn::Activation::kPoly);
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 16;
+  o.threads = 1;
+  o.batch_norm = true;
+  o.train_polynomials = true;
+  o.validation_fraction = 0.25;
+  o.distill.enabled = true;
+  o.distill.temperature = 3;
+  o.distill.alpha = 0.7;
+  std::vector<int> teacher_epochs;
+  auto r = train_model(m, set, o, [&](const EpochReport& e) {
+    if (e.teacher) teacher_epochs.push_back(e.epoch);
+  });
+  EXPECT_EQ(teacher_epochs, (std::vector<int>{1, 2}));
+  EXPECT_EQ(r.epochs.size(), 2u);
+  ASSERT_TRUE(r.teacher.has_value());
+  // The teacher is exactly the ReLU network trained alone with the same options: same
+  // training images, same validation images held out.
+  TrainOptions to = o;
+  to.distill.enabled = false;
+  to.train_polynomials = false;
+  auto alone = train_model(relu_version(m), set, to);
+  EXPECT_EQ(r.teacher_best_epoch, alone.best_epoch);
+  EXPECT_EQ(std::get<nn::Dense>(r.teacher->layers()[9]).weight, std::get<nn::Dense>(alone.model.layers()[9]).weight);
+  // The student differs from the one trained without a teacher.
+  TrainOptions plain = o;
+  plain.distill.enabled = false;
+  auto undistilled = train_model(m, set, plain);
+  EXPECT_NE(std::get<nn::Dense>(r.model.layers()[9]).weight, std::get<nn::Dense>(undistilled.model.layers()[9]).weight);
+}
+
+TEST(Recipe, RejectsBadWarmStartAndDistillation) {
+  auto bad = [](auto change) {
+    TrainOptions o;
+    o.train_polynomials = true;
+    change(o);
+    EXPECT_THROW(validate(o), Error);
+  };
+  bad([](TrainOptions& o) { o.warm_start_epochs = -1; });
+  bad([](TrainOptions& o) { o.warm_start_epochs = o.epochs; });
+  bad([](TrainOptions& o) { o.warm_start_epochs = 2, o.train_polynomials = false; });
+  bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.temperature = 0; });
+  bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.temperature = std::nan(""); });
+  bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.alpha = 1.5; });
+  bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.alpha = -0.1; });
+  TrainOptions ok;
+  ok.train_polynomials = true;
+  ok.warm_start_epochs = ok.epochs - 1;
+  ok.distill.enabled = true;
+  EXPECT_NO_THROW(validate(ok));
+  // Models without what the option needs: no polynomial to warm-start (x²), nothing to distil into (ReLU).
+  auto set = test::generated_images(16, 4, 1, 16, 1);
+  TrainOptions o;
+  o.epochs = 2;
+  o.train_polynomials = true;
+  o.warm_start_epochs = 1;
+  EXPECT_THROW(train_model(medcnn_for(set, nn::Activation::kSquare), set, o), Error);
+  o.warm_start_epochs = 0;
+  o.distill.enabled = true;
+  EXPECT_THROW(train_model(medcnn_for(set, nn::Activation::kRelu), set, o), Error);
 }
 
 }  // namespace

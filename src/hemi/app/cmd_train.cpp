@@ -11,6 +11,7 @@
 #include "hemi/data/dataset.h"
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/model_file.h"
+#include "hemi/report/train_options.h"
 #include "hemi/train/data_record.h"
 #include "hemi/train/dp_sgd.h"
 #include "hemi/train/torchscript_import.h"
@@ -41,17 +42,10 @@ struct TrainArgs {
   // DP-SGD (docs/privacy.md): either a target ε or a noise multiplier.
   double dp_epsilon = 0, dp_delta = 0, dp_noise = 0, dp_clip = 1.0;
   bool dp() const { return dp_epsilon > 0 || dp_noise > 0; }
-  // The recipe for deeper polynomial networks (docs/training.md, "Training recipe").
-  bool batch_norm = false;
-  double clip = 0;
-  std::string schedule = "constant";
-  int step_epochs = 10;
-  double step_gamma = 0.1;
-  bool flip = false;
-  double rotate = 0;
-  int shift = 0;
-  bool class_weights = false;
-  double validation = 0;
+  // The recipe for deeper polynomial networks (docs/training.md, "Training recipe"), in the
+  // form a spec's [experiment.train] table has, so that report::train_options translates
+  // both. Its epochs, batch size, learning rate, noise and threads are set from the fields above.
+  report::TrainSpec recipe;
 };
 
 double since(std::chrono::steady_clock::time_point t0) {
@@ -69,11 +63,11 @@ void run_train(const TrainArgs& a) {
   const nn::Activation activation = nn::parse_activation(a.activation);
   if (from_script && activation != nn::Activation::kDefault)
     throw Error("train: --activation applies to built-in architectures (--arch), not to --torchscript");
-  const bool recipe = a.batch_norm || a.clip > 0 || a.schedule != "constant" || a.flip || a.rotate > 0 || a.shift > 0 ||
-                      a.class_weights || a.validation > 0;
+  const bool recipe = report::uses_recipe(a.recipe);
   if (a.dp() && recipe)
     throw Error("train: DP-SGD (--dp-epsilon/--dp-noise) does not take --batch-norm, --clip, --schedule, "
-                "augmentation, --class-weights or --validation (its clipping is per example, --dp-clip)");
+                "augmentation, --class-weights, --validation, --warm-start or --distill (its clipping is per "
+                "example, --dp-clip)");
 
   // The network's input: the architecture's default, overridden by --channels / --size.
   nn::InputSpec input = from_script ? nn::InputSpec{} : nn::default_input(a.arch);
@@ -128,25 +122,15 @@ void run_train(const TrainArgs& a) {
     return nn::build_architecture(a.arch, ao).value();
   }();
 
-  train::TrainOptions to = train::study_options(ds.location.name);
-  if (a.epochs) to.epochs = *a.epochs;
-  if (a.batch) to.batch_size = *a.batch;
-  to.learning_rate = a.lr;
-  to.seed = a.seed;
-  to.threads = a.threads;
-  to.noise.enabled = a.noise_sim;
-  to.noise.factor = a.noise_factor;
-  to.batch_norm = a.batch_norm;
-  to.train_polynomials = activation == nn::Activation::kPoly;
-  to.clip_norm = a.clip;
-  to.schedule.kind = train::parse_lr_schedule(a.schedule);
-  to.schedule.step_epochs = a.step_epochs;
-  to.schedule.step_gamma = a.step_gamma;
-  to.augment.flip = a.flip;
-  to.augment.rotate_degrees = a.rotate;
-  to.augment.shift_pixels = a.shift;
-  to.class_weights = a.class_weights;
-  to.validation_fraction = a.validation;
+  const train::TrainOptions study = train::study_options(ds.location.name);
+  report::TrainSpec ts = a.recipe;
+  ts.epochs = a.epochs.value_or(study.epochs);
+  ts.batch_size = a.batch.value_or(study.batch_size);
+  ts.learning_rate = a.lr;
+  ts.noise = a.noise_sim;
+  ts.noise_factor = a.noise_factor;
+  ts.threads = a.threads;
+  const train::TrainOptions to = report::train_options(ts, a.seed, nn::to_string(activation));
   train::validate(to);
 
   std::fprintf(log, "data %s: %zu train, %zu test images, %dx%dx%d (loaded in %.2f s)\n", ds.location.name.c_str(),
@@ -164,10 +148,17 @@ void run_train(const TrainArgs& a) {
                  to.clip_norm > 0 ? std::to_string(to.clip_norm).c_str() : "off", train::to_string(to.schedule.kind),
                  to.augment.describe().c_str(), to.class_weights ? "balanced" : "off",
                  to.validation_fraction > 0 ? (std::to_string(to.validation_fraction) + " of the training images, best epoch kept").c_str() : "off");
+  if (to.warm_start_epochs > 0)
+    std::fprintf(log, "warm start: epochs 1-%d with ReLU in place of the polynomials, then each polynomial set to "
+                 "ReLU's least-squares fit on its pre-activations\n", to.warm_start_epochs);
+  if (to.distill.enabled)
+    std::fprintf(log, "distillation: a ReLU teacher is trained first on the same images; student loss (1 - %g) CE + "
+                 "%g T^2 KL at T %g\n", to.distill.alpha, to.distill.alpha, to.distill.temperature);
   std::fflush(log);
 
   auto on_epoch = [&](const train::EpochReport& r) {
-    std::fprintf(log, "epoch %d/%d  loss %.4f  train accuracy %.2f%%", r.epoch, r.epochs, r.loss, 100 * r.train_accuracy);
+    std::fprintf(log, "%sepoch %d/%d  loss %.4f  train accuracy %.2f%%", r.teacher ? "teacher " : (r.relu ? "relu " : ""), r.epoch, r.epochs, r.loss,
+                 100 * r.train_accuracy);
     if (r.validated)
       std::fprintf(log, "  validation accuracy %.2f%% loss %.4f", 100 * r.validation_accuracy, r.validation_loss);
     if (to.schedule.kind != train::LrSchedule::kConstant) std::fprintf(log, "  lr %.3g", r.learning_rate);
@@ -222,7 +213,12 @@ void run_train(const TrainArgs& a) {
                    {"schedule", train::to_string(to.schedule.kind)},
                    {"augmentation", to.augment.describe()},
                    {"class_weights", to.class_weights},
-                   {"validation_fraction", to.validation_fraction}};
+                   {"validation_fraction", to.validation_fraction},
+                   {"warm_start_epochs", to.warm_start_epochs},
+                   {"distill", to.distill.enabled ? nlohmann::json{{"temperature", to.distill.temperature},
+                                                                   {"alpha", to.distill.alpha},
+                                                                   {"teacher_best_epoch", result.teacher_best_epoch}}
+                                                  : nlohmann::json(nullptr)}};
     j["best_epoch"] = result.best_epoch;
     j["validation_size"] = result.validation_images;
     j["train_seconds"] = result.seconds;
@@ -250,6 +246,7 @@ void run_train(const TrainArgs& a) {
     {
       nlohmann::json e = {{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy},
                           {"seconds", r.seconds}, {"learning_rate", r.learning_rate}};
+      if (r.relu) e["relu"] = true;
       if (r.validated) {
         e["validation_accuracy"] = r.validation_accuracy;
         e["validation_loss"] = r.validation_loss;
@@ -331,23 +328,35 @@ void setup_train(CLI::App& root) {
   dp_eps->excludes(dp_noise);
   cmd->add_option("--dp-delta", args->dp_delta, "DP delta (default 1e-5, or 1/n for sets smaller than 100000)");
   cmd->add_option("--dp-clip", args->dp_clip, "DP-SGD per-example gradient clip norm C")->capture_default_str();
-  cmd->add_flag("--batch-norm", args->batch_norm,
+  cmd->add_flag("--batch-norm", args->recipe.batch_norm,
                 "batch norm before every activation while training, folded into the conv/dense before it at export");
-  cmd->add_option("--clip", args->clip, "clip the gradient's global L2 norm to this value (0 = off)")->capture_default_str();
-  cmd->add_option("--schedule", args->schedule, "learning-rate schedule: constant, cosine (to 0 over the epochs), step")
+  cmd->add_option("--clip", args->recipe.clip, "clip the gradient's global L2 norm to this value (0 = off)")->capture_default_str();
+  cmd->add_option("--schedule", args->recipe.schedule, "learning-rate schedule: constant, cosine (to 0 over the epochs), step")
       ->capture_default_str();
-  cmd->add_option("--step-epochs", args->step_epochs, "step schedule: epochs between decays")->capture_default_str();
-  cmd->add_option("--step-gamma", args->step_gamma, "step schedule: factor per decay")->capture_default_str();
-  cmd->add_flag("--flip", args->flip, "augment: random horizontal flips of the training images");
-  cmd->add_option("--rotate", args->rotate, "augment: random rotations by up to this many degrees (0 = off)")
+  cmd->add_option("--step-epochs", args->recipe.step_epochs, "step schedule: epochs between decays")->capture_default_str();
+  cmd->add_option("--step-gamma", args->recipe.step_gamma, "step schedule: factor per decay")->capture_default_str();
+  cmd->add_flag("--flip", args->recipe.flip, "augment: random horizontal flips of the training images");
+  cmd->add_option("--rotate", args->recipe.rotate, "augment: random rotations by up to this many degrees (0 = off)")
       ->capture_default_str();
-  cmd->add_option("--shift", args->shift, "augment: random shifts (crops) by up to this many pixels (0 = off)")
+  cmd->add_option("--shift", args->recipe.shift, "augment: random shifts (crops) by up to this many pixels (0 = off)")
       ->capture_default_str();
-  cmd->add_flag("--class-weights", args->class_weights,
+  cmd->add_flag("--class-weights", args->recipe.class_weights,
                 "weight the loss by n / (classes * n_c) per class (for imbalanced sets)");
-  cmd->add_option("--validation", args->validation,
+  cmd->add_option("--validation", args->recipe.validation,
                   "hold out this stratified fraction of the training images; keep the epoch with the best validation "
                   "accuracy (0 = off, train on all and keep the last)")
+      ->capture_default_str();
+  cmd->add_option("--warm-start", args->recipe.warm_start_epochs,
+                  "poly: train the first K epochs with ReLU in place of the polynomials, then set each polynomial to "
+                  "ReLU's least-squares fit on its pre-activations and go on (0 = off; K < epochs)")
+      ->capture_default_str();
+  cmd->add_flag("--distill", args->recipe.distill,
+                "train a ReLU teacher (same network and recipe) on the same training images first, then distil it "
+                "into this network");
+  cmd->add_option("--distill-temperature", args->recipe.distill_temperature, "distillation temperature T, in (0, 1000]")
+      ->capture_default_str();
+  cmd->add_option("--distill-alpha", args->recipe.distill_alpha,
+                  "weight of the distillation term, in [0, 1] (1 - alpha weights the cross-entropy)")
       ->capture_default_str();
   cmd->callback([args] { run_train(*args); });
 }

@@ -1,4 +1,5 @@
 #include "hemi/report/privacy_runs.h"
+#include "hemi/report/train_options.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -38,12 +39,8 @@ bool is_private_training(const ExperimentSpec& e) { return e.train && (e.train->
 PrivateTraining train_private(const ExperimentSpec& e, const nn::Model& initial, const data::ImageSet& train_set,
                               const data::ImageSet& test_set, const std::string& label, std::FILE* log) {
   const TrainSpec& ts = *e.train;
-  train::TrainOptions to;
-  to.epochs = ts.epochs;
-  to.batch_size = ts.batch_size;
-  to.learning_rate = ts.learning_rate;
-  to.seed = e.seed;
-  to.threads = ts.threads;
+  // The spec refuses the recipe's keys with dp/federated (uses_recipe), so only the basics are set.
+  const train::TrainOptions to = train_options(ts, e.seed, e.activation);
   PrivateTraining t{initial, {}};
   TrainingInfo& info = t.info;
   info.trained = true;

@@ -24,6 +24,7 @@
 #include "hemi/report/bfv_runs.h"
 #include "hemi/report/privacy_runs.h"
 #include "hemi/report/progress.h"
+#include "hemi/report/train_options.h"
 #include "hemi/train/data_record.h"
 #include "hemi/train/trainer.h"
 
@@ -206,25 +207,7 @@ Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::
   Trained t{initial, {}};
   if (!e.train) return t;
   const TrainSpec& ts = *e.train;
-  train::TrainOptions to;
-  to.epochs = ts.epochs;
-  to.batch_size = ts.batch_size;
-  to.learning_rate = ts.learning_rate;
-  to.seed = e.seed;
-  to.threads = ts.threads;
-  to.noise.enabled = ts.noise;
-  to.noise.factor = ts.noise_factor;
-  to.batch_norm = ts.batch_norm;
-  to.train_polynomials = e.activation == "poly";
-  to.clip_norm = ts.clip;
-  to.schedule.kind = train::parse_lr_schedule(ts.schedule);
-  to.schedule.step_epochs = ts.step_epochs;
-  to.schedule.step_gamma = ts.step_gamma;
-  to.augment.flip = ts.flip;
-  to.augment.rotate_degrees = ts.rotate;
-  to.augment.shift_pixels = ts.shift;
-  to.class_weights = ts.class_weights;
-  to.validation_fraction = ts.validation;
+  const train::TrainOptions to = train_options(ts, e.seed, e.activation);
   t.info.trained = true;
   t.info.epochs = ts.epochs;
   t.info.batch_size = ts.batch_size;
@@ -233,24 +216,23 @@ Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::
   t.info.noise_factor = ts.noise_factor;
   t.info.threads = ts.threads;
   if (ts.epochs == 0) return t;
-  Progress bar(log, "train " + label, static_cast<std::size_t>(ts.epochs), "epochs");
+  // With distillation the ReLU teacher's epochs come first, then the student's.
+  const int phases = to.distill.enabled ? 2 : 1;
+  Progress bar(log, "train " + label, static_cast<std::size_t>(phases * ts.epochs), "epochs");
   char note[96];
   auto result = train::train_model(initial, train_set, to, [&](const train::EpochReport& r) {
-    std::snprintf(note, sizeof note, "loss %.4f, train acc %.2f%%", r.loss, 100 * r.train_accuracy);
-    bar.update(static_cast<std::size_t>(r.epoch), note);
+    std::snprintf(note, sizeof note, "%sloss %.4f, train acc %.2f%%", r.teacher ? "teacher " : (r.relu ? "relu " : ""),
+                  r.loss, 100 * r.train_accuracy);
+    bar.update(static_cast<std::size_t>(r.epoch + (phases == 2 && !r.teacher ? ts.epochs : 0)), note);
   });
   t.model = std::move(result.model);
   t.info.seconds = result.seconds;
-  if (to.batch_norm || to.train_polynomials || to.clip_norm > 0 || to.schedule.kind != train::LrSchedule::kConstant ||
-      to.augment.any() || to.class_weights || to.validation_fraction > 0) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf, "activation %s; batch norm %s; clip %g; schedule %s; augmentation %s; class weights %s",
-                  e.activation.c_str(), to.batch_norm ? "folded" : "off", to.clip_norm, train::to_string(to.schedule.kind),
-                  to.augment.describe().c_str(), to.class_weights ? "balanced" : "off");
-    t.info.recipe = buf;
+  if (uses_recipe(ts) || to.train_polynomials) {
+    t.info.recipe = describe_recipe(to, e.activation);
     if (to.validation_fraction > 0)
       t.info.recipe += "; validation " + std::to_string(result.validation_images) + " images, best epoch " +
-                       std::to_string(result.best_epoch);
+                       std::to_string(result.best_epoch) +
+                       (to.distill.enabled ? " (teacher's " + std::to_string(result.teacher_best_epoch) + ")" : "");
   }
   if (!result.epochs.empty()) {
     t.info.final_loss = result.epochs.back().loss;

@@ -1,4 +1,5 @@
 #include "hemi/report/spec.h"
+#include "hemi/report/train_options.h"
 
 #include <toml++/toml.h>
 
@@ -185,6 +186,13 @@ TrainSpec parse_train(Reader& r, const std::string& dataset) {
   if (auto v = r.integer("shift", 0, 1024)) t.shift = static_cast<int>(*v);
   if (auto v = r.boolean("class_weights")) t.class_weights = *v;
   if (auto v = r.number("validation", 0, 0.99)) t.validation = *v;
+  if (auto v = r.integer("warm_start_epochs", 0, 100000)) t.warm_start_epochs = static_cast<int>(*v);
+  if (auto v = r.boolean("distill")) t.distill = *v;
+  if (auto v = r.number("distill_temperature", 0, 1000, true)) t.distill_temperature = *v;
+  if (auto v = r.number("distill_alpha", 0, 1)) t.distill_alpha = *v;
+  if (t.warm_start_epochs > 0 && t.warm_start_epochs >= t.epochs)
+    r.fail("warm_start_epochs", "must be less than epochs (" + std::to_string(t.epochs) + "), got " +
+                                    std::to_string(t.warm_start_epochs));
   if (const toml::table* d = r.table("dp")) {
     Reader dr(*d, r.where() + ": dp");
     t.dp = parse_dp(dr);
@@ -195,10 +203,9 @@ TrainSpec parse_train(Reader& r, const std::string& dataset) {
   }
   if (t.dp && t.federated) r.fail("dp", "DP-SGD and federated training exclude each other (for FedAvg with DP use [train.federated.dp])");
   if (t.noise && (t.dp || t.federated)) r.fail("noise", "the encryption-noise simulation cannot be combined with dp or federated");
-  if ((t.dp || t.federated) && (t.batch_norm || t.clip > 0 || t.schedule != "constant" || t.flip || t.rotate > 0 ||
-                                t.shift > 0 || t.class_weights || t.validation > 0))
-    r.fail(t.dp ? "dp" : "federated", "batch_norm, clip, schedule, augmentation, class_weights and validation apply to "
-                                      "centralized training only");
+  if ((t.dp || t.federated) && uses_recipe(t))
+    r.fail(t.dp ? "dp" : "federated", "batch_norm, clip, schedule, augmentation, class_weights, validation, "
+                                      "warm_start_epochs and distill apply to centralized training only");
   r.finish();
   return t;
 }
@@ -355,6 +362,11 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
     e.train = parse_train(tr, e.dataset);  // the study's settings for the data set
   }
   if (e.folds >= 2 && !e.train) r.fail("folds", "cross-validation needs training (add a [train] table)");
+  if (e.train && e.train->warm_start_epochs > 0 && e.activation != "poly")
+    r.fail("activation", "warm_start_epochs swaps ReLU for trained polynomials: it needs activation = \"poly\", not " +
+                             squote(e.activation));
+  if (e.train && e.train->distill && e.activation == "relu")
+    r.fail("activation", "distill trains a polynomial network from a ReLU teacher: the student cannot be relu");
   if (const toml::node* n = r.get("variant")) {
     const toml::array* a = n->as_array();
     if (!a || !a->is_array_of_tables() || a->empty())

@@ -74,6 +74,10 @@ struct TrainSpec {
   int shift = 0;      // pixels
   bool class_weights = false;
   double validation = 0;  // fraction of the training images held out for best-epoch selection
+  int warm_start_epochs = 0;  // poly only: the first K epochs with ReLU, then the fitted polynomials
+  bool distill = false;       // distillation from a ReLU teacher trained first on the same images
+  double distill_temperature = 4.0;
+  double distill_alpha = 0.5;
   std::optional<DpSpec> dp;                // DP-SGD instead of Adam on exact gradients
   std::optional<FederatedSpec> federated;  // FedAvg instead of centralized training
 };

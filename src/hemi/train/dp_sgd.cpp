@@ -75,7 +75,7 @@ DpTrainResult train_model_dp(const nn::Model& initial, const data::ImageSet& tra
   const int64_t steps_per_epoch = report.steps / std::max(1, options.epochs);
   int64_t drawn = 0, clipped = 0;
 
-  DpTrainResult result{{initial, {}, 0}, report};
+  DpTrainResult result{{initial, {}, 0, 0, 0, 0, 0, 0, {}, std::nullopt, std::nullopt}, report};
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0;

@@ -1,5 +1,6 @@
 #include "hemi/train/recipe.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -74,6 +75,44 @@ std::size_t best_epoch(const std::vector<double>& accuracy, const std::vector<do
   for (std::size_t e = 1; e < accuracy.size(); ++e)
     if (accuracy[e] > accuracy[best] || (accuracy[e] == accuracy[best] && loss[e] < loss[best])) best = e;
   return best;
+}
+
+std::vector<double> relu_least_squares_quadratic(const std::vector<double>& x) {
+  // Normal equations A c = b with A[i][j] = Σ x^(i+j), b[i] = Σ relu(x) x^i, centred and
+  // scaled first (u = (x − m)/s) so that the moments stay well conditioned.
+  double m = 0, s = 0;
+  for (double v : x) m += v;
+  m /= std::max<std::size_t>(1, x.size());
+  for (double v : x) s = std::max(s, std::abs(v - m));
+  if (!(s > 0) || !std::isfinite(s))
+    throw Error("relu fit: need at least 3 distinct finite pre-activation values, got " + std::to_string(x.size()) +
+                " values spanning " + std::to_string(s));
+  double p[5] = {0, 0, 0, 0, 0}, b[3] = {0, 0, 0};
+  for (double v : x) {
+    const double u = (v - m) / s, r = std::max(0.0, v);
+    double k = 1;
+    for (int i = 0; i < 5; ++i, k *= u) {
+      p[i] += k;
+      if (i < 3) b[i] += r * k;
+    }
+  }
+  double a[3][4] = {{p[0], p[1], p[2], b[0]}, {p[1], p[2], p[3], b[1]}, {p[2], p[3], p[4], b[2]}};
+  for (int c = 0; c < 3; ++c) {  // Gauss-Jordan with partial pivoting
+    int piv = c;
+    for (int r = c + 1; r < 3; ++r)
+      if (std::abs(a[r][c]) > std::abs(a[piv][c])) piv = r;
+    for (int k = 0; k < 4; ++k) std::swap(a[c][k], a[piv][k]);
+    if (std::abs(a[c][c]) < 1e-12 * p[0])
+      throw Error("relu fit: the " + std::to_string(x.size()) + " pre-activation values take fewer than 3 distinct values");
+    for (int r = 0; r < 3; ++r) {
+      if (r == c) continue;
+      const double f = a[r][c] / a[c][c];
+      for (int k = c; k < 4; ++k) a[r][k] -= f * a[c][k];
+    }
+  }
+  const double d0 = a[0][3] / a[0][0], d1 = a[1][3] / a[1][1], d2 = a[2][3] / a[2][2];
+  // Back to x: d0 + d1 u + d2 u² with u = (x − m)/s.
+  return {d0 - d1 * m / s + d2 * m * m / (s * s), d1 / s - 2 * d2 * m / (s * s), d2 / (s * s)};
 }
 
 }  // namespace hemi::train

@@ -52,4 +52,18 @@ std::vector<double> balanced_class_weights(const std::vector<int>& labels, int c
 // mismatched lists.
 std::size_t best_epoch(const std::vector<double>& accuracy, const std::vector<double>& loss);
 
+// The quadratic c0 + c1 x + c2 x² (c0 first) nearest to ReLU in least squares over the
+// sample `x` (the pre-activations a layer sees): the solution of the 3x3 normal equations.
+// Throws hemi::Error if the sample has fewer than 3 distinct values (no unique fit).
+std::vector<double> relu_least_squares_quadratic(const std::vector<double>& x);
+
+// Knowledge distillation (Hinton, Vinyals, Dean 2015) of a polynomial network from a ReLU
+// teacher with the same layers, trained first on the same training images:
+//   loss = (1 − alpha) · CE(student, labels) + alpha · T² · KL(softmax(teacher/T) ‖ softmax(student/T))
+struct Distillation {
+  bool enabled = false;
+  double temperature = 4.0;  // T > 0
+  double alpha = 0.5;        // in [0, 1]
+};
+
 }  // namespace hemi::train

@@ -95,8 +95,13 @@ torch::Tensor TorchNetImpl::forward_recording(torch::Tensor x, std::vector<torch
     } else if (std::holds_alternative<nn::Square>(layer)) {
       x = x * x;
     } else if (std::holds_alternative<nn::Polynomial>(layer)) {
-      // Horner's rule on the (possibly trainable) coefficient tensor.
+      if (poly_inputs_) poly_inputs_->push_back(x.detach());
       const torch::Tensor& c = polys_[poly++];
+      if (relu_for_polynomials_) {
+        x = torch::relu(x);
+        continue;
+      }
+      // Horner's rule on the (possibly trainable) coefficient tensor.
       const int64_t n = c.size(0);
       torch::Tensor acc = torch::zeros_like(x) + c[n - 1];
       for (int64_t k = n - 1; k-- > 0;) acc = acc * x + c[k];
@@ -106,6 +111,28 @@ torch::Tensor TorchNetImpl::forward_recording(torch::Tensor x, std::vector<torch
     }
   }
   return x;
+}
+
+std::vector<torch::Tensor> TorchNetImpl::polynomial_inputs(torch::Tensor x) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> out;
+  poly_inputs_ = &out;
+  try {
+    forward(std::move(x));
+  } catch (...) {
+    poly_inputs_ = nullptr;
+    throw;
+  }
+  poly_inputs_ = nullptr;
+  return out;
+}
+
+void TorchNetImpl::set_polynomial(std::size_t i, const std::vector<double>& coefficients) {
+  if (i >= polys_.size() || static_cast<int64_t>(coefficients.size()) != polys_[i].size(0))
+    throw Error("set_polynomial: layer " + std::to_string(i) + " of " + std::to_string(polys_.size()) + " with " +
+                std::to_string(coefficients.size()) + " coefficients");
+  torch::NoGradGuard no_grad;
+  polys_[i].copy_(torch::tensor(at::ArrayRef<double>(coefficients), torch::kDouble).to(polys_[i].scalar_type()));
 }
 
 nn::Model TorchNetImpl::to_model() const {

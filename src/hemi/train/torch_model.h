@@ -34,6 +34,17 @@ class TorchNetImpl : public torch::nn::Module {
                                   std::vector<torch::Tensor>* linear_outputs);
   const nn::ModelSpec& spec() const { return spec_; }
 
+  // Warm start (TrainOptions::warm_start_epochs): while set, every polynomial layer computes
+  // ReLU instead (its coefficients unused), so the module trains as the ReLU network.
+  void set_relu_for_polynomials(bool on) { relu_for_polynomials_ = on; }
+  bool relu_for_polynomials() const { return relu_for_polynomials_; }
+  std::size_t polynomial_count() const { return polys_.size(); }
+  // The input of every polynomial layer, in order, for the batch `x` (no gradient; the
+  // module's mode, train or eval, as it is).
+  std::vector<torch::Tensor> polynomial_inputs(torch::Tensor x);
+  // Overwrites polynomial layer i's coefficients (c0 first; as many as it has).
+  void set_polynomial(std::size_t i, const std::vector<double>& coefficients);
+
   // The model with this module's current weights (structure, input and classes from the
   // model it was built from), batch norm folded in with its running statistics. Throws
   // hemi::Error if training produced NaN/infinite weights.
@@ -48,6 +59,8 @@ class TorchNetImpl : public torch::nn::Module {
   std::vector<torch::nn::BatchNorm1d> dense_bns_;
   std::vector<torch::Tensor> polys_;  // per polynomial layer: its coefficients, c0 first
   bool train_polynomials_ = false;
+  bool relu_for_polynomials_ = false;
+  std::vector<torch::Tensor>* poly_inputs_ = nullptr;  // set by polynomial_inputs()
 };
 TORCH_MODULE(TorchNet);
 

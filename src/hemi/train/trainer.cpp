@@ -1,6 +1,7 @@
 #include "hemi/train/trainer.h"
 
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <thread>
 #include <unordered_map>
@@ -9,6 +10,7 @@
 #include "hemi/data/split.h"
 #include "hemi/nn/interpreter.h"
 #include "hemi/train/augment.h"
+#include "hemi/train/distill.h"
 #include "hemi/train/torch_model.h"
 
 namespace hemi::train {
@@ -102,6 +104,26 @@ void validate(const TrainOptions& o) {
     throw Error("train: shift must be in [0, 1024] pixels, got " + std::to_string(o.augment.shift_pixels));
   if (!(o.validation_fraction >= 0 && o.validation_fraction < 1))
     throw Error("train: validation fraction must be in [0, 1), got " + std::to_string(o.validation_fraction));
+  if (o.warm_start_epochs < 0 || (o.warm_start_epochs > 0 && o.warm_start_epochs >= o.epochs))
+    throw Error("train: warm-start epochs must be in [0, epochs) = [0, " + std::to_string(o.epochs) + "), got " +
+                std::to_string(o.warm_start_epochs));
+  if (o.warm_start_epochs > 0 && !o.train_polynomials)
+    throw Error("train: a warm start needs trained polynomial activations (--activation poly)");
+  if (o.distill.enabled) {
+    if (!(o.distill.temperature > 0 && o.distill.temperature <= 1000))
+      throw Error("train: distillation temperature must be in (0, 1000], got " + std::to_string(o.distill.temperature));
+    if (!(o.distill.alpha >= 0 && o.distill.alpha <= 1))
+      throw Error("train: distillation alpha must be in [0, 1], got " + std::to_string(o.distill.alpha));
+  }
+}
+
+nn::Model relu_version(const nn::Model& model) {
+  nn::ModelSpec spec = model.spec();
+  for (auto& layer : spec.layers)
+    if (std::holds_alternative<nn::Square>(layer) || std::holds_alternative<nn::Polynomial>(layer)) layer = nn::Relu{};
+  auto m = nn::Model::create(std::move(spec));
+  if (!m) throw Error("relu version: " + m.error());
+  return std::move(m).value();
 }
 
 ValidationSplit validation_split(const std::vector<int>& labels, double fraction, std::uint64_t seed,
@@ -136,6 +158,30 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
   validate(options);
   check_set(initial, all_train, "train");
   if (all_train.size() == 0) throw Error("train: the training set is empty");
+  const bool warm = options.warm_start_epochs > 0;
+  bool has_poly = false, has_poly_or_square = false;
+  for (const auto& layer : initial.layers()) {
+    has_poly = has_poly || std::holds_alternative<nn::Polynomial>(layer);
+    has_poly_or_square = has_poly_or_square || has_poly || std::holds_alternative<nn::Square>(layer);
+  }
+  if (warm && !has_poly) throw Error("train: a warm start needs a polynomial activation layer; the model has none");
+  if (options.distill.enabled && !has_poly_or_square)
+    throw Error("train: distillation from a ReLU teacher needs square or polynomial activations; the model has none");
+
+  // The distillation teacher: the same network with ReLU, trained first on the same images
+  // (validation_split is deterministic, so the same validation images are held out).
+  std::optional<TrainResult> teacher;
+  if (options.distill.enabled) {
+    TrainOptions to = options;
+    to.distill.enabled = false;
+    to.warm_start_epochs = 0;
+    to.train_polynomials = false;
+    teacher = train_model(relu_version(initial), all_train, to, [&](const EpochReport& r) {
+      EpochReport t = r;
+      t.teacher = true;
+      if (progress) progress(t);
+    });
+  }
   const int threads = options.threads > 0 ? options.threads
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
@@ -160,6 +206,12 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
   auto t_start = std::chrono::steady_clock::now();
   TorchNet net(initial, TorchNetOptions{options.batch_norm, options.train_polynomials});
   net->train();
+  net->set_relu_for_polynomials(warm);
+  TorchNet teacher_net{nullptr};
+  if (options.distill.enabled) {
+    teacher_net = TorchNet(teacher->model);
+    teacher_net->eval();
+  }
   FlatAdam adam(net->parameters(), options.learning_rate);
 
   const auto n = static_cast<int64_t>(train.size());
@@ -190,10 +242,34 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
     ce_options.weight(torch::tensor(at::ArrayRef<double>(w), torch::kDouble).to(torch::kFloat));
   }
 
-  TrainResult result{initial, {}, 0, 0, train.size(), held_val.size()};
+  TrainResult result{initial, {}, 0, 0, train.size(), held_val.size(), 0, 0, {}, std::nullopt, std::nullopt};
+  if (teacher) {
+    result.teacher = teacher->model;
+    result.teacher_best_epoch = teacher->best_epoch;
+    if (teacher->best_epoch > 0)
+      result.teacher_validation_accuracy =
+          teacher->epochs[static_cast<std::size_t>(teacher->best_epoch - 1)].validation_accuracy;
+  }
   std::vector<double> val_acc, val_loss;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     auto t0 = std::chrono::steady_clock::now();
+    if (warm && epoch == options.warm_start_epochs + 1) {
+      // The swap: each polynomial starts at ReLU's least-squares fit on what it now sees.
+      net->eval();
+      auto inputs = net->polynomial_inputs(images.slice(0, 0, std::min<int64_t>(n, 512)));
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        torch::Tensor v = inputs[i].flatten();
+        const int64_t stride = std::max<int64_t>(1, v.numel() / 262144);  // at most ~2^18 values
+        v = v.slice(0, 0, v.numel(), stride).to(torch::kDouble).contiguous();
+        std::vector<double> xs(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+        auto fit = relu_least_squares_quadratic(xs);
+        net->set_polynomial(i, fit);
+        result.warm_start_fits.push_back(fit);
+      }
+      net->set_relu_for_polynomials(false);
+      result.at_swap = net->to_model();
+    }
+    const bool relu_epoch = net->relu_for_polynomials();
     const double lr = learning_rate_at(options.schedule, options.learning_rate, epoch - 1, options.epochs);
     adam.set_lr(lr);
     net->train();
@@ -215,7 +291,17 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
       }
       adam.zero_grad();
       torch::Tensor logits = net->forward(x);
-      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y, ce_options);
+      torch::Tensor loss;
+      if (options.distill.enabled) {
+        torch::Tensor teacher_logits;
+        {
+          torch::NoGradGuard no_grad;
+          teacher_logits = teacher_net->forward(x);
+        }
+        loss = distillation_loss(logits, teacher_logits, y, options.distill, ce_options);
+      } else {
+        loss = torch::nn::functional::cross_entropy(logits, y, ce_options);
+      }
       loss.backward();
       if (options.clip_norm > 0) max_norm = std::max(max_norm, clip_gradient_norm(adam.grad(), options.clip_norm));
       adam.step();
@@ -228,6 +314,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
     r.epochs = options.epochs;
     r.learning_rate = lr;
     r.max_gradient_norm = max_norm;
+    r.relu = relu_epoch;
     r.loss = loss_sum.item<double>() / static_cast<double>(n);
     if (!std::isfinite(r.loss))
       throw Error("train: the loss became " + std::to_string(r.loss) + " in epoch " + std::to_string(epoch) +
@@ -240,6 +327,8 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
       r.validated = true;
       r.validation_loss = torch::nn::functional::cross_entropy(logits, val_labels).item<double>();
       r.validation_accuracy = logits.argmax(1).eq(val_labels).to(torch::kDouble).mean().item<double>();
+    }
+    if (validating && !relu_epoch) {  // a warm-start epoch is not the polynomial network: never the best
       val_acc.push_back(r.validation_accuracy);
       val_loss.push_back(r.validation_loss);
       if (best_epoch(val_acc, val_loss) == val_acc.size() - 1) {  // this epoch is the best so far

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,20 @@ struct TrainOptions {
   // (never trained on); after every epoch it is scored, and the weights of the best epoch
   // (best_epoch) are the result.
   double validation_fraction = 0;
+  // Warm start (progressive replacement): > 0 trains the first K epochs with ReLU in place
+  // of every polynomial activation (same module, batch norm and Adam state); before epoch
+  // K + 1 each polynomial is set to the least-squares quadratic fit of ReLU over the
+  // pre-activations it then sees (relu_least_squares_quadratic; eval mode, the first 512
+  // training images) and training goes on with the polynomials for epochs K + 1 .. epochs.
+  // The learning-rate schedule runs over all epochs; only polynomial epochs can be the best
+  // epoch. Needs train_polynomials and a polynomial layer; K < epochs.
+  int warm_start_epochs = 0;
+  // Distillation from a ReLU teacher (recipe.h): train_model first trains the same network
+  // with ReLU in place of every square/polynomial, with these options (no distillation or
+  // warm start) on the same training images (the same validation split held out), then
+  // trains the student on the distillation loss against the teacher's eval-mode logits of
+  // each (augmented) batch.
+  Distillation distill;
 };
 
 // Throws hemi::Error naming the bad field.
@@ -69,6 +84,8 @@ struct EpochReport {
   double validation_accuracy = 0;
   double validation_loss = 0;  // unweighted mean cross-entropy
   double max_gradient_norm = 0;  // largest global gradient norm of the epoch, before clipping
+  bool teacher = false;  // an epoch of the distillation teacher (trained before the student)
+  bool relu = false;     // a warm-start epoch (ReLU in place of the polynomials)
 };
 using ProgressCallback = std::function<void(const EpochReport&)>;
 
@@ -78,7 +95,20 @@ struct TrainResult {
   double seconds = 0;  // training only
   int best_epoch = 0;  // 1-based: the epoch whose weights `model` holds (the last one without validation)
   std::size_t train_images = 0, validation_images = 0;
+  // With distillation: the teacher's best epoch and its validation accuracy (0 without validation).
+  int teacher_best_epoch = 0;
+  double teacher_validation_accuracy = 0;
+  // With warm start: the fitted starting coefficients of each polynomial layer (c0 first),
+  // and the model at the swap (the ReLU phase's weights, batch norm folded, with those fits).
+  std::vector<std::vector<double>> warm_start_fits;
+  std::optional<nn::Model> at_swap;
+  // With distillation: the teacher (the ReLU network, its best epoch's weights).
+  std::optional<nn::Model> teacher;
 };
+
+// The ReLU network with the same layers and weights as `model`: every square and polynomial
+// activation replaced by relu (the distillation teacher's starting point).
+nn::Model relu_version(const nn::Model& model);
 
 // The validation split of train_model: stratified_split(labels, 1 - fraction, seed) of the
 // data layer (its `test` part validates). With `groups` (one key per image: ImageSet::content,
