@@ -10,7 +10,7 @@
 #include "hemi/base/random.h"
 #include "hemi/math/modarith.h"
 
-namespace hemi::ckks {
+namespace hemi::ring {
 
 class RnsPoly {
  public:
@@ -44,4 +44,4 @@ class RnsPoly {
   U64Vec data_;
 };
 
-}  // namespace hemi::ckks
+}  // namespace hemi::ring
