@@ -207,7 +207,7 @@ TEST_F(EvalCli, SchemeBfvEvaluatesTheQuantizedTwinAndRefusesBadCombinations) {
     std::string args, message;
   };
   for (const Case& c : {Case{"--scheme paillier", "--scheme must be ckks or bfv, not 'paillier'"},
-                        Case{"--scheme bfv --packing latency", "--scheme bfv has only throughput packing"},
+                        Case{"--scheme bfv --packing sideways", "--packing must be auto, throughput or latency, not 'sideways'"},
                         Case{"--scheme bfv --scale-bits 30", "--scale-bits is a CKKS option"},
                         Case{"--scheme bfv --server-memory-mib 100", "--scheme bfv has its own compiler"},
                         Case{"--weight-bits 6", "--weight-bits and --input-bits quantize for --scheme bfv"},

@@ -57,6 +57,7 @@ StreamRun run(const nn::Model& model, const std::vector<float>& images, std::siz
   CompileOptions opts;
   opts.packing = Packing::kThroughput;
   opts.params = testing::insecure_params(model.multiplicative_depth());
+  opts.fold_activations = false;  // the layers as written (folding: folded_activations_test.cpp)
   StreamRun r;
   r.plan = compile(model, opts);
   Client client(r.plan, Seed{9});

@@ -105,9 +105,11 @@ TEST(Model, PolynomialDepth) {
   auto depth = [](std::vector<double> c) { return layer_depth(Polynomial{std::move(c)}); };
   EXPECT_EQ(depth({3}), 0);
   EXPECT_EQ(depth({0, 2}), 1);
-  EXPECT_EQ(depth({0, 0, 1}), 2);
+  EXPECT_EQ(depth({0, 0, 2}), 2);
+  EXPECT_EQ(depth({0, 0, 1}), 1);  // c0 + x^(2^j): the squarings alone (pure_power_squarings)
   EXPECT_EQ(depth({0, 0, 0, 1}), 3);
-  EXPECT_EQ(depth({0, 0, 0, 0, 1}), 3);
+  EXPECT_EQ(depth({0, 0, 0, 0, 2}), 3);
+  EXPECT_EQ(depth({0, 0, 0, 0, 1}), 2);
   EXPECT_EQ(depth({0, 0, 0, 0, 0, 1}), 4);
   EXPECT_EQ(layer_depth(Square{}), 1);
   EXPECT_EQ(layer_depth(Flatten{}), 0);

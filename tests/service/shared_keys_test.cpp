@@ -136,6 +136,21 @@ TEST(ServiceSharedKeys, AnExpiredAliasNoLongerHoldsTheKeySet) {
   EXPECT_FALSE(store.get("refs:set:f", 1 << 10));
 }
 
+TEST(ServiceSharedKeys, AShortLivedAliasDoesNotCutShortTheKeySetOfALongerOne) {
+  RedisServer redis;
+  if (!redis.installed()) GTEST_SKIP() << "redis-server is not installed (scripts/install-deps)";
+  ASSERT_TRUE(redis.ready()) << "redis-server did not answer PING within 5 s";
+  RedisKeyStore store(redis.url(), "t:");
+  const Bytes file = {1, 2, 3}, fp = {'f'};
+  store.put_referenced("set:f", file, "id:long", fp, 600);
+  store.put_referenced("set:f", file, "id:short", fp, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  EXPECT_FALSE(store.get("id:short", 16));  // its own entry expired
+  EXPECT_TRUE(store.get("set:f", 16)) << "the key set expired with the short alias while id:long still refers to it";
+  EXPECT_TRUE(store.erase_reference("id:long", "set:f"));  // its reference outlived the short alias too
+  EXPECT_FALSE(store.get("set:f", 16));
+}
+
 // Without a shared store each key id holds its own loaded keys: deleting one leaves the other.
 TEST(ServiceSharedKeys, InProcessKeyIdsAreIndependent) {
   const nn::Model m = tiny_model();

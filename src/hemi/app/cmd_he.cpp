@@ -91,7 +91,7 @@ struct EvalArgs {
   std::string model, data, mode = "encrypted", packing = "auto", split, scheme = "ckks";
   MemoryArgs memory;
   int weight_bits = quant::kDefaultWeightBits, input_bits = quant::kDefaultInputBits;
-  bool bits_given = false, scale_bits_given = false, packing_given = false;
+  bool bits_given = false, scale_bits_given = false;
   std::optional<std::uint64_t> seed;
   std::size_t limit = 0;
   int threads = 0, scale_bits = 0;
@@ -158,8 +158,8 @@ void run_eval(const EvalArgs& a) {
   if (a.mode != "plain" && a.mode != "encrypted") throw Error("--mode must be plain or encrypted, not '" + a.mode + "'");
   if (a.scheme != "ckks" && a.scheme != "bfv") throw Error("--scheme must be ckks or bfv, not '" + a.scheme + "'");
   const bool bfv = a.scheme == "bfv";
-  if (bfv && a.packing_given && a.packing != "throughput" && a.packing != "auto")
-    throw Error("--scheme bfv has only throughput packing (one image per slot), not --packing " + a.packing);
+  if (bfv && a.packing != "throughput" && a.packing != "auto" && a.packing != "latency")
+    throw Error("--packing must be auto, throughput or latency, not '" + a.packing + "'");
   if (bfv && a.scale_bits_given) throw Error("--scale-bits is a CKKS option; BFV has no scale (use --weight-bits, --input-bits)");
   if (bfv && (a.memory.server_memory_mib || a.memory.cache_given))
     throw Error("--server-memory-mib and --plaintext-cache-mib limit CKKS plans; --scheme bfv has its own compiler");
@@ -233,6 +233,8 @@ void run_eval(const EvalArgs& a) {
   } else if (bfv) {
     quant::SessionOptions so;
     so.quant = {a.weight_bits, a.input_bits};
+    // auto is throughput: BFV's batch of N images costs the same as one image (docs/bfv.md)
+    so.packing = a.packing == "latency" ? quant::BfvPacking::kLatency : quant::BfvPacking::kThroughput;
     so.threads = a.threads;
     if (!a.quiet)
       so.phase = [](const std::string& name) { std::fprintf(stderr, "  bfv: %s...\n", name.c_str()); };
@@ -291,7 +293,7 @@ void run_eval(const EvalArgs& a) {
   if (benc) {
     const quant::SessionResult& r = *benc;
     const auto& lit = r.plan.params.front();
-    j["packing"] = "throughput";
+    j["packing"] = quant::to_string(r.packing);
     j["plain_accuracy"] = r.plain_accuracy;
     j["plain_reference"] = "quantized";
     j["agreement"] = r.agreement;
@@ -299,7 +301,7 @@ void run_eval(const EvalArgs& a) {
     j["max_logit_error"] = r.max_logit_error;
     const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.quantize - r.seconds.total - r.plain_seconds);
     j["seconds"] = {{"load", load_seconds},         {"quantize", r.seconds.quantize}, {"compile", r.seconds.compile},
-                    {"keygen", r.seconds.keygen},   {"setup", 0.0},                   {"encrypt", r.seconds.encrypt},
+                    {"keygen", r.seconds.keygen},   {"setup", r.seconds.setup},       {"encrypt", r.seconds.encrypt},
                     {"evaluate", r.seconds.evaluate}, {"decrypt", r.seconds.decrypt}, {"plain", r.plain_seconds},
                     {"other", other},               {"encrypted", r.seconds.total},   {"total", total_seconds},
                     {"encrypt_cpu", r.seconds.encrypt_cpu}, {"evaluate_cpu", r.seconds.evaluate_cpu}};
@@ -313,6 +315,13 @@ void run_eval(const EvalArgs& a) {
                 {"log2_t_product", r.plan.log2_t_product}, {"download_level", r.plan.download_level},
                 {"min_budget_bits", r.min_budget_bits}, {"batches", r.batches}, {"security_bits", lit.security},
                 {"plan", r.plan.summary()}};
+    if (r.packing == quant::BfvPacking::kLatency)
+      j["bfv"]["latency"] = {{"layout", r.layout},
+                             {"rotations_per_image", r.rotations_per_image},
+                             {"galois_keys_per_prime", r.galois_keys},
+                             {"encoded_model_bytes", r.plaintext_bytes},
+                             {"seconds_per_image", (r.seconds.encrypt + r.seconds.evaluate + r.seconds.decrypt) / static_cast<double>(count)},
+                             {"evaluate_cpu_seconds_per_image", r.seconds.evaluate_cpu / static_cast<double>(count)}};
   } else if (!enc) {
     j["seconds"] = {{"load", load_seconds}, {"evaluate", eval_seconds}, {"total", total_seconds},
                     {"other", std::max(0.0, total_seconds - load_seconds - eval_seconds)}};
@@ -357,16 +366,25 @@ void run_eval(const EvalArgs& a) {
                 a.input_bits, a.weight_bits, static_cast<double>(std::log2(qplain->max_bound())));
   if (benc) {
     const quant::SessionResult& r = *benc;
-    std::printf("\n  encrypted: BFV, throughput packing, %s, %d threads\n", r.plan.summary().c_str(), r.threads);
+    std::printf("\n  encrypted: BFV, %s packing, %s, %d threads\n", quant::to_string(r.packing), r.plan.summary().c_str(), r.threads);
+    if (r.packing == quant::BfvPacking::kLatency) {
+      std::printf("  layout: %s\n", r.layout.c_str());
+      const auto n = static_cast<double>(count);
+      std::printf("  per image: %.3f s (encrypt %.3f s, evaluate %.3f s with CPU %.3f s, decrypt %.3f s), %zu rotations; "
+                  "server setup %.2f s, encoded model %.1f MiB, %zu Galois keys per prime\n",
+                  (r.seconds.encrypt + r.seconds.evaluate + r.seconds.decrypt) / n, r.seconds.encrypt / n, r.seconds.evaluate / n,
+                  r.seconds.evaluate_cpu / n, r.seconds.decrypt / n, r.rotations_per_image, r.seconds.setup,
+                  static_cast<double>(r.plaintext_bytes) / 1048576.0, r.galois_keys);
+    }
     std::printf("  quantization: %d-bit inputs, %d-bit weights\n", r.input_bits, r.weight_bits);
     std::printf("  quantized plaintext accuracy %.2f%%, agreement with it %.2f%% (identical integer logits %.2f%%), "
                 "budget left %.1f bits\n",
                 100 * r.plain_accuracy, 100 * r.agreement, 100 * r.exact_agreement, r.min_budget_bits);
     const double other = r.seconds.other + std::max(0.0, total_seconds - load_seconds - r.seconds.quantize - r.seconds.total - r.plain_seconds);
-    std::printf("  time: load %.2f s, quantize %.2f s, compile %.2f s, keygen %.2f s, encrypt %.2f s (CPU %.2f s), evaluate "
+    std::printf("  time: load %.2f s, quantize %.2f s, compile %.2f s, keygen %.2f s, server setup %.2f s, encrypt %.2f s (CPU %.2f s), evaluate "
                 "%.2f s (CPU %.2f s), decrypt %.2f s, plaintext reference %.2f s, other %.2f s; total %.2f s (%.1f "
                 "images/s encrypted)\n",
-                load_seconds, r.seconds.quantize, r.seconds.compile, r.seconds.keygen, r.seconds.encrypt,
+                load_seconds, r.seconds.quantize, r.seconds.compile, r.seconds.keygen, r.seconds.setup, r.seconds.encrypt,
                 r.seconds.encrypt_cpu, r.seconds.evaluate, r.seconds.evaluate_cpu, r.seconds.decrypt, r.plain_seconds,
                 other, total_seconds, static_cast<double>(count) / r.seconds.total);
     std::printf("  per image: %.1f KiB up, %.1f KiB down; evaluation keys %.1f MiB; peak memory %.0f MiB\n",
@@ -414,10 +432,10 @@ void setup(CLI::App& root) {
   ev->add_option("--data", ea->data, "mnist, fashion-mnist, brain-mri, or a path")->required();
   ev->add_option("--mode", ea->mode, "plain or encrypted (default)");
   ev->add_option("--scheme", ea->scheme,
-                 "ckks (default: the float model, approximate) or bfv (the integer-quantized model, exact; throughput "
-                 "packing only; with --mode plain the quantized model in plaintext)");
-  ev->add_option("--packing", ea->packing, "auto (default), throughput or latency (latency: ckks only)")
-      ->each([ea](const std::string&) { ea->packing_given = true; });
+                 "ckks (default: the float model, approximate) or bfv (the integer-quantized model, exact; with --mode "
+                 "plain the quantized model in plaintext)");
+  ev->add_option("--packing", ea->packing, "auto (default), throughput or latency; with --scheme bfv auto is throughput (one image per slot) "
+                 "and latency is one image per request with rotations");
   ev->add_option("--weight-bits", ea->weight_bits, "bfv: signed bits per quantized weight (default 5)")
       ->each([ea](const std::string&) { ea->bits_given = true; });
   ev->add_option("--input-bits", ea->input_bits, "bfv: bits per quantized pixel (default 3)")

@@ -33,6 +33,11 @@ OpCounts polynomial_ops(const std::vector<double>& c) {
     o.additions = 1;
     return o;
   }
+  if (const int j = nn::pure_power_squarings(nn::Polynomial{c}); j >= 0) {
+    for (int i = 0; i < j; ++i) o += square_ops();
+    if (c[0] != 0) o.additions += 1;
+    return o;
+  }
   for (int p = 2; p <= d; p *= 2) o += square_ops();
   std::size_t terms = 0;
   for (int k = 1; k <= d; ++k) {
@@ -60,6 +65,18 @@ Ciphertext polynomial(const ckks::Evaluator& eval, const Ciphertext& x, const st
     eval.multiply_integer_inplace(y, 0);
     eval.add_const_inplace(y, c[0]);
     if (count) count->additions += 1;
+    return y;
+  }
+  if (const int j = nn::pure_power_squarings(nn::Polynomial{c}); j >= 0) {
+    // c0 + x^(2^j) (e.g. a folded quadratic, nn/activation_fold.h): the squarings alone, then
+    // c0 added at the result's scale; no coefficient product, so j levels.
+    Ciphertext y = x;
+    for (int i = 0; i < j; ++i) y = square(eval, y, rk, &local);
+    if (c[0] != 0) {
+      eval.add_const_inplace(y, c[0]);
+      local.additions += 1;
+    }
+    if (count) *count += local;
     return y;
   }
   // powers[k] = x^k for every k <= d that has a nonzero coefficient, built from x^(2^j).

@@ -10,9 +10,11 @@
 #include <variant>
 
 #include "hemi/ckks/params.h"
+#include "hemi/he/activations.h"
 #include "hemi/he/cost_model.h"
 #include "hemi/he/throughput_stream.h"
 #include "hemi/he/multiplexed_layout.h"
+#include "hemi/nn/activation_fold.h"
 #include "hemi/nn/model_file.h"
 
 namespace hemi::he {
@@ -58,6 +60,15 @@ std::string model_id(const nn::Model& model) {
     s += hex[d[i] & 15];
   }
   return s;
+}
+
+nn::Model evaluated_model(const Plan& plan, const nn::Model& model) {
+  if (!plan.folded_activations) return model;
+  nn::Model m = nn::fold_quadratic_activations(model).model;
+  bool same = m.layers().size() == plan.layers.size();
+  for (std::size_t i = 0; same && i < m.layers().size(); ++i) same = plan.layers[i].kind == nn::layer_kind(m.layers()[i]);
+  if (!same) throw Error("server: the plan's folded activations are not this hemi's rewrite of the model (nn/activation_fold.h)");
+  return m;
 }
 
 namespace {
@@ -327,6 +338,16 @@ Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) 
       lp.ops.rescales = count;
       log2_scale = 2 * log2_scale - std::log2(static_cast<double>(params.q()[level].value));
       level -= 1;
+    } else if (auto* p = std::get_if<nn::Polynomial>(&layer); p && nn::pure_power_squarings(*p) >= 0) {
+      // c0 + x^(2^j) (a folded quadratic): j squarings, scales as for x²
+      for (int j = nn::pure_power_squarings(*p); j > 0; --j) {
+        log2_scale = 2 * log2_scale - std::log2(static_cast<double>(params.q()[level].value));
+        level -= 1;
+      }
+      const OpCounts one = polynomial_ops(p->coefficients);
+      lp.ops.relinearizations = count * one.relinearizations;
+      lp.ops.rescales = count * one.rescales;
+      lp.ops.additions = count * one.additions;
     } else if (auto* p = std::get_if<nn::Polynomial>(&layer)) {
       const int d = p->degree();
       const int ld = nn::layer_depth(layer);
@@ -404,7 +425,17 @@ Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) 
 
 // Every plan the compiler hands out went through Plan::create, once.
 Plan compile(const nn::Model& model, const CompileOptions& options) {
-  auto made = Plan::create(compile_unvalidated(model, options));
+  if (auto why = nn::plaintext_only_reason(model.layers()); !why.empty()) throw Error("compile: " + why);
+  // Quadratic activations folded into their neighbours (nn/activation_fold.h): one level each.
+  std::optional<nn::ActivationFold> fold;
+  if (options.fold_activations) fold = nn::fold_quadratic_activations(model);
+  Plan plan = compile_unvalidated(fold ? fold->model : model, options);
+  plan.model_id = model_id(model);
+  if (fold) {
+    plan.folded_activations = fold->folded() > 0;
+    for (const auto& n : fold->notes) plan.layers.at(n.layer).note = n.text;
+  }
+  auto made = Plan::create(std::move(plan));
   if (!made) throw Error("compile: the plan is refused: " + made.error());
   return std::move(made).value();
 }

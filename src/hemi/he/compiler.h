@@ -32,6 +32,10 @@ struct CompileOptions {
   std::size_t plaintext_cache_bytes = std::size_t{1} << 30;
   // Latency: which layout (both by default: the one with the smaller predicted time that fits).
   enum class LatencyLayout { kAuto, kDiagonal, kMultiplexed } latency_layout = LatencyLayout::kAuto;
+  // Fold each quadratic activation a y² + b y + c into its neighbouring linear layers
+  // (nn/activation_fold.h): one level instead of two, the same function. The plan records it
+  // (Plan::folded_activations, a note per activation) and the server folds the model the same way.
+  bool fold_activations = true;
 };
 
 // The smallest ring that holds `depth` levels (and at least min_slots slots) at the security
@@ -41,7 +45,13 @@ ckks::ParamsLiteral params_for_depth(int depth, int security, int scale_bits, st
 Plan compile(const nn::Model& model, const CompileOptions& options);
 
 // The model's identity as recorded in plans: hex SHA-256 (first 16 bytes) of its file bytes.
+// A plan with folded activations still names the model it was given, not the rewrite.
 std::string model_id(const nn::Model& model);
+
+// The model a plan's server evaluates: `model` itself, or its rewrite with the quadratic
+// activations folded when the plan says so (Plan::folded_activations). Throws hemi::Error when
+// the rewrite's layers are not the plan's (a plan from a hemi that folds differently).
+nn::Model evaluated_model(const Plan& plan, const nn::Model& model);
 
 // The latency packing's layout of one linear layer in a ring with `period`-periodic slots:
 // the non-zero generalized diagonals and their baby-step giant-step split.

@@ -544,7 +544,11 @@ Plan compile_multiplexed(const nn::Model& model, const CompileOptions& options) 
           live_words = std::max(live_words, 2 * params.n() * ((static_cast<std::size_t>(op.in_cts) + rotated) * static_cast<std::size_t>(level + 1) +
                                                              static_cast<std::size_t>(op.out_cts) * static_cast<std::size_t>(level)));
         }
-        if (op.kind == MuxOp::kSquare) log2_scale = 2 * log2_scale - std::log2(static_cast<double>(params.q()[static_cast<std::size_t>(level)].value));
+        // x² and c0 + x^(2^j) (a folded quadratic) square the scale; other polynomials return
+        // to the incoming scale.
+        const int squarings = op.kind == MuxOp::kSquare ? 1 : nn::pure_power_squarings(nn::Polynomial{op.coefficients});
+        for (int j = 0; j < squarings; ++j)
+          log2_scale = 2 * log2_scale - std::log2(static_cast<double>(params.q()[static_cast<std::size_t>(level - j)].value));
         level -= op.kind == MuxOp::kPolynomial ? nn::layer_depth(model.layers()[li]) : 1;
       }
       lp.level_out = level;

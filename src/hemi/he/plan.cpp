@@ -60,7 +60,7 @@ std::string Plan::to_json() const {
                         {"level_in", l.level_in},   {"level_out", l.level_out},
                         {"log2_scale_out", l.log2_scale_out}, {"diagonals", l.diagonals},
                         {"baby_steps", l.baby_steps}, {"giant_steps", l.giant_steps}, {"hybrid", l.hybrid}, {"input_period", l.input_period},
-                        {"ops", ops_json(l.ops)}});
+                        {"ops", ops_json(l.ops)}, {"note", l.note}});
   json j = {
       {"format", "hemi-plan"},
       {"version", version},
@@ -74,6 +74,7 @@ std::string Plan::to_json() const {
         {"allow_insecure", params.allow_insecure}}},
       {"model_id", model_id},
       {"architecture", architecture},
+      {"folded_activations", folded_activations},
       {"input", {{"channels", input_channels}, {"height", input_height}, {"width", input_width}}},
       {"classes", classes},
       {"depth", depth},
@@ -122,6 +123,7 @@ Plan Plan::from_json(const std::string& text) {
     p.params.allow_insecure = pj.at("allow_insecure").get<bool>();
     p.model_id = j.at("model_id").get<std::string>();
     p.architecture = j.at("architecture").get<std::string>();
+    if (j.contains("folded_activations")) p.folded_activations = j.at("folded_activations").get<bool>();
     p.input_channels = json_int(j.at("input").at("channels"), "plan: channels");
     p.input_height = json_int(j.at("input").at("height"), "plan: height");
     p.input_width = json_int(j.at("input").at("width"), "plan: width");
@@ -158,6 +160,7 @@ Plan Plan::from_json(const std::string& text) {
       lp.hybrid = l.at("hybrid").get<bool>();
       lp.input_period = json_count(l.at("input_period"), "plan: input_period");
       lp.ops = ops_from(l.at("ops"));
+      if (l.contains("note")) lp.note = l.at("note").get<std::string>();
       p.layers.push_back(lp);
     }
     p.total = ops_from(j.at("total"));
@@ -209,6 +212,7 @@ std::string Plan::validation_error() const {
       return "layer " + num(i) + " goes from level " + num(l.level_in) + " to " + num(l.level_out) + ", outside the chain";
     if (l.diagonals < 0 || l.baby_steps < 0 || l.giant_steps < 0 || l.input_period > slots)
       return "layer " + num(i) + " has a negative diagonal count or an input period beyond the slots";
+    if (l.note.size() > 1024) return "layer " + num(i) + " has a note of " + num(l.note.size()) + " characters (at most 1024)";
   }
   if (packing == Packing::kThroughput) {
     if (images_per_batch < 1 || images_per_batch > slots)
@@ -334,6 +338,7 @@ std::string Plan::describe() const {
     if (l.ops.relinearizations) o << ", " << l.ops.relinearizations << " relinearizations";
     if (l.ops.dot_terms) o << ", " << l.ops.dot_terms << " dot-product terms";
     o << "\n";
+    if (!l.note.empty()) o << "       " << l.note << "\n";
   }
   std::snprintf(line, sizeof(line), "  depth %d; per %s: %llu rotations, %llu relinearizations, %llu rescales, %llu plaintext multiplies, %llu dot terms\n",
                 depth, packing == Packing::kThroughput ? "batch" : "image",

@@ -45,6 +45,7 @@ struct LayerPlan {
   bool hybrid = false;  // the hybrid (replicate, multiply, fold) diagonal layout
   std::size_t input_period = 0;  // hybrid: the period of its input (slots per repetition)
   OpCounts ops;
+  std::string note;  // polynomial activations: folded or kept, and why (nn/activation_fold.h)
 };
 
 struct Plan {
@@ -52,6 +53,9 @@ struct Plan {
   Packing packing = Packing::kThroughput;
   ckks::ParamsLiteral params;
   std::string model_id;          // hex of SHA-256 over the model file bytes (first 16 bytes)
+  // The layers are those of the model with its quadratic activations folded into their
+  // neighbours (he::evaluated_model, nn/activation_fold.h); model_id names the model as given.
+  bool folded_activations = false;
   std::string architecture;
   int input_channels = 1, input_height = 28, input_width = 28;
   int classes = 0;

@@ -153,11 +153,12 @@ Server::Server(std::shared_ptr<const PreparedModel> model, EvalKeys keys, Thread
       throw Error("server: no Galois key for rotation step " + std::to_string(s) + " that the plan needs");
 }
 
-PreparedModel::PreparedModel(Plan plan, const nn::Model& model)
+PreparedModel::PreparedModel(Plan plan, const nn::Model& given)
     : plan_(std::move(plan)), params_(params_of(plan_)), encoder_(params_) {
-  if (auto why = nn::plaintext_only_reason(model.layers()); !why.empty()) throw Error("server: " + why);
-  if (plan_.model_id != model_id(model))
-    throw Error("server: the plan was made for another model (" + plan_.model_id + ", this model is " + model_id(model) + ")");
+  if (auto why = nn::plaintext_only_reason(given.layers()); !why.empty()) throw Error("server: " + why);
+  if (plan_.model_id != model_id(given))
+    throw Error("server: the plan was made for another model (" + plan_.model_id + ", this model is " + model_id(given) + ")");
+  const nn::Model model = evaluated_model(plan_, given);  // activations folded as the plan says
   nn::TensorShape shape = model.input_shape();
   int level = plan_.input_level;
   if (plan_.mux_block) {  // the multiplexed latency layout has its own executor

@@ -1,5 +1,6 @@
 #include "hemi/nn/model.h"
 
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
@@ -83,6 +84,14 @@ std::string plaintext_only_reason(const std::vector<Layer>& layers) {
               "--activation square or poly for encrypted inference";
 }
 
+int pure_power_squarings(const Polynomial& p) {
+  const int d = p.degree();
+  if (d < 1 || (d & (d - 1)) != 0 || p.coefficients[static_cast<std::size_t>(d)] != 1.0) return -1;
+  for (int i = 1; i < d; ++i)
+    if (p.coefficients[static_cast<std::size_t>(i)] != 0.0) return -1;
+  return std::countr_zero(static_cast<unsigned>(d));
+}
+
 int layer_depth(const Layer& layer) {
   return std::visit(Overloaded{[](const Conv2d&) { return 1; },
                                [](const AvgPool2d&) { return 1; },
@@ -90,6 +99,7 @@ int layer_depth(const Layer& layer) {
                                [](const Dense&) { return 1; },
                                [](const Square&) { return 1; },
                                [](const Polynomial& p) {
+                                 if (int j = pure_power_squarings(p); j >= 0) return j;
                                  int d = p.degree();
                                  if (d <= 0) return 0;
                                  int log = 0;

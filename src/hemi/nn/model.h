@@ -128,11 +128,16 @@ std::string plaintext_only_reason(const std::vector<Layer>& layers);
 //   conv2d, dense: 1 (plaintext weights);  avgpool2d: 1 (multiplication by 1/(kh·kw));
 //   flatten: 0;  square: 1;
 //   polynomial of degree d: 0 for d = 0, 1 for d = 1, ceil(log2 d) + 1 for d >= 2
-//   (powers by repeated squaring, then one level for the plaintext coefficients);
+//   (powers by repeated squaring, then one level for the plaintext coefficients), except
+//   c0 + x^(2^j) (pure_power_squarings): j, the squarings alone (activation_fold.h makes
+//   k + x² from a quadratic);
 //   relu: 0 (not evaluable under CKKS at all; see plaintext_only_layer).
 // A compiler that folds constants into neighbouring layers may do better; this is the
 // straightforward upper bound.
 int layer_depth(const Layer& layer);
+// j when p = c0 + x^(2^j) (every other coefficient 0, the last 1): j squarings and the addition
+// of c0 compute it; otherwise -1.
+int pure_power_squarings(const Polynomial& p);
 
 // Where a trained model's images came from (model file format 2; docs/data.md, "Splits"):
 // enough for `hemi eval` to re-create exactly the images held out from training, and to

@@ -38,6 +38,12 @@ std::vector<double> simulate(const QuantizedModel& qm, const bfv::Params& p) {
 
 }  // namespace
 
+std::size_t plaintext_primes(const QuantizedModel& qm, int t_bits) {
+  // Each prime is above 2^(t_bits - 1): k (t_bits - 1) bits cover 2 bound + 1.
+  const int need_bits = static_cast<int>(std::ceil(std::log2(2 * static_cast<double>(qm.max_bound()) + 1)));
+  return static_cast<std::size_t>(std::max(1, (need_bits + t_bits - 2) / (t_bits - 1)));
+}
+
 std::string Plan::summary() const {
   char buf[256];
   const bfv::ParamsLiteral& l = params.front();
@@ -50,19 +56,22 @@ std::string Plan::summary() const {
 }
 
 Result<Plan> compile(const QuantizedModel& qm, const CompileOptions& o) {
+  return compile_with(qm, o, [&qm](const bfv::Params& p) { return Result<std::vector<double>>(simulate(qm, p)); });
+}
+
+Result<Plan> compile_with(const QuantizedModel& qm, const CompileOptions& o, const NoiseSimulation& simulate_packing,
+                          int min_log_n_packing, const LiteralCheck& admit) {
   using R = Result<Plan>;
   if (o.t_bits < 17 || o.t_bits > 60) return R::failure("plaintext prime size " + std::to_string(o.t_bits) + " bits outside [17, 60]");
   Plan plan;
   plan.log2_bound = static_cast<double>(std::log2(qm.max_bound()));
-  // Each prime is above 2^(t_bits - 1): k (t_bits - 1) bits cover 2 bound + 1.
-  const int need_bits = static_cast<int>(std::ceil(std::log2(2 * static_cast<double>(qm.max_bound()) + 1)));
-  const int k = std::max(1, (need_bits + o.t_bits - 2) / (o.t_bits - 1));
+  const int k = static_cast<int>(plaintext_primes(qm, o.t_bits));
   if (k > o.max_primes)
     return R::failure("the largest intermediate, 2^" + std::to_string(plan.log2_bound) + ", needs " + std::to_string(k) +
                       " plaintext primes of " + std::to_string(o.t_bits) + " bits, more than the " + std::to_string(o.max_primes) +
                       " allowed: use fewer weight bits or larger primes");
   std::string last_reason;
-  const int min_log_n = o.allow_insecure ? std::min(o.min_log_n, 12) : std::max(o.min_log_n, 12);
+  const int min_log_n = std::max(min_log_n_packing, o.allow_insecure ? std::min(o.min_log_n, 12) : std::max(o.min_log_n, 12));
   for (int log_n = min_log_n; log_n <= 16; ++log_n) {
     const std::size_t n = std::size_t{1} << log_n;
     std::vector<std::uint64_t> ts;
@@ -83,6 +92,12 @@ Result<Plan> compile(const QuantizedModel& qm, const CompileOptions& o) {
         lit.p_bits = {each};
         lit.security = o.security;
         lit.allow_insecure = o.allow_insecure;
+        if (admit) {
+          if (auto refused = admit(lit)) {
+            last_reason = *refused;
+            continue;
+          }
+        }
         std::vector<double> worst;
         std::vector<bfv::ParamsLiteral> lits;
         bool ok = true;
@@ -94,7 +109,13 @@ Result<Plan> compile(const QuantizedModel& qm, const CompileOptions& o) {
             ok = false;
             break;
           }
-          auto b = simulate(qm, p.value());
+          auto sim = simulate_packing(p.value());
+          if (!sim) {
+            last_reason = sim.error();
+            ok = false;
+            break;
+          }
+          const std::vector<double>& b = sim.value();
           if (worst.empty()) worst = b;
           for (std::size_t i = 0; i < b.size(); ++i) worst[i] = std::min(worst[i], b[i]);
           lits.push_back(lit);

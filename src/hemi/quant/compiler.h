@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,11 @@ struct CompileOptions {
   bool allow_insecure = false;
   int min_log_n = 12;          // insecure test sets may go lower (with allow_insecure)
   double min_budget_bits = 1;  // worst-case budget left at the end
+  // Latency packing only: the server's estimated memory (keys, encoded model, working
+  // ciphertexts) must stay below this; and the plaintext prime sizes tried (the plan predicted
+  // cheapest is kept; empty: t_bits alone).
+  std::size_t max_server_bytes = std::size_t{8} << 30;
+  std::vector<int> latency_t_bits{40, 30, 24};
 };
 
 struct Plan {
@@ -41,6 +48,24 @@ struct Plan {
   std::string summary() const;      // one line for logs and reports
 };
 
+// The least k with k primes of t_bits bits (each above 2^(t_bits - 1)) over 2 max_bound + 1.
+std::size_t plaintext_primes(const QuantizedModel& qm, int t_bits);
+
+// Throughput packing (throughput.h): every op on one neuron per ciphertext.
 Result<Plan> compile(const QuantizedModel& qm, const CompileOptions& options = {});
+
+// The worst-case budget (bits) after each step of one packing's program on one candidate
+// parameter set, or the reason the packing does not fit that ring (e.g. a layer wider than
+// its slots). Each packing supplies its own; the search below is shared.
+using NoiseSimulation = std::function<Result<std::vector<double>>(const bfv::Params&)>;
+
+// The shared search behind every packing: the plaintext primes from the proven bound, then
+// the smallest ring (N from 2^min_log_n) and chain on which `simulate` leaves at least
+// options.min_budget_bits under every prime, then the download level.
+// `admit`, when given, may refuse a candidate literal before its parameters are built (e.g. by
+// memory), with the reason.
+using LiteralCheck = std::function<std::optional<std::string>(const bfv::ParamsLiteral&)>;
+Result<Plan> compile_with(const QuantizedModel& qm, const CompileOptions& options, const NoiseSimulation& simulate,
+                          int min_log_n = 0, const LiteralCheck& admit = {});
 
 }  // namespace hemi::quant

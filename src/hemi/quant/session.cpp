@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "hemi/base/thread_pool.h"
+#include "hemi/quant/latency.h"
 #include "hemi/quant/throughput.h"
 
 namespace hemi::quant {
@@ -13,6 +15,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 }  // namespace
+
+const char* to_string(BfvPacking p) { return p == BfvPacking::kLatency ? "latency" : "throughput"; }
 
 SessionResult run_bfv(const nn::Model& model, const float* images, std::size_t count, const std::vector<int>& labels,
                       const SessionOptions& o) {
@@ -37,9 +41,19 @@ SessionResult run_bfv(const nn::Model& model, const float* images, std::size_t c
   const auto t_total = Clock::now();
   phase("compile");
   t0 = Clock::now();
-  auto plan = compile(qm, o.compile);
-  if (!plan) throw Error("bfv: no plan: " + plan.error());
-  r.plan = plan.value();
+  r.packing = o.packing;
+  std::optional<LatencyPlan> lplan;
+  if (o.packing == BfvPacking::kLatency) {
+    auto lp = compile_latency(qm, o.compile);
+    if (!lp) throw Error("bfv: no plan: " + lp.error());
+    lplan = std::move(lp.value());
+    r.plan = lplan->plan;
+    r.layout = lplan->layout.summary();
+  } else {
+    auto plan = compile(qm, o.compile);
+    if (!plan) throw Error("bfv: no plan: " + plan.error());
+    r.plan = plan.value();
+  }
   r.seconds.compile = seconds_since(t0);
   const std::size_t values = model.input_shape().size();
   std::vector<std::vector<std::int64_t>> inputs(count);
@@ -47,22 +61,50 @@ SessionResult run_bfv(const nn::Model& model, const float* images, std::size_t c
   phase("encrypted evaluation");
   ThreadPool pool(static_cast<std::size_t>(o.threads));
   r.threads = static_cast<int>(pool.size());
-  const ThroughputResult tr = run_throughput(qm, r.plan, inputs, &pool);
+  std::vector<i128> enc_logits;
+  std::vector<int> enc_predicted;
+  std::size_t up = 0, down = 0;
+  if (lplan) {
+    LatencyResult lr = run_latency(qm, *lplan, inputs, &pool);
+    r.seconds.keygen = lr.keygen_s;
+    r.seconds.setup = lr.setup_s;
+    r.seconds.encrypt = lr.encrypt_s;
+    r.seconds.evaluate = lr.evaluate_s;
+    r.seconds.decrypt = lr.decrypt_s;
+    r.seconds.encrypt_cpu = lr.encrypt_cpu_s;
+    r.seconds.evaluate_cpu = lr.evaluate_cpu_s;
+    up = lr.upload_bytes;
+    down = lr.download_bytes;
+    r.eval_key_bytes = lr.eval_key_bytes;
+    r.secret_key_bytes = lr.secret_key_bytes;
+    r.min_budget_bits = lr.min_budget_bits;
+    r.rotations_per_image = lr.rotations / count;
+    r.galois_keys = lr.galois_keys;
+    r.plaintext_bytes = lr.plaintext_bytes;
+    enc_logits = std::move(lr.logits);
+    enc_predicted = std::move(lr.predicted);
+  } else {
+    ThroughputResult tr = run_throughput(qm, r.plan, inputs, &pool);
+    r.seconds.keygen = tr.keygen_s;
+    r.seconds.encrypt = tr.encrypt_s;
+    r.seconds.evaluate = tr.evaluate_s;
+    r.seconds.decrypt = tr.decrypt_s;
+    r.seconds.encrypt_cpu = tr.encrypt_cpu_s;
+    r.seconds.evaluate_cpu = tr.evaluate_cpu_s;
+    up = tr.upload_bytes;
+    down = tr.download_bytes;
+    r.eval_key_bytes = tr.relin_key_bytes;
+    r.secret_key_bytes = tr.secret_key_bytes;
+    r.min_budget_bits = tr.min_budget_bits;
+    r.batches = tr.batches;
+    enc_logits = std::move(tr.logits);
+    enc_predicted = std::move(tr.predicted);
+  }
   r.seconds.total = seconds_since(t_total);
-  r.seconds.keygen = tr.keygen_s;
-  r.seconds.encrypt = tr.encrypt_s;
-  r.seconds.evaluate = tr.evaluate_s;
-  r.seconds.decrypt = tr.decrypt_s;
-  r.seconds.encrypt_cpu = tr.encrypt_cpu_s;
-  r.seconds.evaluate_cpu = tr.evaluate_cpu_s;
-  r.seconds.other = std::max(0.0, r.seconds.total - r.seconds.compile - r.seconds.keygen - r.seconds.encrypt -
+  r.seconds.other = std::max(0.0, r.seconds.total - r.seconds.compile - r.seconds.keygen - r.seconds.setup - r.seconds.encrypt -
                                       r.seconds.evaluate - r.seconds.decrypt);
-  r.bytes_up_per_image = static_cast<double>(tr.upload_bytes) / static_cast<double>(count);
-  r.bytes_down_per_image = static_cast<double>(tr.download_bytes) / static_cast<double>(count);
-  r.eval_key_bytes = tr.relin_key_bytes;
-  r.secret_key_bytes = tr.secret_key_bytes;
-  r.min_budget_bits = tr.min_budget_bits;
-  r.batches = tr.batches;
+  r.bytes_up_per_image = static_cast<double>(up) / static_cast<double>(count);
+  r.bytes_down_per_image = static_cast<double>(down) / static_cast<double>(count);
   // The plaintext twin: the exact integer model, image by image.
   phase("plaintext reference");
   t0 = Clock::now();
@@ -73,7 +115,7 @@ SessionResult run_bfv(const nn::Model& model, const float* images, std::size_t c
   const long double scale = qm.output_scale();
   std::size_t exact = 0, agree = 0, correct = 0, plain_correct = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    const i128* enc = tr.logits.data() + i * classes;
+    const i128* enc = enc_logits.data() + i * classes;
     bool same = true;
     std::vector<double> l(classes), pl(classes);
     for (std::size_t c = 0; c < classes; ++c) {
@@ -85,7 +127,7 @@ SessionResult run_bfv(const nn::Model& model, const float* images, std::size_t c
     exact += same;
     r.logits.push_back(std::move(l));
     r.plain_logits.push_back(std::move(pl));
-    r.predicted.push_back(tr.predicted[i]);
+    r.predicted.push_back(enc_predicted[i]);
     r.plain_predicted.push_back(argmax(plain[i].data(), qm.classes));
     agree += r.predicted.back() == r.plain_predicted.back();
     if (!labels.empty()) {

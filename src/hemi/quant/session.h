@@ -1,5 +1,7 @@
 // One BFV evaluation of a set of images, client and server in one process: quantize the model,
-// compile the plan (or refuse), run the throughput executor, and compare with the plaintext
+// compile the plan (or refuse), run the throughput executor (one image per slot, a batch of up
+// to N images at once) or the latency executor (one image per request, rotations; latency.h),
+// and compare with the plaintext
 // twin -- the quantized integer model, which BFV must match bit for bit. `hemi eval --scheme
 // bfv` and the experiment runner use it; the result mirrors he::SessionResult (CKKS) so both
 // schemes land in the same table.
@@ -18,8 +20,12 @@ namespace hemi::quant {
 inline constexpr int kDefaultWeightBits = 5;
 inline constexpr int kDefaultInputBits = 3;
 
+enum class BfvPacking { kThroughput, kLatency };
+const char* to_string(BfvPacking p);  // "throughput", "latency"
+
 struct SessionOptions {
   QuantOptions quant{kDefaultWeightBits, kDefaultInputBits};
+  BfvPacking packing = BfvPacking::kThroughput;
   CompileOptions compile;
   int threads = 0;  // 0: every core
   // Called when a phase starts: "quantize", "compile", "encrypted evaluation", "plaintext reference".
@@ -29,12 +35,14 @@ struct SessionOptions {
 // compile + keygen + encrypt + evaluate + decrypt + other = total (quantization and the
 // plaintext reference are outside, in plain_seconds / quantize).
 struct PhaseSeconds {
-  double quantize = 0, compile = 0, keygen = 0, encrypt = 0, evaluate = 0, decrypt = 0, other = 0, total = 0;
+  double quantize = 0, compile = 0, keygen = 0, setup = 0, encrypt = 0, evaluate = 0, decrypt = 0, other = 0, total = 0;
   double encrypt_cpu = 0, evaluate_cpu = 0;  // process CPU time of those phases
 };
 
 struct SessionResult {
   Plan plan;
+  BfvPacking packing = BfvPacking::kThroughput;
+  std::string layout;  // latency: the layout's summary (latency_layout.h); empty for throughput
   int weight_bits = 0, input_bits = 0;
   std::size_t images = 0;
   std::vector<std::vector<double>> logits;        // decrypted integers / output scale
@@ -49,7 +57,10 @@ struct SessionResult {
   double bytes_up_per_image = 0, bytes_down_per_image = 0;
   std::size_t eval_key_bytes = 0, secret_key_bytes = 0;  // over all plaintext primes
   double min_budget_bits = 0;  // measured on the results before download
-  std::size_t batches = 0;
+  std::size_t batches = 0;  // throughput: batches of up to N images
+  // latency: rotations per image (all plaintext primes, counted), Galois keys per prime, and
+  // the server's encoded diagonals (bytes)
+  std::size_t rotations_per_image = 0, galois_keys = 0, plaintext_bytes = 0;
   int threads = 1;
 };
 

@@ -26,6 +26,7 @@ double cpu_now() {
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+}  // namespace
 
 std::int64_t centred_mod(i128 v, u64 t) {
   i128 r = v % static_cast<i128>(t);
@@ -33,7 +34,6 @@ std::int64_t centred_mod(i128 v, u64 t) {
   if (r > static_cast<i128>(t / 2)) r -= t;
   return static_cast<std::int64_t>(r);
 }
-}  // namespace
 
 i128 crt_centred(const std::vector<u64>& residues, const std::vector<u64>& t) {
   const std::size_t k = t.size();

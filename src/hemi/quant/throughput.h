@@ -34,6 +34,9 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan,
 // throws if it does not fit in __int128.
 i128 crt_centred(const std::vector<std::uint64_t>& residues, const std::vector<std::uint64_t>& t);
 
+// v modulo t, centred in (-t/2, t/2] (t odd): what a slot holds for the integer v.
+std::int64_t centred_mod(i128 v, std::uint64_t t);
+
 int argmax(const i128* logits, int classes);
 
 }  // namespace hemi::quant

@@ -185,12 +185,17 @@ std::optional<Bytes> RedisKeyStore::get(const std::string& id, std::size_t max_b
 bool RedisKeyStore::erase(const std::string& id) { return command({"DEL", prefix_ + id}, 1024).integer > 0; }
 
 namespace {
-// KEYS: target, alias, references. ARGV: value, alias value, ttl.
+// KEYS: target, alias, references. ARGV: value, alias value, ttl. The target and its
+// reference set live as long as their longest-lived alias: a later alias with a shorter ttl
+// must not cut short an earlier one's.
 constexpr const char* kPutReferenced = R"lua(
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+local ttl = tonumber(ARGV[3])
+local left = redis.call('TTL', KEYS[1])
+if left > ttl then ttl = left end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 redis.call('SADD', KEYS[3], KEYS[2])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
+redis.call('EXPIRE', KEYS[3], ttl)
 return 1
 )lua";
 // KEYS: alias, target, references. References whose alias expired are dropped first.
