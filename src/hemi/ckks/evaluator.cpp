@@ -149,7 +149,7 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
   r.level = a.level;
   r.scale = a.scale * b.scale;
   r.params_id = a.params_id;
-  r.polys.assign(3, RnsPoly(ctx.n, limbs));
+  r.polys = ring::uninitialized_parts(3, ctx.n, limbs);
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& m = ctx.q[i];
     const u64 *a0 = a.polys[0].limb(i), *a1 = a.polys[1].limb(i);
@@ -288,7 +288,7 @@ Ciphertext Evaluator::multiply_plain_sum(std::span<const Ciphertext* const> cts,
   r.level = first.level;
   r.scale = first.scale * pts[0]->scale;
   r.params_id = first.params_id;
-  r.polys.assign(2, RnsPoly(n, limbs));
+  r.polys = ring::uninitialized_parts(2, n, limbs);
   parallel(limbs, [&](std::size_t i) {
     math::DotAccumulator acc(n, ctx.q[i]);
     for (std::size_t part = 0; part < 2; ++part) {
@@ -336,7 +336,7 @@ std::vector<Ciphertext> Evaluator::dot_products_impl(std::span<const Ciphertext*
     o.level = first.level;
     o.scale = first.scale * weight_scale;
     o.params_id = first.params_id;
-    o.polys.assign(2, RnsPoly(n, limbs));
+    o.polys = ring::uninitialized_parts(2, n, limbs);
   }
   constexpr std::size_t kBlock = 512;  // coefficients per block: inputs of a block stay in cache
   const std::size_t block = std::min(kBlock, n), blocks = n / block;

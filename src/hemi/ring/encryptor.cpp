@@ -27,7 +27,7 @@ std::vector<RnsPoly> Encryptor::encrypt(const RnsPoly& m, std::size_t level) {
   RnsPoly u = detail::small_to_ntt(u_small.data(), ctx, limbs, false);
   RnsPoly e0 = detail::small_to_ntt(e0_small.data(), ctx, limbs, false);
   RnsPoly e1 = detail::small_to_ntt(e1_small.data(), ctx, limbs, false);
-  std::vector<RnsPoly> ct(2, RnsPoly(ctx.n, limbs));
+  std::vector<RnsPoly> ct = uninitialized_parts(2, ctx.n, limbs);
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& q = ctx.q[i];
     // c0 = p0 u + e0 + m, c1 = p1 u + e1, with the vector kernels (eltwise.h)

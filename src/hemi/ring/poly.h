@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 #include "hemi/base/aligned_vector.h"
 #include "hemi/base/random.h"
@@ -43,5 +44,14 @@ class RnsPoly {
   std::size_t n_ = 0, limbs_ = 0;
   U64Vec data_;
 };
+
+// `count` polys of uninitialised coefficients, each allocated for itself (not copies of one:
+// copying n * limbs words of garbage cost a third of a CKKS multiply).
+inline std::vector<RnsPoly> uninitialized_parts(std::size_t count, std::size_t n, std::size_t limbs) {
+  std::vector<RnsPoly> v;
+  v.reserve(count);
+  for (std::size_t k = 0; k < count; ++k) v.emplace_back(n, limbs);
+  return v;
+}
 
 }  // namespace hemi::ring
