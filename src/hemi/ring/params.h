@@ -45,7 +45,7 @@ struct Context;
 
 class Params {
  public:
-  // The ring alone (what BFV builds on). Its id is ring_id() below.
+  // The ring alone (what BFV builds on); its id is detail::legacy_params_id(c, kRingIdLogScale).
   static Result<Params> create(const RingLiteral& literal);
 
   const RingLiteral& ring_literal() const;
