@@ -245,7 +245,7 @@ TEST(BfvEvaluate, Rejections) {
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.multiply(three, c); }), "multiply: ciphertext of 3 parts; relinearize first"));
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.square(three); }), "square: ciphertext of 3 parts"));
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.rotate_rows(three, 1, b.gk); }), "relinearize first"));
-  EXPECT_TRUE(contains(error_of([&] { b.evaluator.rotate_rows(c, 2, b.gk); }), "rotate: no Galois key for step 2"));
+  EXPECT_TRUE(contains(error_of([&] { b.evaluator.rotate_rows(c, 2, b.gk); }), "rotate_rows: no Galois key for step 2"));
   GaloisKeys none;
   none.params_id = b.params.ring().id();
   EXPECT_TRUE(contains(error_of([&] { b.evaluator.rotate_columns(c, none); }), "no Galois key for Galois element 16383"));

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "hemi/bfv/params.h"
 #include "hemi/math/primes.h"
 #include "support/error_of.h"

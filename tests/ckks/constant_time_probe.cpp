@@ -10,11 +10,13 @@
 #include <random>
 #include <vector>
 
-#include "hemi/ckks/sampling.h"
+#include "hemi/ring/sampling.h"
 #include "hemi/ckks/serialize.h"
 
 namespace hemi::ckks {
 namespace {
+
+namespace detail = ring::detail;
 
 std::vector<std::int8_t> undefined_ternary(std::size_t n) {
   std::mt19937 rng(1);

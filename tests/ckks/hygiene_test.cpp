@@ -5,12 +5,14 @@
 
 #include <random>
 
-#include "hemi/ckks/sampling.h"
+#include "hemi/ring/sampling.h"
 #include "hemi/ckks/serialize.h"
 #include "test_util.h"
 
 namespace hemi::ckks {
 namespace {
+
+namespace detail = ring::detail;
 
 using testing::Bundle;
 
@@ -19,53 +21,10 @@ Bundle& bundle() {
   return b;
 }
 
-// ---- constant time: the masked code equals the former branching code ----
+// ---- constant time: the masked code equals the former branching code (the samplers
+// themselves: tests/ring) ----
 
-u64 small_to_mod_branching(std::int64_t x, u64 q) { return x < 0 ? q - static_cast<u64>(-x) : static_cast<u64>(x); }
 std::uint8_t ternary_code_branching(std::int8_t v) { return v == 0 ? 0 : (v == 1 ? 1 : 2); }
-
-TEST(ConstantTime, SmallToModEqualsTheBranchingVersion) {
-  std::mt19937_64 rng(7);
-  for (u64 q : {u64{3}, u64{97}, (u64{1} << 50) - 27, (u64{1} << 60) - 93, ~u64{0} - 58}) {
-    for (int x = -128; x <= 127; ++x) {
-      if (static_cast<u64>(x < 0 ? -x : x) >= q) continue;
-      EXPECT_EQ(detail::small_to_mod(x, q), small_to_mod_branching(x, q)) << x << " mod " << q;
-    }
-    for (int i = 0; i < 10000; ++i) {
-      const auto x = static_cast<std::int64_t>(rng() % q) * ((rng() & 1) ? 1 : -1);
-      ASSERT_EQ(detail::small_to_mod(x, q), small_to_mod_branching(x, q)) << x << " mod " << q;
-    }
-  }
-}
-
-TEST(ConstantTime, SmallToNttEqualsTheBranchingVersionOnRandomSecrets) {
-  const Params& p = bundle().params;
-  const auto& ctx = p.ctx();
-  Prng prng(Seed{9});
-  for (auto coeffs : {detail::sample_ternary(prng, ctx.n), detail::sample_gaussian(prng, ctx.n)}) {
-    RnsPoly got = detail::small_to_ntt(coeffs.data(), ctx, ctx.q.size(), true);
-    for (std::size_t i = 0; i < got.limbs(); ++i) {
-      std::vector<u64> want(ctx.n);
-      for (std::size_t c = 0; c < ctx.n; ++c) want[c] = small_to_mod_branching(coeffs[c], ctx.qp[i].value);
-      math::ntt_forward(want.data(), *ctx.ntt[i]);
-      ASSERT_TRUE(std::equal(want.begin(), want.end(), got.limb(i))) << "limb " << i;
-    }
-  }
-}
-
-TEST(ConstantTime, GaussianSamplerIsSymmetricWithoutABranch) {
-  Prng prng(Seed{3});
-  auto e = detail::sample_gaussian(prng, 200000);
-  long pos = 0, neg = 0, sum_sq = 0;
-  for (auto x : e) {
-    ASSERT_LE(std::abs(x), detail::kErrorBound);
-    pos += x > 0;
-    neg += x < 0;
-    sum_sq += x * x;
-  }
-  EXPECT_NEAR(static_cast<double>(pos) / static_cast<double>(neg), 1.0, 0.02);
-  EXPECT_NEAR(static_cast<double>(sum_sq) / e.size(), 10.24, 0.15);  // sigma = 3.2
-}
 
 TEST(ConstantTime, SecretKeyCodesEqualTheBranchingVersion) {
   for (int v : {-1, 0, 1}) {
@@ -176,28 +135,6 @@ TEST(SeedStreams, RelinAndGaloisKeysUseDifferentLabels) {
 }
 
 // ---- canonical encodings ----
-
-TEST(CanonicalEncoding, PaddingBitsOfAPackedLimbMustBeZero) {
-  // 3 coefficients of 5 bits: 15 bits in 2 bytes, the top bit of the second byte is padding.
-  const std::uint8_t good[2] = {0x41, 0x0c};  // 1, 2, 3
-  std::uint64_t out[3];
-  ByteReader r(good, 2, "test limb");
-  detail::unpack_limb(r, good, 3, 5, 31, out, "limb");
-  EXPECT_EQ(out[0], 1u);
-  EXPECT_EQ(out[1], 2u);
-  EXPECT_EQ(out[2], 3u);
-  const std::uint8_t bad[2] = {0x41, 0x8c};
-  ByteReader r2(bad, 2, "test limb");
-  try {
-    detail::unpack_limb(r2, bad, 3, 5, 31, out, "limb");
-    FAIL() << "a set padding bit was accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("padding bits"), std::string::npos) << e.what();
-  }
-  const std::uint8_t big[2] = {0x5f, 0x0c};  // first coefficient 31 >= q = 31
-  ByteReader r3(big, 2, "test limb");
-  EXPECT_THROW(detail::unpack_limb(r3, big, 3, 5, 31, out, "limb"), Error);
-}
 
 TEST(CanonicalEncoding, InsecureFlagMustBeZeroOrOne) {
   const Params& p = bundle().params;

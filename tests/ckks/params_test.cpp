@@ -2,23 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "hemi/ckks/security.h"
 
 namespace hemi::ckks {
 namespace {
-
-TEST(Security, TableValues) {
-  EXPECT_EQ(max_log_qp(12, 128), 109);
-  EXPECT_EQ(max_log_qp(13, 128), 218);
-  EXPECT_EQ(max_log_qp(14, 192), 305);
-  EXPECT_EQ(max_log_qp(15, 256), 476);
-  EXPECT_EQ(max_log_qp(16, 128), 1747);
-  EXPECT_EQ(max_log_qp(11, 128), std::nullopt);
-  EXPECT_EQ(security_level_met(13, 218), 128);
-  EXPECT_EQ(security_level_met(13, 152), 192);
-  EXPECT_EQ(security_level_met(13, 118), 256);
-  EXPECT_EQ(security_level_met(13, 219), 0);
-}
 
 TEST(Params, TheStudysParametersAre128BitSecure) {
   auto p = Params::create({13, {31, 26, 26, 26, 26, 26, 26}, {31}, 26, 128, false}).value();
@@ -83,14 +69,6 @@ TEST(Params, FromDepth) {
   EXPECT_GE(deep.log_n(), 14);
   EXPECT_GT(deep.digit_size(), 1u);  // hybrid key switching with several primes per digit
   EXPECT_FALSE(literal_for_depth(60, 50).ok());
-}
-
-TEST(Params, GaloisElements) {
-  EXPECT_EQ(galois_element_for_step(0, 8192), 1u);
-  EXPECT_EQ(galois_element_for_step(1, 8192), 5u);
-  EXPECT_EQ(galois_element_for_step(2, 8192), 25u);
-  EXPECT_EQ(galois_element_for_step(-1, 8192), galois_element_for_step(4095, 8192));
-  EXPECT_EQ(galois_element_conjugate(8192), 16383u);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // BFV plaintexts and ciphertexts. A Plaintext is a polynomial with coefficients modulo t (a
 // batch-encoded vector of N slots, see encoder.h). A Ciphertext lives in NTT form over
-// Q_l = q_0 ... q_l, like CKKS ciphertexts, and remembers the id of the bfv::Params it was made
+// Q_l = q_0 ... q_l (the ring layer's polynomials, as CKKS ciphertexts), and remembers the id of the bfv::Params it was made
 // under. Plain data holders: validation happens in the Evaluator and in deserialization.
 #pragma once
 
@@ -8,23 +8,24 @@
 #include <vector>
 
 #include "hemi/base/random.h"
-#include "hemi/ckks/params_id.h"
-#include "hemi/ckks/poly.h"
+#include "hemi/ring/params_id.h"
+#include "hemi/ring/poly.h"
 #include "hemi/math/modarith.h"
 
 namespace hemi::bfv {
 
-using ckks::RnsPoly;
+using ring::ParamsId;
+using ring::RnsPoly;
 
 struct Plaintext {
   std::vector<math::u64> coeffs;  // N coefficients, each < t
-  ckks::ParamsId params_id{};
+  ParamsId params_id{};
 };
 
 struct Ciphertext {
   std::vector<RnsPoly> polys;  // (c0, c1), or (c0, c1, c2) after a multiplication
   std::size_t level = 0;
-  ckks::ParamsId params_id{};
+  ParamsId params_id{};
 
   std::size_t size() const { return polys.size(); }
 };
@@ -34,7 +35,7 @@ struct SeededCiphertext {
   RnsPoly c0;
   Seed seed{};
   std::size_t level = 0;
-  ckks::ParamsId params_id{};
+  ParamsId params_id{};
 };
 
 }  // namespace hemi::bfv

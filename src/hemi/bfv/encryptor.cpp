@@ -18,14 +18,6 @@ std::size_t resolve_level(const Params& params, std::size_t level, const char* o
   return level;
 }
 
-ckks::Plaintext ring_plain(const Params& params, const Plaintext& pt, std::size_t level) {
-  ckks::Plaintext r;
-  r.poly = detail::scale_up(params, pt, level);
-  r.level = level;
-  r.scale = 1;
-  r.params_id = params.ring().id();
-  return r;
-}
 }  // namespace
 
 Encryptor::Encryptor(Params params, PublicKey pk) : params_(params), inner_(params.ring(), std::move(pk)) {}
@@ -35,7 +27,11 @@ Encryptor::Encryptor(Params params, PublicKey pk, const Seed& seed)
 Ciphertext Encryptor::encrypt(const Plaintext& pt, std::size_t level) {
   detail::check_plaintext(params_, pt, "encrypt");
   level = resolve_level(params_, level, "encrypt");
-  return detail::from_ring(inner_.encrypt(ring_plain(params_, pt, level)), params_);
+  Ciphertext ct;
+  ct.polys = inner_.encrypt(detail::scale_up(params_, pt, level), level);
+  ct.level = level;
+  ct.params_id = params_.id();
+  return ct;
 }
 
 SymmetricEncryptor::SymmetricEncryptor(Params params, const SecretKey& sk) : params_(params), inner_(params.ring(), sk) {}
@@ -45,11 +41,9 @@ SymmetricEncryptor::SymmetricEncryptor(Params params, const SecretKey& sk, const
 SeededCiphertext SymmetricEncryptor::encrypt_seeded(const Plaintext& pt, std::size_t level) {
   detail::check_plaintext(params_, pt, "encrypt");
   level = resolve_level(params_, level, "encrypt");
-  ckks::SeededCiphertext s = inner_.encrypt_seeded(ring_plain(params_, pt, level));
   SeededCiphertext r;
-  r.c0 = std::move(s.c0);
-  r.seed = s.seed;
-  r.level = s.level;
+  r.c0 = inner_.encrypt_seeded(detail::scale_up(params_, pt, level), level, r.seed);
+  r.level = level;
   r.params_id = params_.id();
   return r;
 }
@@ -59,32 +53,31 @@ Ciphertext SymmetricEncryptor::expand(const Params& params, const SeededCipherte
   detail::check_level(params, sct.level, "expand");
   if (sct.c0.n() != params.n() || sct.c0.limbs() != sct.level + 1)
     throw Error("expand: ciphertext shape does not match its level " + std::to_string(sct.level));
-  ckks::SeededCiphertext s;
-  s.c0 = sct.c0;
-  s.seed = sct.seed;
-  s.level = sct.level;
-  s.scale = 1;
-  s.params_id = params.ring().id();
-  return detail::from_ring(ckks::SymmetricEncryptor::expand(params.ring(), s), params);
+  Ciphertext ct;
+  ct.polys.push_back(sct.c0);
+  ct.polys.push_back(ring::SymmetricEncryptor::expand(params.ring(), sct.seed, sct.level));
+  ct.level = sct.level;
+  ct.params_id = params.id();
+  return ct;
 }
 
 Decryptor::Decryptor(Params params, const SecretKey& sk) : params_(params), inner_(params.ring(), sk) {}
 
-ckks::RnsPoly Decryptor::phase(const Ciphertext& ct, const char* op) const {
+RnsPoly Decryptor::phase(const Ciphertext& ct, const char* op) const {
   if (ct.params_id != params_.id()) throw Error(std::string(op) + ": ciphertext from other parameters");
   detail::check_level(params_, ct.level, op);
   if (ct.size() < 2 || ct.size() > 3) throw Error(std::string(op) + ": ciphertext has " + std::to_string(ct.size()) + " parts");
   for (const auto& p : ct.polys)
     if (p.n() != params_.n() || p.limbs() != ct.level + 1)
       throw Error(std::string(op) + ": ciphertext shape does not match its level " + std::to_string(ct.level));
-  ckks::Plaintext x = inner_.decrypt(detail::to_ring(ct, params_));
+  RnsPoly x = inner_.phase(ct.polys, ct.level);
   const auto& ring = params_.ring().ctx();
-  for (std::size_t i = 0; i <= ct.level; ++i) math::ntt_inverse(x.poly.limb(i), *ring.ntt[i]);
-  return std::move(x.poly);
+  for (std::size_t i = 0; i <= ct.level; ++i) math::ntt_inverse(x.limb(i), *ring.ntt[i]);
+  return x;
 }
 
 Plaintext Decryptor::decrypt(const Ciphertext& ct) const {
-  ckks::RnsPoly x = phase(ct, "decrypt");
+  RnsPoly x = phase(ct, "decrypt");
   Plaintext pt;
   pt.coeffs.resize(params_.n());
   u64* out = pt.coeffs.data();
@@ -95,7 +88,7 @@ Plaintext Decryptor::decrypt(const Ciphertext& ct) const {
 }
 
 double Decryptor::invariant_noise_log2(const Ciphertext& ct) const {
-  ckks::RnsPoly x = phase(ct, "noise");
+  RnsPoly x = phase(ct, "noise");
   const auto& ring = params_.ring().ctx();
   const std::size_t n = params_.n();
   // [t x]_Q = Q v exactly (|Q v| < Q/2), reconstructed centred.

@@ -1,5 +1,5 @@
 // Encryption (public key, or symmetric with a seeded half-size output for uploads) and
-// decryption, client side. Encryption is the ring layer's (ckks/encryptor.h) applied to
+// decryption, client side. Encryption is the ring layer's (ring/encryptor.h) applied to
 // floor(Q/t) * m; decryption computes round(t/Q * [c0 + c1 s]_Q) mod t exactly in RNS.
 // The Decryptor also measures the invariant noise (for tests and for the client's check of a
 // result): ||v|| with t/Q * [c0 + c1 s]_Q = m + v + t k, and the remaining budget
@@ -8,7 +8,7 @@
 
 #include "hemi/bfv/ciphertext.h"
 #include "hemi/bfv/keys.h"
-#include "hemi/ckks/encryptor.h"
+#include "hemi/ring/encryptor.h"
 
 namespace hemi::bfv {
 
@@ -21,7 +21,7 @@ class Encryptor {
 
  private:
   Params params_;
-  ckks::Encryptor inner_;
+  ring::Encryptor inner_;
 };
 
 class SymmetricEncryptor {
@@ -36,7 +36,7 @@ class SymmetricEncryptor {
 
  private:
   Params params_;
-  ckks::SymmetricEncryptor inner_;
+  ring::SymmetricEncryptor inner_;
 };
 
 class Decryptor {
@@ -49,9 +49,9 @@ class Decryptor {
   double noise_budget(const Ciphertext& ct) const;
 
  private:
-  ckks::RnsPoly phase(const Ciphertext& ct, const char* op) const;  // [c0 + c1 s (+ c2 s^2)]_Q, coefficients
+  RnsPoly phase(const Ciphertext& ct, const char* op) const;  // [c0 + c1 s (+ c2 s^2)]_Q, coefficients
   Params params_;
-  ckks::Decryptor inner_;
+  ring::Decryptor inner_;
 };
 
 }  // namespace hemi::bfv

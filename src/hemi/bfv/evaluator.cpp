@@ -13,12 +13,7 @@ namespace {
 std::string op_str(const char* op) { return std::string(op) + ": "; }
 }  // namespace
 
-Evaluator::Evaluator(Params params, ThreadPool* pool) : params_(params), ring_(params.ring(), pool), pool_(pool) {}
-
-void Evaluator::parallel(std::size_t count, const std::function<void(std::size_t)>& f) const {
-  if (pool_) return pool_->parallel_for(0, count, f);
-  for (std::size_t i = 0; i < count; ++i) f(i);
-}
+Evaluator::Evaluator(Params params, ThreadPool* pool) : params_(params), ring_(params.ring(), pool) {}
 
 void Evaluator::check(const Ciphertext& a, const char* op) const {
   if (a.params_id != params_.id()) throw Error(op_str(op) + "ciphertext from other parameters");
@@ -42,46 +37,6 @@ void Evaluator::check_plain(const Ciphertext& a, const Plaintext& p, const char*
 }
 
 // ---- additive ----
-
-void Evaluator::add_inplace(Ciphertext& a, const Ciphertext& b) const {
-  check_pair(a, b, "add");
-  const auto& q = params_.q();
-  if (a.size() < b.size()) a.polys.resize(b.size(), RnsPoly::zeros(params_.n(), a.level + 1));
-  for (std::size_t k = 0; k < b.size(); ++k)
-    for (std::size_t i = 0; i <= a.level; ++i) math::add_mod_vec(a.polys[k].limb(i), b.polys[k].limb(i), params_.n(), q[i].value);
-}
-
-Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
-  check_pair(a, b, "add");
-  Ciphertext r = a;
-  add_inplace(r, b);
-  return r;
-}
-
-void Evaluator::sub_inplace(Ciphertext& a, const Ciphertext& b) const {
-  check_pair(a, b, "sub");
-  const auto& q = params_.q();
-  if (a.size() < b.size()) a.polys.resize(b.size(), RnsPoly::zeros(params_.n(), a.level + 1));
-  for (std::size_t k = 0; k < b.size(); ++k)
-    for (std::size_t i = 0; i <= a.level; ++i) math::sub_mod_vec(a.polys[k].limb(i), b.polys[k].limb(i), params_.n(), q[i].value);
-}
-
-Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const {
-  check_pair(a, b, "sub");
-  Ciphertext r = a;
-  sub_inplace(r, b);
-  return r;
-}
-
-void Evaluator::negate_inplace(Ciphertext& a) const {
-  check(a, "negate");
-  const auto& q = params_.q();
-  for (auto& p : a.polys)
-    for (std::size_t i = 0; i <= a.level; ++i) {
-      u64* x = p.limb(i);
-      for (std::size_t c = 0; c < params_.n(); ++c) x[c] = math::neg_mod(x[c], q[i].value);
-    }
-}
 
 void Evaluator::add_plain_inplace(Ciphertext& a, const Plaintext& p) const {
   check_plain(a, p, "add_plain");
@@ -145,7 +100,7 @@ Ciphertext Evaluator::dot_product(std::span<const Ciphertext* const> cts, std::s
   Ciphertext r;
   r.level = first.level;
   r.params_id = first.params_id;
-  r.polys.assign(2, RnsPoly(n, limbs));
+  r.polys = ring::uninitialized_parts(2, n, limbs);
   // Blocked over the coefficients: the accumulators of one block stay in the L1 cache while
   // every term streams past, instead of making a round trip to L2 per term (measured: the
   // dot products were 30 % of seed-cnn's evaluation unblocked).
@@ -191,7 +146,7 @@ std::vector<Ciphertext> Evaluator::linear(std::span<const Ciphertext> in, std::s
   for (auto& c : out) {
     c.level = level;
     c.params_id = params_.id();
-    c.polys.assign(2, RnsPoly(n, limbs));
+    c.polys = ring::uninitialized_parts(2, n, limbs);
   }
   // 256 coefficients: a block of a few hundred inputs (2 KiB each) stays in L2.
   const std::size_t block = std::min<std::size_t>(n, 256), blocks = n / block;
@@ -247,7 +202,7 @@ Ciphertext Evaluator::tensor(const Ciphertext& a, const Ciphertext& b, bool same
   }
   const RnsPoly& B0 = same ? a0 : b0;
   const RnsPoly& B1 = same ? a1 : b1;
-  std::vector<RnsPoly> d(3, RnsPoly(n, L1 + K));
+  std::vector<RnsPoly> d = ring::uninitialized_parts(3, n, L1 + K);
   auto modulus = [&](std::size_t i) -> const math::Modulus& { return i < L1 ? ring.q[i] : ctx.aux[i - L1]; };
   auto tables = [&](std::size_t i) -> const math::NttTables& { return i < L1 ? *ring.ntt[i] : *ctx.aux_ntt[i - L1]; };
   parallel(L1 + K, [&](std::size_t i) {
@@ -268,7 +223,7 @@ Ciphertext Evaluator::tensor(const Ciphertext& a, const Ciphertext& b, bool same
   Ciphertext r;
   r.level = level;
   r.params_id = params_.id();
-  r.polys.assign(3, RnsPoly(n, L1));
+  r.polys = ring::uninitialized_parts(3, n, L1);
   parallel(3, [&](std::size_t k) {
     RnsPoly scaled(n, K);
     std::vector<u64*> outs(K);
@@ -297,14 +252,8 @@ Ciphertext Evaluator::square(const Ciphertext& a) const {
 
 void Evaluator::relinearize_inplace(Ciphertext& a, const RelinKey& rk) const {
   check(a, "relinearize");
-  ckks::Ciphertext r = detail::to_ring(std::move(a), params_);
-  try {
-    ring_.relinearize_inplace(r, rk);
-  } catch (...) {
-    a = detail::from_ring(std::move(r), params_);  // the ring layer validates before it mutates
-    throw;
-  }
-  a = detail::from_ring(std::move(r), params_);
+  if (a.size() != 3) throw Error("relinearize: ciphertext has " + std::to_string(a.size()) + " parts, not 3");
+  ring_.relinearize_inplace(a.polys, a.level, rk, "relinearize");
 }
 
 Ciphertext Evaluator::multiply_relin(const Ciphertext& a, const Ciphertext& b, const RelinKey& rk) const {
@@ -315,23 +264,55 @@ Ciphertext Evaluator::multiply_relin(const Ciphertext& a, const Ciphertext& b, c
 
 // ---- rotations ----
 
+std::vector<Ciphertext> Evaluator::rotated(const Ciphertext& a, std::span<const std::uint32_t> elts,
+                                           const GaloisKeys& gk, bool hoisted, const char* op) const {
+  check(a, op);
+  if (a.size() != 2) throw Error(op_str(op) + "ciphertext has 3 parts; relinearize first");
+  ring_.check_galois_keys(gk, elts, op);
+  std::vector<Ciphertext> out;
+  auto wrap = [&](std::vector<RnsPoly> parts) {
+    Ciphertext r;
+    r.polys = std::move(parts);
+    r.level = a.level;
+    r.params_id = a.params_id;
+    out.push_back(std::move(r));
+  };
+  if (!hoisted)
+    wrap(elts[0] == 1 ? a.polys : ring_.apply_galois(a.polys, a.level, elts[0], gk, op));
+  else
+    for (auto& parts : ring_.apply_galois_hoisted(a.polys, a.level, elts, gk, op)) wrap(std::move(parts));
+  return out;
+}
+
+namespace {
+// The Galois element of a row rotation, refusing a missing key by its step.
+std::uint32_t row_element(const Params& params, int steps, const GaloisKeys& gk, const char* op) {
+  const std::uint32_t g = ring::galois_element_for_step(steps, params.n());
+  if (g != 1 && !gk.has(g) && gk.params_id == params.ring().id())
+    throw Error(op_str(op) + "no Galois key for step " + std::to_string(steps) + " (Galois element " +
+                std::to_string(g) + ")");
+  return g;
+}
+}  // namespace
+
 Ciphertext Evaluator::rotate_rows(const Ciphertext& a, int steps, const GaloisKeys& gk) const {
   check(a, "rotate_rows");
-  return detail::from_ring(ring_.rotate(detail::to_ring(a, params_), steps, gk), params_);
+  const std::uint32_t g = row_element(params_, steps, gk, "rotate_rows");
+  return std::move(rotated(a, std::span<const std::uint32_t>(&g, 1), gk, false, "rotate_rows")[0]);
 }
 
 Ciphertext Evaluator::rotate_columns(const Ciphertext& a, const GaloisKeys& gk) const {
-  check(a, "rotate_columns");
-  return detail::from_ring(ring_.conjugate(detail::to_ring(a, params_), gk), params_);
+  const std::uint32_t g = ring::galois_element_conjugate(params_.n());
+  return std::move(rotated(a, std::span<const std::uint32_t>(&g, 1), gk, false, "rotate_columns")[0]);
 }
 
 std::vector<Ciphertext> Evaluator::rotate_rows_hoisted(const Ciphertext& a, std::span<const int> steps,
                                                        const GaloisKeys& gk) const {
+  std::vector<std::uint32_t> elts;
   check(a, "rotate_rows_hoisted");
-  std::vector<Ciphertext> out;
-  for (auto& r : ring_.rotate_hoisted(detail::to_ring(a, params_), steps, gk))
-    out.push_back(detail::from_ring(std::move(r), params_));
-  return out;
+  for (int s : steps) elts.push_back(row_element(params_, s, gk, "rotate_rows_hoisted"));
+  if (elts.empty()) return {};
+  return rotated(a, elts, gk, true, "rotate_rows_hoisted");
 }
 
 // ---- modulus switching ----
@@ -339,11 +320,9 @@ std::vector<Ciphertext> Evaluator::rotate_rows_hoisted(const Ciphertext& a, std:
 void Evaluator::mod_switch_to_next_inplace(Ciphertext& a) const {
   check(a, "mod_switch");
   if (a.level == 0) throw Error("mod_switch: ciphertext is at level 0; no prime left to drop");
-  // round(c / q_l) on every part: the ring layer's rescale, with the scale set so it stays 1.
-  ckks::Ciphertext r = detail::to_ring(std::move(a), params_);
-  r.scale = static_cast<double>(params_.q()[r.level].value);
-  ring_.rescale_inplace(r);
-  a = detail::from_ring(std::move(r), params_);
+  // round(c / q_l) on every part: the ring layer's division by the last prime.
+  ring_.divide_round_by_last_inplace(a.polys, a.level);
+  a.level -= 1;
 }
 
 void Evaluator::mod_switch_to_inplace(Ciphertext& a, std::size_t level) const {

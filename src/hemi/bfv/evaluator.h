@@ -3,9 +3,9 @@
 // output, and its errors name the operation and the values.
 // The tensor product is Halevi-Polyakov-Shoup's: both operands extended exactly from Q_l to
 // Q_l + R (R the auxiliary base of Params), multiplied in NTT form, scaled by t/Q_l and
-// rounded into R, then converted exactly back to Q_l. Key switching (relinearize, rotations)
-// and modulus switching are the ring layer's hybrid key switching and rescaling
-// (ckks/evaluator.h), applied to the same NTT-form polynomials.
+// rounded into R, then converted exactly back to Q_l. Key switching (relinearize, rotations),
+// modulus switching and the additive operations are the ring layer's (ring/evaluator.h: hybrid
+// key switching, Galois automorphisms, division by the last prime), applied to the parts.
 // Cost notes: multiply ~ 7 (L + 1 + |R|) NTTs; key switching as in CKKS; everything else is
 // linear. Immutable; one Evaluator may be shared by threads. With a ThreadPool (not owned,
 // must outlive the Evaluator) the limbs are spread over it.
@@ -19,20 +19,16 @@
 #include "hemi/base/thread_pool.h"
 #include "hemi/bfv/ciphertext.h"
 #include "hemi/bfv/keys.h"
-#include "hemi/ckks/evaluator.h"
+#include "hemi/ring/evaluator.h"
 
 namespace hemi::bfv {
 
-class Evaluator {
+class Evaluator : public ring::AdditiveOps<Evaluator, Ciphertext> {
  public:
   explicit Evaluator(Params params, ThreadPool* pool = nullptr);
   const Params& params() const { return params_; }
 
-  Ciphertext add(const Ciphertext& a, const Ciphertext& b) const;
-  void add_inplace(Ciphertext& a, const Ciphertext& b) const;
-  Ciphertext sub(const Ciphertext& a, const Ciphertext& b) const;
-  void sub_inplace(Ciphertext& a, const Ciphertext& b) const;
-  void negate_inplace(Ciphertext& a) const;
+  // add, add_inplace, sub, sub_inplace, negate_inplace: ring::AdditiveOps.
 
   void add_plain_inplace(Ciphertext& a, const Plaintext& p) const;
   void sub_plain_inplace(Ciphertext& a, const Plaintext& p) const;
@@ -70,16 +66,20 @@ class Evaluator {
   void mod_switch_to_inplace(Ciphertext& a, std::size_t level) const;
 
  private:
+  friend class ring::AdditiveOps<Evaluator, Ciphertext>;
+  const ring::Evaluator& ring_ops() const { return ring_; }
   void check(const Ciphertext& a, const char* op) const;
   void check_pair(const Ciphertext& a, const Ciphertext& b, const char* op) const;
   void check_plain(const Ciphertext& a, const Plaintext& p, const char* op) const;
   RnsPoly extend(const RnsPoly& p, std::size_t level) const;  // NTT over Q_l -> NTT over Q_l + R
   Ciphertext tensor(const Ciphertext& a, const Ciphertext& b, bool same) const;
-  void parallel(std::size_t count, const std::function<void(std::size_t)>& f) const;
+  // One automorphism (elts of size 1), or many sharing one decomposition (hoisted).
+  std::vector<Ciphertext> rotated(const Ciphertext& a, std::span<const std::uint32_t> elts, const GaloisKeys& gk,
+                                  bool hoisted, const char* op) const;
+  void parallel(std::size_t count, const std::function<void(std::size_t)>& f) const { ring_.parallel(count, f); }
 
   Params params_;
-  ckks::Evaluator ring_;
-  ThreadPool* pool_ = nullptr;
+  ring::Evaluator ring_;
 };
 
 }  // namespace hemi::bfv

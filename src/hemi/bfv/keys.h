@@ -1,21 +1,21 @@
 // BFV keys are ring keys: the secret, public, relinearization and Galois keys of the shared
-// ring layer (ckks/keys.h) made under Params::ring(), so key generation, seeded half-size
-// key-switching keys, secret wiping and key serialization are one code path for both schemes.
-// Galois elements: 5^k rotates the rows left by k, 2N - 1 swaps the two rows.
+// ring layer (ring/keys.h) made under Params::ring(), so key generation, seeded half-size
+// key-switching keys, secret wiping and key serialization (ring/serialize.h) are one code path
+// for both schemes. Galois elements: 5^k rotates the rows left by k, 2N - 1 swaps the two rows.
 // One KeyGenerator per thread; keys are immutable and may be shared.
 #pragma once
 
 #include <vector>
 
 #include "hemi/bfv/params.h"
-#include "hemi/ckks/keys.h"
+#include "hemi/ring/keys.h"
 
 namespace hemi::bfv {
 
-using SecretKey = ckks::SecretKey;
-using PublicKey = ckks::PublicKey;
-using RelinKey = ckks::RelinKey;
-using GaloisKeys = ckks::GaloisKeys;
+using ring::GaloisKeys;
+using ring::PublicKey;
+using ring::RelinKey;
+using ring::SecretKey;
 
 class KeyGenerator {
  public:
@@ -31,7 +31,7 @@ class KeyGenerator {
   }
 
  private:
-  ckks::KeyGenerator gen_;
+  ring::KeyGenerator gen_;
 };
 
 }  // namespace hemi::bfv

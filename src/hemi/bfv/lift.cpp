@@ -65,21 +65,4 @@ RnsPoly lift_centered(const Params& params, const Plaintext& pt, std::size_t lev
   return out;
 }
 
-ckks::Ciphertext to_ring(Ciphertext ct, const Params& params) {
-  ckks::Ciphertext r;
-  r.polys = std::move(ct.polys);
-  r.level = ct.level;
-  r.scale = 1;
-  r.params_id = params.ring().id();
-  return r;
-}
-
-Ciphertext from_ring(ckks::Ciphertext ct, const Params& params) {
-  Ciphertext r;
-  r.polys = std::move(ct.polys);
-  r.level = ct.level;
-  r.params_id = params.id();
-  return r;
-}
-
 }  // namespace hemi::bfv::detail

@@ -1,11 +1,9 @@
-// Internal to the bfv layer: moving plaintexts into the ciphertext ring and ciphertexts to and
-// from the ring layer's representation (whose operations BFV reuses: encryption, key
-// switching, rescaling as modulus switching).
+// Internal to the bfv layer: moving plaintexts into the ciphertext ring (what encryption and
+// the plaintext operations add or multiply).
 #pragma once
 
 #include "hemi/bfv/ciphertext.h"
 #include "hemi/bfv/params.h"
-#include "hemi/ckks/ciphertext.h"
 
 namespace hemi::bfv::detail {
 
@@ -19,9 +17,5 @@ void check_level(const Params& params, std::size_t level, const char* op);
 RnsPoly scale_up(const Params& params, const Plaintext& pt, std::size_t level);
 // The centred lift of m (coefficients in (-t/2, t/2]) in NTT form over Q_l: a multiplier.
 RnsPoly lift_centered(const Params& params, const Plaintext& pt, std::size_t level);
-
-// The ring layer's view of a BFV ciphertext (scale 1, the ring's params id) and back.
-ckks::Ciphertext to_ring(Ciphertext ct, const Params& params);
-Ciphertext from_ring(ckks::Ciphertext ct, const Params& params);
 
 }  // namespace hemi::bfv::detail

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "hemi/ckks/sampling.h"
+#include "hemi/ring/sampling.h"
 
 namespace hemi::bfv {
 
@@ -20,13 +20,13 @@ double log_add(double a, double b) {
 // ||v|| <= t (B (2N + 1) + 1/2) / Q.
 double NoiseEstimator::fresh_public(std::size_t level) const {
   const double n = static_cast<double>(params_.n()), t = static_cast<double>(params_.t().value);
-  const double b = ckks::detail::kErrorBound;
+  const double b = ring::detail::kErrorBound;
   return std::log2(t * (b * (2 * n + 1) + 0.5)) - params_.log2_q(level);
 }
 
 // Fresh symmetric: t/Q (e + eps): ||v|| <= t (B + 1/2) / Q.
 double NoiseEstimator::fresh_symmetric(std::size_t level) const {
-  const double t = static_cast<double>(params_.t().value), b = ckks::detail::kErrorBound;
+  const double t = static_cast<double>(params_.t().value), b = ring::detail::kErrorBound;
   return std::log2(t * (b + 0.5)) - params_.log2_q(level);
 }
 
@@ -54,7 +54,7 @@ double NoiseEstimator::multiply(double a, double b, std::size_t level) const {
 double NoiseEstimator::key_switch(double a, std::size_t level) const {
   const auto& ring = params_.ring();
   const double n = static_cast<double>(params_.n()), t = static_cast<double>(params_.t().value);
-  const double b = ckks::detail::kErrorBound;
+  const double b = ring::detail::kErrorBound;
   const std::size_t alpha = ring.digit_size(), dnum = (level + alpha) / alpha;
   double log_d = 0, log_p = 0;
   for (std::size_t j = 0; j < dnum; ++j) {

@@ -1,7 +1,7 @@
 // A noise-budget estimate for the client, without keys: worst-case bounds on the invariant
 // noise ||v||_inf (t/Q [c0 + c1 s]_Q = m + v + t k; decryption is correct while ||v|| < 1/2)
 // through a sequence of operations. Every bound is a proven worst case for ternary secrets
-// and errors cut at |e| <= 19 (ckks/sampling.h), so a positive estimated budget guarantees
+// and errors cut at |e| <= 19 (ring/sampling.h), so a positive estimated budget guarantees
 // correct decryption; measured budgets (Decryptor::noise_budget) are typically 5-10 bits
 // above it per multiplication. The formulas and their derivation are in docs/bfv.md.
 // Values are log2 ||v||; budget = -1 - log2 ||v||. Immutable; thread-safe.

@@ -7,6 +7,7 @@
 
 #include "hemi/base/bytes.h"
 #include "hemi/math/primes.h"
+#include "hemi/ring/serialize.h"
 
 namespace hemi::bfv {
 
@@ -21,14 +22,14 @@ constexpr int kAuxPrimeBits = 50;
 // + log t + kAuxMargin).
 constexpr int kAuxMargin = 4;
 
-ckks::ParamsId compute_id(const detail::Context& c) {
+ring::ParamsId compute_id(const detail::Context& c) {
   Bytes b;
   ByteWriter w(b);
   w.put_string("hemi-bfv-params-v1");
   w.put_bytes(c.ring.id().data(), c.ring.id().size());
   w.put<std::uint64_t>(c.t.value);
-  static_assert(SHA256_DIGEST_LENGTH == ckks::kParamsIdBytes);
-  ckks::ParamsId id{};
+  static_assert(SHA256_DIGEST_LENGTH == ring::kParamsIdBytes);
+  ring::ParamsId id{};
   SHA256(b.data(), b.size(), id.data());
   return id;
 }
@@ -64,16 +65,9 @@ Result<u64> choose_t(const ParamsLiteral& l, std::size_t n, const std::vector<ma
 }  // namespace
 
 Result<Params> Params::create(const ParamsLiteral& l) {
-  ckks::ParamsLiteral rl;
-  rl.log_n = l.log_n;
-  rl.q_bits = l.q_bits;
-  rl.p_bits = l.p_bits;
-  rl.log_scale = 1;  // unused by BFV; fixed so the ring's id does not depend on it
-  rl.security = l.security;
-  rl.allow_insecure = l.allow_insecure;
-  auto ring = ckks::Params::create(rl);
+  auto ring = ring::Params::create(ring::RingLiteral{l.log_n, l.q_bits, l.p_bits, l.security, l.allow_insecure});
   if (!ring) return Result<Params>::failure(ring.error());
-  const ckks::Params& r = ring.value();
+  const ring::Params& r = ring.value();
   const std::size_t n = r.n();
 
   std::vector<math::Modulus> ring_primes = r.q();
@@ -139,10 +133,10 @@ Result<Params> Params::create(const ParamsLiteral& l) {
 }
 
 const ParamsLiteral& Params::literal() const { return ctx_->literal; }
-const ckks::Params& Params::ring() const { return ctx_->ring; }
+const ring::Params& Params::ring() const { return ctx_->ring; }
 const math::Modulus& Params::t() const { return ctx_->t; }
-const ckks::ParamsId& Params::id() const { return ctx_->id; }
-std::string Params::id_hex() const { return ckks::to_hex(ctx_->id); }
+const ring::ParamsId& Params::id() const { return ctx_->id; }
+std::string Params::id_hex() const { return ring::to_hex(ctx_->id); }
 
 namespace {
 std::size_t packed_bytes(const Params& p, std::size_t level) {
@@ -153,7 +147,7 @@ std::size_t packed_bytes(const Params& p, std::size_t level) {
 }  // namespace
 
 // Exact serialized sizes (serialize.cpp): the 48-byte header, then the payload.
-constexpr std::size_t kHeader = 16 + ckks::kParamsIdBytes;
+constexpr std::size_t kHeader = ring::kHeaderBytes;
 std::size_t Params::ciphertext_bytes(std::size_t level) const { return kHeader + 4 + 4 + 2 * packed_bytes(*this, level); }
 std::size_t Params::seeded_ciphertext_bytes(std::size_t level) const { return kHeader + 4 + 32 + packed_bytes(*this, level); }
 

@@ -1,7 +1,7 @@
 // BFV parameters. A ParamsLiteral (plain numbers) becomes an immutable, validated Params only
 // through Params::create, which returns the reason when it refuses. The ring part (degree N,
 // the ciphertext chain Q, the special primes P of hybrid key switching, their NTT tables and
-// the security check against the HomomorphicEncryption.org table) is a ckks::Params: the two
+// the security check against the HomomorphicEncryption.org table) is a ring::Params: the two
 // schemes share one ring layer and one security table. On top of it Params adds the plaintext
 // modulus t (a batching prime, t = 1 mod 2N), the batching NTT over Z_t, floor(Q_l / t), and
 // per level the Halevi-Polyakov-Shoup tools for the tensor product (an auxiliary base R of
@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "hemi/bfv/rns_exact.h"
-#include "hemi/ckks/params.h"
+#include "hemi/ring/params.h"
 
 namespace hemi::bfv {
+
+using math::u64;
 
 struct ParamsLiteral {
   int log_n = 13;
@@ -44,7 +46,7 @@ class Params {
   static Result<Params> create(const ParamsLiteral& literal);
 
   const ParamsLiteral& literal() const;
-  const ckks::Params& ring() const;  // N, Q, P, NTT tables, key switching, security
+  const ring::Params& ring() const;  // N, Q, P, NTT tables, key switching, security
   std::size_t n() const { return ring().n(); }
   std::size_t slots() const { return n(); }         // a 2 x N/2 matrix
   std::size_t row_size() const { return n() / 2; }
@@ -53,7 +55,7 @@ class Params {
   const std::vector<math::Modulus>& q() const { return ring().q(); }
   int security_bits() const { return ring().security_bits(); }
   double log2_q(std::size_t level) const { return ring().log2_q(level); }
-  const ckks::ParamsId& id() const;  // SHA-256 of "bfv", the ring's id and t: never a CKKS id
+  const ring::ParamsId& id() const;  // SHA-256 of "bfv", the ring's id and t: never a CKKS id
   std::string id_hex() const;        // 64 hex digits
   std::size_t ciphertext_bytes(std::size_t level) const;  // serialized, 2 parts
   std::size_t seeded_ciphertext_bytes(std::size_t level) const;
@@ -78,7 +80,7 @@ struct LevelTools {
 
 struct Context {
   ParamsLiteral literal;
-  ckks::Params ring;
+  ring::Params ring;
   math::Modulus t;
   std::unique_ptr<math::NttTables> t_ntt;    // batching
   std::vector<std::uint32_t> slot_to_ntt;    // slot (row r, column c) -> NTT index
@@ -86,9 +88,9 @@ struct Context {
   std::vector<std::unique_ptr<math::NttTables>> aux_ntt;
   std::unique_ptr<ExactConverter> aux_to_q;  // R -> q_0..q_L (a prefix of the outputs for Q_l)
   std::vector<LevelTools> levels;            // per level l
-  ckks::ParamsId id{};
+  ring::ParamsId id{};
 
-  explicit Context(ckks::Params r) : ring(std::move(r)) {}
+  explicit Context(ring::Params r) : ring(std::move(r)) {}
 };
 
 }  // namespace detail

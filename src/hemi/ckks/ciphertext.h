@@ -7,10 +7,13 @@
 #include <vector>
 
 #include "hemi/base/random.h"
-#include "hemi/ckks/params_id.h"
-#include "hemi/ckks/poly.h"
+#include "hemi/ring/params_id.h"
+#include "hemi/ring/poly.h"
 
 namespace hemi::ckks {
+
+using ring::ParamsId;
+using ring::RnsPoly;
 
 struct Plaintext {
   RnsPoly poly;

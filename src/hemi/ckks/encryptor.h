@@ -1,9 +1,11 @@
 // Encryption (public key, or symmetric with the secret key and a seeded half-size output for
-// uploads) and decryption. Client side. One Encryptor/Decryptor per thread.
+// uploads) and decryption: the ring's (ring/encryptor.h) with CKKS's level and scale around
+// them. Client side. One Encryptor/Decryptor per thread.
 #pragma once
 
 #include "hemi/ckks/encoder.h"
 #include "hemi/ckks/keys.h"
+#include "hemi/ring/encryptor.h"
 
 namespace hemi::ckks {
 
@@ -15,8 +17,7 @@ class Encryptor {
 
  private:
   Params params_;
-  PublicKey pk_;
-  Prng prng_;
+  ring::Encryptor inner_;
 };
 
 class SymmetricEncryptor {
@@ -32,10 +33,8 @@ class SymmetricEncryptor {
   static Ciphertext expand(const Params& params, const SeededCiphertext& sct);
 
  private:
-  std::vector<std::int8_t> draw(std::size_t limbs, SeededCiphertext& sct, RnsPoly& a);
   Params params_;
-  const SecretKey& sk_;
-  Prng prng_;
+  ring::SymmetricEncryptor inner_;
 };
 
 class Decryptor {
@@ -45,7 +44,7 @@ class Decryptor {
 
  private:
   Params params_;
-  const SecretKey& sk_;
+  ring::Decryptor inner_;
 };
 
 }  // namespace hemi::ckks

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "hemi/ckks/encoder.h"
-#include "hemi/ckks/sampling.h"
 #include "hemi/math/eltwise.h"
 
 namespace hemi::ckks {
@@ -72,50 +71,6 @@ void Evaluator::check_product_scale(double scale, std::size_t level, const char*
 }
 
 // ---- additive ----
-
-void Evaluator::add_inplace(Ciphertext& a, const Ciphertext& b) const {
-  check_pair(a, b, "add");
-  const auto& ctx = params_.ctx();
-  const std::size_t parts = std::max(a.size(), b.size());
-  if (a.size() < parts) a.polys.resize(parts, RnsPoly::zeros(ctx.n, a.level + 1));
-  for (std::size_t k = 0; k < b.size(); ++k)
-    for (std::size_t i = 0; i <= a.level; ++i)
-      math::add_mod_vec(a.polys[k].limb(i), b.polys[k].limb(i), ctx.n, ctx.q[i].value);
-}
-
-Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
-  check_pair(a, b, "add");
-  Ciphertext r = a;
-  add_inplace(r, b);
-  return r;
-}
-
-void Evaluator::sub_inplace(Ciphertext& a, const Ciphertext& b) const {
-  check_pair(a, b, "sub");
-  const auto& ctx = params_.ctx();
-  const std::size_t parts = std::max(a.size(), b.size());
-  if (a.size() < parts) a.polys.resize(parts, RnsPoly::zeros(ctx.n, a.level + 1));
-  for (std::size_t k = 0; k < b.size(); ++k)
-    for (std::size_t i = 0; i <= a.level; ++i)
-      math::sub_mod_vec(a.polys[k].limb(i), b.polys[k].limb(i), ctx.n, ctx.q[i].value);
-}
-
-Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const {
-  check_pair(a, b, "sub");
-  Ciphertext r = a;
-  sub_inplace(r, b);
-  return r;
-}
-
-void Evaluator::negate_inplace(Ciphertext& a) const {
-  check(a, "negate");
-  const auto& ctx = params_.ctx();
-  for (auto& p : a.polys)
-    for (std::size_t i = 0; i <= a.level; ++i) {
-      u64* x = p.limb(i);
-      for (std::size_t c = 0; c < ctx.n; ++c) x[c] = math::neg_mod(x[c], ctx.q[i].value);
-    }
-}
 
 void Evaluator::add_plain_inplace(Ciphertext& a, const Plaintext& p) const {
   check_plain(a, p, "add_plain", true);
@@ -194,7 +149,7 @@ Ciphertext Evaluator::multiply(const Ciphertext& a, const Ciphertext& b) const {
   r.level = a.level;
   r.scale = a.scale * b.scale;
   r.params_id = a.params_id;
-  r.polys.assign(3, RnsPoly(ctx.n, limbs));
+  r.polys = ring::uninitialized_parts(3, ctx.n, limbs);
   for (std::size_t i = 0; i < limbs; ++i) {
     const math::Modulus& m = ctx.q[i];
     const u64 *a0 = a.polys[0].limb(i), *a1 = a.polys[1].limb(i);
@@ -220,129 +175,20 @@ Ciphertext Evaluator::multiply_relin(const Ciphertext& a, const Ciphertext& b, c
 
 // ---- key switching ----
 
-void Evaluator::parallel(std::size_t count, const std::function<void(std::size_t)>& f) const {
-  if (pool_) return pool_->parallel_for(0, count, f);
-  for (std::size_t i = 0; i < count; ++i) f(i);
-}
-
-Evaluator::Decomposed Evaluator::decompose(const RnsPoly& d, std::size_t level) const {
-  const auto& ctx = params_.ctx();
-  const std::size_t L1 = level + 1, k = ctx.p.size(), n = ctx.n;
-  RnsPoly coef = d;
-  parallel(L1, [&](std::size_t i) { math::ntt_inverse(coef.limb(i), *ctx.ntt[i]); });
-  Decomposed dec;
-  dec.level = level;
-  const std::size_t dnum = ctx.digits_at(level);
-  dec.digits.resize(dnum);
-  parallel(dnum, [&](std::size_t j) {
-    const std::size_t begin = j * ctx.alpha, end = std::min(begin + ctx.alpha, L1);
-    const math::BaseConverter& conv = *ctx.modup[level][j];
-    RnsPoly ext(n, L1 + k);
-    // The digit's own limbs are d's (already NTT form); the others are converted in place.
-    std::vector<math::u64*> outs;
-    for (std::size_t i = 0; i < L1 + k; ++i)
-      if (i < begin || i >= end) outs.push_back(ext.limb(i));
-    conv.convert(coef.limb(begin), outs.data(), n);
-    for (std::size_t i = 0; i < L1 + k; ++i) {
-      if (i >= begin && i < end)
-        std::copy(d.limb(i), d.limb(i) + n, ext.limb(i));
-      else
-        math::ntt_forward(ext.limb(i), *ctx.ntt[detail::qp_index(ctx, i, L1)]);
-    }
-    dec.digits[j] = std::move(ext);
-  });
-  return dec;
-}
-
-void Evaluator::key_switch(const Decomposed& dec, const KeySwitchKey& key, const std::uint32_t* perm,
-                           RnsPoly& out0, RnsPoly& out1) const {
-  const auto& ctx = params_.ctx();
-  const std::size_t L1 = dec.level + 1, k = ctx.p.size(), n = ctx.n;
-  const std::size_t dnum = dec.digits.size();
-  RnsPoly acc0 = RnsPoly::zeros(n, L1 + k), acc1 = RnsPoly::zeros(n, L1 + k);
-  parallel(L1 + k, [&](std::size_t i) {
-    std::vector<u64, AlignedAllocator<u64>> permuted(perm ? n : 0);
-    const std::size_t ki = detail::qp_index(ctx, i, L1);
-    const u64 q = ctx.qp[ki].value;
-    for (std::size_t j = 0; j < dnum; ++j) {
-      const u64* x = dec.digits[j].limb(i);
-      if (perm) {  // the automorphism of the digit, applied once for both products
-        math::permute(permuted.data(), x, perm, n);
-        x = permuted.data();
-      }
-      math::mac_shoup_lazy(acc0.limb(i), x, key.b[j].limb(ki), key.b_shoup[j].limb(ki), n, q);
-      math::mac_shoup_lazy(acc1.limb(i), x, key.a[j].limb(ki), key.a_shoup[j].limb(ki), n, q);
-    }
-    math::reduce_from_2q(acc0.limb(i), n, q);
-    math::reduce_from_2q(acc1.limb(i), n, q);
-  });
-  // ModDown: (acc - Conv_{P->Q}(acc mod P)) * P^-1.
-  auto mod_down = [&](RnsPoly& acc, RnsPoly& out) {
-    for (std::size_t pj = 0; pj < k; ++pj) math::ntt_inverse(acc.limb(L1 + pj), *ctx.ntt[ctx.q.size() + pj]);
-    RnsPoly conv(n, ctx.q.size());
-    ctx.p_to_q->convert(acc.limb(L1), conv.data(), n, L1);
-    out = RnsPoly(n, L1);
-    parallel(L1, [&](std::size_t i) {
-      const u64 q = ctx.q[i].value, w = ctx.p_inv_mod_q[i], ws = ctx.p_inv_mod_q_shoup[i];
-      u64* cv = conv.limb(i);
-      math::ntt_forward(cv, *ctx.ntt[i]);
-      u64* o = out.limb(i);
-      std::copy(acc.limb(i), acc.limb(i) + n, o);
-      math::sub_mod_vec(o, cv, n, q);
-      math::mul_scalar_vec(o, n, w, ws, q);
-    });
-  };
-  mod_down(acc0, out0);
-  mod_down(acc1, out1);
-}
-
 void Evaluator::relinearize_inplace(Ciphertext& a, const RelinKey& rk) const {
   check(a, "relinearize");
   if (a.size() != 3) throw Error("relinearize: ciphertext has " + std::to_string(a.size()) + " parts, not 3");
-  if (rk.key.params_id != params_.id() || rk.key.b.size() != params_.digit_count())
-    throw Error("relinearize: relinearization key from other parameters");
-  Decomposed dec = decompose(a.polys[2], a.level);
-  RnsPoly r0, r1;
-  key_switch(dec, rk.key, nullptr, r0, r1);
-  a.polys.pop_back();
-  const auto& ctx = params_.ctx();
-  for (std::size_t i = 0; i <= a.level; ++i) {
-    math::add_mod_vec(a.polys[0].limb(i), r0.limb(i), ctx.n, ctx.q[i].value);
-    math::add_mod_vec(a.polys[1].limb(i), r1.limb(i), ctx.n, ctx.q[i].value);
-  }
+  ring_.relinearize_inplace(a.polys, a.level, rk, "relinearize");
 }
 
 Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint32_t g, const GaloisKeys& gk, const char* op) const {
   check(a, op);
   if (a.size() != 2) throw Error(op_str(op) + "ciphertext has 3 parts; relinearize first");
-  if (gk.params_id != params_.id()) throw Error(op_str(op) + "Galois keys from other parameters");
-  auto it = gk.keys.find(g);
-  if (it == gk.keys.end()) throw Error(op_str(op) + "no Galois key for Galois element " + std::to_string(g));
-  const auto& ctx = params_.ctx();
-  const auto& perm = ctx.galois_permutation(g);
-  // One rotation: permute c1's limbs before decomposing (the digits then need no permutation).
-  RnsPoly c1(ctx.n, a.level + 1);
-  for (std::size_t i = 0; i <= a.level; ++i) math::permute(c1.limb(i), a.polys[1].limb(i), perm.data(), ctx.n);
-  return rotated(a, decompose(c1, a.level), it->second, perm, false);
-}
-
-Ciphertext Evaluator::rotated(const Ciphertext& a, const Decomposed& dec, const KeySwitchKey& key,
-                              const std::vector<std::uint32_t>& perm, bool permute_digits) const {
-  // (sigma(c0), 0) + KeySwitch(sigma(c1)); the digits of c1 are permuted here unless c1 was
-  // permuted before its decomposition.
-  const auto& ctx = params_.ctx();
   Ciphertext r;
+  r.polys = ring_.apply_galois(a.polys, a.level, g, gk, op);
   r.level = a.level;
   r.scale = a.scale;
   r.params_id = a.params_id;
-  r.polys.resize(2);
-  key_switch(dec, key, permute_digits ? perm.data() : nullptr, r.polys[0], r.polys[1]);
-  for (std::size_t i = 0; i <= a.level; ++i) {
-    const u64 q = ctx.q[i].value;
-    const u64* c0 = a.polys[0].limb(i);
-    u64* o = r.polys[0].limb(i);
-    for (std::size_t c = 0; c < ctx.n; ++c) o[c] = math::add_mod(o[c], c0[perm[c]], q);
-  }
   return r;
 }
 
@@ -374,16 +220,15 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, std::span
                   std::to_string(g) + ")");
     elts.push_back(g);
   }
-  const auto& ctx = params_.ctx();
-  Decomposed dec = decompose(a.polys[1], a.level);
   std::vector<Ciphertext> out;
   out.reserve(steps.size());
-  for (std::uint32_t g : elts) {
-    if (g == 1) {
-      out.push_back(a);
-      continue;
-    }
-    out.push_back(rotated(a, dec, gk.keys.at(g), ctx.galois_permutation(g), true));
+  for (auto& parts : ring_.apply_galois_hoisted(a.polys, a.level, elts, gk, "rotate_hoisted")) {
+    Ciphertext r;
+    r.polys = std::move(parts);
+    r.level = a.level;
+    r.scale = a.scale;
+    r.params_id = a.params_id;
+    out.push_back(std::move(r));
   }
   return out;
 }
@@ -393,26 +238,10 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, std::span
 void Evaluator::rescale_inplace(Ciphertext& a) const {
   check(a, "rescale");
   if (a.level == 0) throw Error("rescale: ciphertext is at level 0; no prime left to divide by");
-  const auto& ctx = params_.ctx();
-  const std::size_t l = a.level, n = ctx.n;
-  const u64 ql = ctx.q[l].value, half = ql >> 1;
-  std::vector<u64, AlignedAllocator<u64>> last(n), tmp(n);
-  for (auto& poly : a.polys) {
-    std::copy(poly.limb(l), poly.limb(l) + n, last.begin());
-    math::ntt_inverse(last.data(), *ctx.ntt[l]);
-    for (std::size_t c = 0; c < n; ++c) last[c] = math::add_mod(last[c], half, ql);  // round, not floor
-    for (std::size_t i = 0; i < l; ++i) {
-      const math::Modulus& qi = ctx.q[i];
-      const u64 h = ctx.half_last[l][i];
-      math::reduce_sub_const(tmp.data(), last.data(), n, ql, qi, h);
-      math::ntt_forward(tmp.data(), *ctx.ntt[i]);
-      math::sub_mod_vec(poly.limb(i), tmp.data(), n, qi.value);
-      math::mul_scalar_vec(poly.limb(i), n, ctx.inv_last[l][i], ctx.inv_last_shoup[l][i], qi.value);
-    }
-    poly.truncate(l);
-  }
-  a.level = l - 1;
-  a.scale /= static_cast<double>(ql);
+  const double ql = static_cast<double>(params_.q()[a.level].value);
+  ring_.divide_round_by_last_inplace(a.polys, a.level);
+  a.level -= 1;
+  a.scale /= ql;
 }
 
 void Evaluator::drop_level_inplace(Ciphertext& a, std::size_t level) const {
@@ -459,7 +288,7 @@ Ciphertext Evaluator::multiply_plain_sum(std::span<const Ciphertext* const> cts,
   r.level = first.level;
   r.scale = first.scale * pts[0]->scale;
   r.params_id = first.params_id;
-  r.polys.assign(2, RnsPoly(n, limbs));
+  r.polys = ring::uninitialized_parts(2, n, limbs);
   parallel(limbs, [&](std::size_t i) {
     math::DotAccumulator acc(n, ctx.q[i]);
     for (std::size_t part = 0; part < 2; ++part) {
@@ -507,7 +336,7 @@ std::vector<Ciphertext> Evaluator::dot_products_impl(std::span<const Ciphertext*
     o.level = first.level;
     o.scale = first.scale * weight_scale;
     o.params_id = first.params_id;
-    o.polys.assign(2, RnsPoly(n, limbs));
+    o.polys = ring::uninitialized_parts(2, n, limbs);
   }
   constexpr std::size_t kBlock = 512;  // coefficients per block: inputs of a block stay in cache
   const std::size_t block = std::min(kBlock, n), blocks = n / block;

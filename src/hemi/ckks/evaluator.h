@@ -1,4 +1,7 @@
-// Homomorphic operations on ciphertexts. Server side: it takes only public evaluation keys.
+// Homomorphic operations on CKKS ciphertexts. Server side: it takes only public evaluation
+// keys. Key switching (relinearization, rotations), the element-wise additive operations and
+// the division by the last prime under rescale are the ring layer's (ring/evaluator.h); this
+// class adds CKKS's checks, scales and constants.
 // Every operation validates parameter identity, levels, scales, shapes and keys before it
 // touches its output, and its errors name the operation and the values
 // ("multiply: scale mismatch 2^26 vs 2^52").
@@ -17,19 +20,17 @@
 
 #include "hemi/base/thread_pool.h"
 #include "hemi/ckks/keys.h"
+#include "hemi/ring/evaluator.h"
 
 namespace hemi::ckks {
 
-class Evaluator {
+class Evaluator : public ring::AdditiveOps<Evaluator, Ciphertext> {
  public:
-  explicit Evaluator(Params params, ThreadPool* pool = nullptr) : params_(std::move(params)), pool_(pool) {}
+  explicit Evaluator(Params params, ThreadPool* pool = nullptr)
+      : params_(std::move(params)), ring_(params_, pool) {}
   const Params& params() const { return params_; }
 
-  Ciphertext add(const Ciphertext& a, const Ciphertext& b) const;
-  void add_inplace(Ciphertext& a, const Ciphertext& b) const;
-  Ciphertext sub(const Ciphertext& a, const Ciphertext& b) const;
-  void sub_inplace(Ciphertext& a, const Ciphertext& b) const;
-  void negate_inplace(Ciphertext& a) const;
+  // add, add_inplace, sub, sub_inplace, negate_inplace: ring::AdditiveOps.
 
   void add_plain_inplace(Ciphertext& a, const Plaintext& p) const;
   void sub_plain_inplace(Ciphertext& a, const Plaintext& p) const;
@@ -84,16 +85,8 @@ class Evaluator {
                                        std::span<const SparseRow> rows, double weight_scale = 0) const;
 
  private:
-  struct Decomposed {
-    std::vector<RnsPoly> digits;  // ModUp of each digit, NTT form over Q_level and P
-    std::size_t level = 0;
-  };
-  Decomposed decompose(const RnsPoly& d, std::size_t level) const;
-  // (out0, out1) = ModDown(sum_j digit_j(perm) * key_j), over Q_level, NTT form.
-  void key_switch(const Decomposed& dec, const KeySwitchKey& key, const std::uint32_t* perm,
-                  RnsPoly& out0, RnsPoly& out1) const;
-  Ciphertext rotated(const Ciphertext& a, const Decomposed& dec, const KeySwitchKey& key,
-                     const std::vector<std::uint32_t>& perm, bool permute_digits) const;
+  friend class ring::AdditiveOps<Evaluator, Ciphertext>;
+  const ring::Evaluator& ring_ops() const { return ring_; }
   Ciphertext apply_galois(const Ciphertext& a, std::uint32_t galois_elt, const GaloisKeys& gk,
                           const char* op) const;
   void check(const Ciphertext& a, const char* op) const;
@@ -103,9 +96,9 @@ class Evaluator {
 
   std::vector<Ciphertext> dot_products_impl(std::span<const Ciphertext* const> inputs, std::span<const SparseRow> rows,
                                             double weight_scale, const char* op) const;
-  void parallel(std::size_t count, const std::function<void(std::size_t)>& f) const;
+  void parallel(std::size_t count, const std::function<void(std::size_t)>& f) const { ring_.parallel(count, f); }
   Params params_;
-  ThreadPool* pool_ = nullptr;
+  ring::Evaluator ring_;
 };
 
 // "2^26" or "2^26.03": how scales appear in messages.

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "hemi/bfv/noise.h"
-#include "hemi/ckks/security.h"
+#include "hemi/ring/security.h"
 #include "hemi/math/primes.h"
 
 namespace hemi::quant {
@@ -80,7 +80,7 @@ Result<Plan> compile_with(const QuantizedModel& qm, const CompileOptions& o, con
     } catch (const Error&) {
       continue;  // no batching primes of this size for this N
     }
-    const int bound = o.security ? *ckks::max_log_qp(std::max(log_n, 12), o.security) : 60 * 16;
+    const int bound = o.security ? *ring::max_log_qp(std::max(log_n, 12), o.security) : 60 * 16;
     // Equal primes of up to 50 (else 60) bits plus one special prime as large as a digit.
     for (int max_bits : kRingPrimeBits) {
       for (int count = 1; count <= 15; ++count) {

@@ -12,7 +12,7 @@
 #include "hemi/bfv/evaluator.h"
 #include "hemi/bfv/noise.h"
 #include "hemi/bfv/serialize.h"
-#include "hemi/ckks/serialize.h"
+#include "hemi/ring/serialize.h"
 #include "hemi/quant/throughput.h"
 
 namespace hemi::quant {
@@ -198,7 +198,7 @@ LatencyEvalKeys LatencyClient::eval_keys() {
     bfv::KeyGenerator gen(params_[i]);
     k.relin.push_back(gen.relin_key(sk_[i]));
     k.galois.push_back(gen.galois_keys(sk_[i], steps, plan_.layout.column_swap()));  // the swap only if a layer uses row 1
-    k.bytes += ckks::serialize(k.relin.back(), params_[i].ring()).size() + ckks::serialize(k.galois.back(), params_[i].ring()).size();
+    k.bytes += ring::serialize(k.relin.back(), params_[i].ring()).size() + ring::serialize(k.galois.back(), params_[i].ring()).size();
   }
   return k;
 }
@@ -382,7 +382,7 @@ LatencyResult run_latency(const QuantizedModel& qm, const LatencyPlan& plan, con
     res.eval_key_bytes += keys.bytes;
     res.galois_keys = keys.galois.front().keys.size();
     res.keygen_s += seconds_since(t0);
-    res.secret_key_bytes += ckks::serialize(bfv::KeyGenerator(params).secret_key(), params.ring()).size();  // the client's size
+    res.secret_key_bytes += ring::serialize(bfv::KeyGenerator(params).secret_key(), params.ring()).size();  // the client's size
     t0 = std::chrono::steady_clock::now();
     const LatencyServer server(one, std::move(keys), pool);
     res.setup_s += seconds_since(t0);

@@ -10,7 +10,7 @@
 #include "hemi/bfv/encryptor.h"
 #include "hemi/bfv/evaluator.h"
 #include "hemi/bfv/serialize.h"
-#include "hemi/ckks/serialize.h"
+#include "hemi/ring/serialize.h"
 
 namespace hemi::quant {
 
@@ -93,8 +93,8 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
     bfv::KeyGenerator keygen(params);
     const bfv::SecretKey sk = keygen.secret_key();
     const bfv::RelinKey rk = keygen.relin_key(sk);
-    res.relin_key_bytes += ckks::serialize(rk, params.ring()).size();
-    res.secret_key_bytes += ckks::serialize(sk, params.ring()).size();
+    res.relin_key_bytes += ring::serialize(rk, params.ring()).size();
+    res.secret_key_bytes += ring::serialize(sk, params.ring()).size();
     res.keygen_s += seconds_since(t0);
     const bfv::Encoder encoder(params);
     const bfv::Decryptor dec(params, sk);

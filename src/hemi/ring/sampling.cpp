@@ -1,8 +1,8 @@
-#include "hemi/ckks/sampling.h"
+#include "hemi/ring/sampling.h"
 
 #include <cmath>
 
-namespace hemi::ckks::detail {
+namespace hemi::ring::detail {
 
 std::vector<std::int8_t> sample_ternary(Prng& prng, std::size_t n) {
   std::vector<std::int8_t> out(n);
@@ -90,4 +90,4 @@ RnsPoly small_to_ntt(const std::int8_t* coeffs, const Context& ctx, std::size_t 
   return out;
 }
 
-}  // namespace hemi::ckks::detail
+}  // namespace hemi::ring::detail

@@ -1,4 +1,6 @@
-// Sampling of secrets, errors and uniform polynomials (internal to the ckks layer).
+// Sampling of secrets, errors and uniform polynomials: ternary secrets, sigma = 3.2 Gaussian
+// errors cut at about 6 sigma, uniform polynomials (from the OS CSPRNG or a public seed).
+// Internal to the ring layer and the schemes above it (ckks, bfv).
 #pragma once
 
 #include <cstdint>
@@ -6,14 +8,16 @@
 #include <vector>
 
 #include "hemi/base/random.h"
-#include "hemi/ckks/params.h"
-#include "hemi/ckks/poly.h"
+#include "hemi/ring/params.h"
+#include "hemi/ring/poly.h"
 
-namespace hemi::ckks::detail {
+namespace hemi::ring::detail {
 
 // Domain-separation labels of the public seeded streams (Prng(seed, label)): one per purpose,
 // so a seed reused across purposes never expands to related polynomials. Part of the format:
-// changing one changes every seeded object (known-answer tests pin each stream).
+// changing one changes every seeded object (known-answer tests pin each stream). They still
+// say "ckks": they were named when the ring lived in the ckks layer, and BFV keys and seeded
+// ciphertexts use the same streams.
 inline constexpr std::string_view kLabelRelinKeyA = "hemi/ckks/relin-key/a";
 inline constexpr std::string_view kLabelGaloisKeyA = "hemi/ckks/galois-key/a";
 inline constexpr std::string_view kLabelSeededCiphertextA = "hemi/ckks/seeded-ciphertext/a";
@@ -53,4 +57,4 @@ inline std::size_t qp_index(const Context& ctx, std::size_t i, std::size_t q_lim
   return i < q_limbs ? i : ctx.q.size() + (i - q_limbs);
 }
 
-}  // namespace hemi::ckks::detail
+}  // namespace hemi::ring::detail

@@ -9,11 +9,11 @@
 #include <cstdint>
 #include <string>
 
-namespace hemi::ckks {
+namespace hemi::ring {
 
 inline constexpr std::size_t kParamsIdBytes = 32;
 using ParamsId = std::array<std::uint8_t, kParamsIdBytes>;
 
 std::string to_hex(const ParamsId& id);  // 64 lower-case hex digits
 
-}  // namespace hemi::ckks
+}  // namespace hemi::ring

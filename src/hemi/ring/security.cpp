@@ -1,6 +1,6 @@
-#include "hemi/ckks/security.h"
+#include "hemi/ring/security.h"
 
-namespace hemi::ckks {
+namespace hemi::ring {
 
 namespace {
 struct Row {
@@ -33,4 +33,4 @@ int security_level_met(int log_n, double log_qp) {
   return 0;
 }
 
-}  // namespace hemi::ckks
+}  // namespace hemi::ring

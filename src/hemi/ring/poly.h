@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 #include "hemi/base/aligned_vector.h"
 #include "hemi/base/random.h"
 #include "hemi/math/modarith.h"
 
-namespace hemi::ckks {
+namespace hemi::ring {
 
 class RnsPoly {
  public:
@@ -44,4 +45,13 @@ class RnsPoly {
   U64Vec data_;
 };
 
-}  // namespace hemi::ckks
+// `count` polys of uninitialised coefficients, each allocated for itself (not copies of one:
+// copying n * limbs words of garbage cost a third of a CKKS multiply).
+inline std::vector<RnsPoly> uninitialized_parts(std::size_t count, std::size_t n, std::size_t limbs) {
+  std::vector<RnsPoly> v;
+  v.reserve(count);
+  for (std::size_t k = 0; k < count; ++k) v.emplace_back(n, limbs);
+  return v;
+}
+
+}  // namespace hemi::ring

@@ -1,8 +1,8 @@
-#include "hemi/ckks/keys.h"
+#include "hemi/ring/keys.h"
 
-#include "hemi/ckks/sampling.h"
+#include "hemi/ring/sampling.h"
 
-namespace hemi::ckks {
+namespace hemi::ring {
 
 using math::u64;
 
@@ -45,11 +45,9 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) {
   }
   e.wipe();
   PublicKey pk;
-  pk.ct.polys.push_back(std::move(b));
-  pk.ct.polys.push_back(std::move(a));
-  pk.ct.level = L1 - 1;
-  pk.ct.scale = 1;
-  pk.ct.params_id = params_.id();
+  pk.polys.push_back(std::move(b));
+  pk.polys.push_back(std::move(a));
+  pk.params_id = params_.id();
   return pk;
 }
 
@@ -155,4 +153,4 @@ GaloisKeys KeyGenerator::galois_keys(const SecretKey& sk, const std::vector<int>
   return gk;
 }
 
-}  // namespace hemi::ckks
+}  // namespace hemi::ring
