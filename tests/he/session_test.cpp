@@ -49,5 +49,33 @@ TEST(EncryptedSession, EveryImageAcrossBatchesMatchesTheInterpreter) {
   for (double v : {s.compile, s.keygen, s.setup, s.encrypt, s.evaluate, s.decrypt, s.other}) EXPECT_GE(v, 0);
 }
 
+// hemi eval's --plaintext-cache-mib and --server-memory-mib reach the session's own compile
+// (they once reached only the command's pre-check, and the run used the defaults).
+TEST(EncryptedSession, TheServerMemoryOptionsReachThePlan) {
+  std::mt19937_64 rng(5);
+  const nn::Model model = testing::make_model(
+      1, 16, 16,
+      {testing::conv(1, 6, 3, 1, 1, rng), nn::Square{}, testing::conv(6, 8, 3, 2, 1, rng), nn::Square{}, nn::AvgPool2d{},
+       nn::Flatten{}, testing::dense(128, 3, rng)},
+      3);
+  std::vector<float> image(256, 0.25f);
+  SessionOptions o;
+  o.packing = Packing::kLatency;
+  o.params = testing::insecure_params(7);
+  o.threads = 1;
+  o.plaintext_cache_bytes = 4096;
+  const SessionResult r = run_encrypted(model, image.data(), 1, {}, o);
+  ASSERT_GT(r.plan.mux_block, 0u) << "the test needs the channel-packed layout, where the cache applies";
+  EXPECT_EQ(r.plan.plaintext_cache_bytes, 4096u);
+  EXPECT_EQ(r.agreement, 1.0);
+  o.max_server_memory = 1 << 20;  // below the evaluation keys alone
+  try {
+    run_encrypted(model, image.data(), 1, {}, o);
+    ADD_FAILURE() << "a 1 MiB server limit was not applied";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("MiB"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace hemi::he

@@ -49,6 +49,10 @@ struct MemoryArgs {
     if (server_memory_mib) o.max_server_memory = server_memory_mib << 20;
     if (cache_given) o.plaintext_cache_bytes = plaintext_cache_mib << 20;
   }
+  void apply(he::SessionOptions& o) const {  // the same limits for hemi eval's own compile
+    if (server_memory_mib) o.max_server_memory = server_memory_mib << 20;
+    if (cache_given) o.plaintext_cache_bytes = plaintext_cache_mib << 20;
+  }
   void add_to(CLI::App* app) {
     app->add_option("--server-memory-mib", server_memory_mib,
                     "refuse a latency plan whose server would hold more (default 8192)");
@@ -258,6 +262,7 @@ void run_eval(const EvalArgs& a) {
     so.packing = parse_packing(a.packing);
     so.threads = a.threads;
     so.scale_bits = a.scale_bits;
+    a.memory.apply(so);
     const auto t0 = Clock::now();
     if (!a.quiet) {
       so.phase = [&](const std::string& name) {

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "hemi/app/command.h"
+#include "hemi/base/clock.h"
 #include "hemi/data/dataset.h"
 #include "hemi/nn/architectures.h"
 #include "hemi/nn/model_file.h"
@@ -47,10 +48,6 @@ struct TrainArgs {
   // both. Its epochs, batch size, learning rate, noise and threads are set from the fields above.
   report::TrainSpec recipe;
 };
-
-double since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 void run_train(const TrainArgs& a) {
   auto t_start = std::chrono::steady_clock::now();
@@ -94,7 +91,7 @@ void run_train(const TrainArgs& a) {
 
   auto t_load = std::chrono::steady_clock::now();
   data::Dataset ds = data::load_dataset(a.data, load);
-  double load_seconds = since(t_load);
+  double load_seconds = seconds_since(t_load);
   if (ds.train.size() == 0) throw Error("train: the training split of '" + a.data + "' is empty");
   if (ds.split.mode == data::SplitMode::kNamed && ds.split.test_split == ds.split.train_split)
     throw Error("train: --split " + a.split + " would test on the training images; choose the test or val split, "
@@ -185,7 +182,7 @@ void run_train(const TrainArgs& a) {
 
   auto t_eval = std::chrono::steady_clock::now();
   train::Evaluation ev = train::evaluate(result.model, ds.test, a.threads);
-  double eval_seconds = since(t_eval);
+  double eval_seconds = seconds_since(t_eval);
   nn::ModelSpec spec = result.model.spec();
   spec.data = train::make_data_record(ds, load);
   const nn::Model trained = nn::Model::create(std::move(spec)).value();
@@ -224,7 +221,7 @@ void run_train(const TrainArgs& a) {
     j["train_seconds"] = result.seconds;
     j["eval_seconds"] = eval_seconds;
     j["load_seconds"] = load_seconds;
-    j["total_seconds"] = since(t_start);
+    j["total_seconds"] = seconds_since(t_start);
     j["split"] = ds.split.describe();
     j["notes"] = ds.notes;
     j["duplicates"] = {{"policy", ds.duplicates.kept ? "keep" : "drop"},

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <span>
 
+#include "hemi/base/clock.h"
 #include "hemi/ckks/encoder.h"
 #include "hemi/ckks/encryptor.h"
 #include "hemi/ckks/evaluator.h"
@@ -12,10 +13,6 @@
 
 namespace hemi::fl {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 ckks::Params make_params(const SecureAggregationOptions& o) {
   if (o.log_scale < 20 || o.log_scale > 50)

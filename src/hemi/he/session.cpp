@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "hemi/base/clock.h"
 #include "hemi/base/thread_pool.h"
 #include "hemi/ckks/serialize.h"
 #include "hemi/he/roles.h"
@@ -13,7 +14,6 @@ namespace hemi::he {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 int argmax(const std::vector<double>& v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
 }
@@ -34,13 +34,15 @@ SessionResult run_encrypted(const nn::Model& model, const float* images, std::si
   co.images = count;
   co.scale_bits = options.scale_bits;
   co.params = options.params;
+  if (options.max_server_memory) co.max_server_memory = *options.max_server_memory;
+  if (options.plaintext_cache_bytes) co.plaintext_cache_bytes = *options.plaintext_cache_bytes;
   auto phase = [&](const char* name) {
     if (options.phase) options.phase(name);
   };
   phase("compile");
   auto t = Clock::now();
   r.plan = compile(model, co);
-  r.seconds.compile = since(t);
+  r.seconds.compile = seconds_since(t);
   const Plan& plan = r.plan;
   const std::size_t values = model.input_shape().size();
 
@@ -51,11 +53,11 @@ SessionResult run_encrypted(const nn::Model& model, const float* images, std::si
   r.eval_key_bytes = ckks::serialize(keys.relin, client.params()).size() +
                      (keys.galois.keys.empty() ? 0 : ckks::serialize(keys.galois, client.params()).size());
   r.secret_key_bytes = ckks::serialize(client.secret_key(), client.params()).size();
-  r.seconds.keygen = since(t);
+  r.seconds.keygen = seconds_since(t);
   phase("setup");
   t = Clock::now();
   Server server(plan, model, std::move(keys), &pool);
-  r.seconds.setup = since(t);
+  r.seconds.setup = seconds_since(t);
   phase("evaluate");
 
   r.logits.resize(count);
@@ -72,15 +74,15 @@ SessionResult run_encrypted(const nn::Model& model, const float* images, std::si
         auto seeded = client.encrypt_value(batch, k);
         up += static_cast<double>(client.params().seeded_ciphertext_bytes(seeded.level));
         auto ct = ckks::SymmetricEncryptor::expand(client.params(), seeded);
-        enc += since(te);
+        enc += seconds_since(te);
         return ct;
       });
       r.seconds.encrypt += enc;
-      r.seconds.evaluate += since(t_batch) - enc;
+      r.seconds.evaluate += seconds_since(t_batch) - enc;
       for (auto& c : out) down += static_cast<double>(client.params().ciphertext_bytes(c.level));
       t = Clock::now();
       auto logits = client.decrypt_logits(out, n);
-      r.seconds.decrypt += since(t);
+      r.seconds.decrypt += seconds_since(t);
       for (std::size_t i = 0; i < n; ++i) r.logits[start + i] = std::move(logits[i]);
       if (options.progress) options.progress(start + n, count);
     }
@@ -90,18 +92,18 @@ SessionResult run_encrypted(const nn::Model& model, const float* images, std::si
       auto seeded = client.encrypt_image(images + i * values);
       up += static_cast<double>(client.params().seeded_ciphertext_bytes(seeded.level));
       auto ct = ckks::SymmetricEncryptor::expand(client.params(), seeded);
-      r.seconds.encrypt += since(t);
+      r.seconds.encrypt += seconds_since(t);
       t = Clock::now();
       auto out = server.evaluate_image(ct);
-      r.seconds.evaluate += since(t);
+      r.seconds.evaluate += seconds_since(t);
       down += static_cast<double>(client.params().ciphertext_bytes(out.level));
       t = Clock::now();
       r.logits[i] = client.decrypt_logits({out}, 1)[0];
-      r.seconds.decrypt += since(t);
+      r.seconds.decrypt += seconds_since(t);
       if (options.progress) options.progress(i + 1, count);
     }
   }
-  r.seconds.total = since(t_all);
+  r.seconds.total = seconds_since(t_all);
   const PhaseSeconds& ps = r.seconds;
   r.seconds.other = std::max(0.0, ps.total - ps.compile - ps.keygen - ps.setup - ps.encrypt - ps.evaluate - ps.decrypt);
 
@@ -109,7 +111,7 @@ SessionResult run_encrypted(const nn::Model& model, const float* images, std::si
   t = Clock::now();
   nn::ImageBatch batch{images, count, model.input_shape()};
   nn::BatchOutput plain = nn::forward_batch(model, batch, &pool);
-  r.plain_seconds = since(t);
+  r.plain_seconds = seconds_since(t);
   const std::size_t classes = static_cast<std::size_t>(model.classes());
   std::size_t agree = 0, correct = 0, plain_correct = 0;
   r.plain_logits.resize(count);

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "hemi/base/clock.h"
 #include "hemi/bfv/encoder.h"
 #include "hemi/bfv/encryptor.h"
 #include "hemi/bfv/evaluator.h"
@@ -20,16 +21,6 @@ namespace hemi::quant {
 using math::u64;
 
 namespace {
-
-double cpu_now() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // log2(2^a + 2^b)
 double log2_sum(double a, double b) {
@@ -389,16 +380,16 @@ LatencyResult run_latency(const QuantizedModel& qm, const LatencyPlan& plan, con
     res.plaintext_bytes += server.plaintext_bytes();
     for (std::size_t img = 0; img < count; ++img) {
       t0 = std::chrono::steady_clock::now();
-      double c0 = cpu_now();
+      double c0 = process_cpu_seconds();
       const auto up = client.encrypt(inputs[img]);
       res.upload_bytes += bfv::serialize(up.front(), params).size();
       res.encrypt_s += seconds_since(t0);
-      res.encrypt_cpu_s += cpu_now() - c0;
+      res.encrypt_cpu_s += process_cpu_seconds() - c0;
       t0 = std::chrono::steady_clock::now();
-      c0 = cpu_now();
+      c0 = process_cpu_seconds();
       const auto down = server.evaluate(up);
       res.evaluate_s += seconds_since(t0);
-      res.evaluate_cpu_s += cpu_now() - c0;
+      res.evaluate_cpu_s += process_cpu_seconds() - c0;
       t0 = std::chrono::steady_clock::now();
       res.download_bytes += bfv::serialize(down.front(), params).size();
       const auto centred = client.decrypt(down);  // one prime: the centred residues

@@ -4,17 +4,12 @@
 #include <cmath>
 #include <optional>
 
+#include "hemi/base/clock.h"
 #include "hemi/base/thread_pool.h"
 #include "hemi/quant/latency.h"
 #include "hemi/quant/throughput.h"
 
 namespace hemi::quant {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 const char* to_string(BfvPacking p) { return p == BfvPacking::kLatency ? "latency" : "throughput"; }
 

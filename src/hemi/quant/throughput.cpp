@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 
+#include "hemi/base/clock.h"
 #include "hemi/bfv/encoder.h"
 #include "hemi/bfv/encryptor.h"
 #include "hemi/bfv/evaluator.h"
@@ -15,18 +16,6 @@
 namespace hemi::quant {
 
 using math::u64;
-
-namespace {
-double cpu_now() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 std::int64_t centred_mod(i128 v, u64 t) {
   i128 r = v % static_cast<i128>(t);
@@ -115,7 +104,7 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
       // Client: one seeded ciphertext per input neuron, slot s = image first + s; one
       // encryptor (own random seed) per worker, each on a contiguous share of the neurons.
       t0 = std::chrono::steady_clock::now();
-      double c0 = cpu_now();
+      double c0 = process_cpu_seconds();
       std::vector<bfv::Ciphertext> x(qm.input_size);
       std::vector<std::size_t> up(workers, 0);
       each(workers, [&](std::size_t w) {
@@ -130,10 +119,10 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
       });
       for (std::size_t b : up) res.upload_bytes += b;
       res.encrypt_s += seconds_since(t0);
-      res.encrypt_cpu_s += cpu_now() - c0;
+      res.encrypt_cpu_s += process_cpu_seconds() - c0;
       // Server.
       t0 = std::chrono::steady_clock::now();
-      c0 = cpu_now();
+      c0 = process_cpu_seconds();
       auto linear_row = [&](const Row& row, const std::vector<bfv::Ciphertext>& in_cts) {
         std::vector<const bfv::Ciphertext*> in;
         std::vector<std::int64_t> w;
@@ -224,7 +213,7 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
       }
       each(x.size(), [&](std::size_t i) { eval.mod_switch_to_inplace(x[i], plan.download_level); });
       res.evaluate_s += seconds_since(t0);
-      res.evaluate_cpu_s += cpu_now() - c0;
+      res.evaluate_cpu_s += process_cpu_seconds() - c0;
       // Client: decrypt.
       t0 = std::chrono::steady_clock::now();
       for (std::size_t c = 0; c < classes; ++c) {

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "hemi/base/clock.h"
 #include "hemi/base/error.h"
 #include "hemi/base/thread_pool.h"
 #include "hemi/ckks/params.h"
@@ -92,8 +93,6 @@ Environment describe_environment(int threads) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 void say(std::FILE* log, const char* fmt, auto... args) {
   if (!log) return;
   std::fprintf(log, fmt, args...);
@@ -283,7 +282,7 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
   } else if (v.mode == Mode::kPlain) {
     const auto t0 = Clock::now();
     nn::BatchOutput out = nn::forward_batch(t.model, {test_set.pixels.data(), count, t.model.input_shape()}, &pool);
-    r.seconds.inference = r.seconds.evaluate = since(t0);
+    r.seconds.inference = r.seconds.evaluate = seconds_since(t0);
     logits = rows_of(out.logits, out.classes);
     r.threads = static_cast<int>(pool.size());
   } else {
@@ -440,7 +439,7 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
   for (const std::string& n : ds.notes)
     // k-fold reads the whole training split as "train, no test set": the folds make the tests.
     if (e.folds < 2 || n.rfind("no test set", 0) != 0) notes.push_back(n);
-  const double load_seconds = since(t_load);
+  const double load_seconds = seconds_since(t_load);
   for (const auto& bad : ds.skipped)
     report.warnings.push_back("experiment '" + e.name + "': skipped unreadable image " + bad.path);
   const nn::Model initial = initial_model(e, p, ds.train.class_names);
@@ -554,7 +553,7 @@ Report run_spec(const Spec& spec, const RunOptions& opts) {
   }
   for (const RunResult& r : report.runs)
     for (const std::string& w : r.metrics.warnings) report.warnings.push_back(r.label() + ": " + w);
-  report.seconds = since(t0);
+  report.seconds = seconds_since(t0);
   return report;
 }
 

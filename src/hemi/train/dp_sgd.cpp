@@ -4,19 +4,12 @@
 #include <cmath>
 #include <thread>
 
+#include "hemi/base/clock.h"
 #include "hemi/train/dp_accountant.h"
 #include "hemi/train/per_example_grad.h"
 #include "hemi/train/torch_model.h"
 
 namespace hemi::train {
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
-
 void validate(const DpOptions& o) {
   if (!(o.clip > 0) || !std::isfinite(o.clip)) throw Error("DP: clip norm must be positive, got " + std::to_string(o.clip));
   if (!(o.noise_multiplier >= 0) || !std::isfinite(o.noise_multiplier))

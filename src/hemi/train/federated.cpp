@@ -6,14 +6,11 @@
 #include <numeric>
 #include <random>
 
+#include "hemi/base/clock.h"
 #include "hemi/train/dp_accountant.h"
 
 namespace hemi::train {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 data::ImageSet subset(const data::ImageSet& set, const std::vector<std::size_t>& index) {
   data::ImageSet s;

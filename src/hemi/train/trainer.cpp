@@ -6,6 +6,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "hemi/base/clock.h"
 #include "hemi/base/thread_pool.h"
 #include "hemi/data/split.h"
 #include "hemi/nn/interpreter.h"
@@ -15,10 +16,6 @@
 
 namespace hemi::train {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Adam (Kingma & Ba; PyTorch's defaults: betas 0.9/0.999, eps 1e-8, no weight decay) over
 // all parameters at once: the parameters and their gradients are re-seated as views of two
