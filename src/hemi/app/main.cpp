@@ -2,6 +2,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "hemi/app/command.h"
 #include "hemi/base/error.h"
@@ -15,6 +18,13 @@ std::vector<CommandSpec>& command_registry() {
 }  // namespace hemi::app
 
 int main(int argc, char** argv) {
+#if defined(__GLIBC__)
+  // Buffers of 1 MiB and more (ciphertexts at N >= 2^14) come from mmap and go back to the
+  // system when freed. glibc's default threshold rises with the first such free, after which
+  // they are carved from per-thread heaps that keep their peak: medcnn's streamed throughput
+  // run held 8.7 GB for 6.1 GiB of live ciphertexts, 7.5 GB with this (same time within 5 %).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
   CLI::App app{"hemi: homomorphic encryption for medical imaging (RNS-CKKS encrypted inference)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
