@@ -96,7 +96,7 @@ void check_network(const std::string& arch) {
               "evaluate %.1f s, decrypt %.1f s; CPU: encrypt %.1f s, evaluate %.1f s; upload %.1f MB, download %.1f MB, "
               "relin keys %.1f MB; budget left %.1f bits\n",
               arch.c_str(), same, count, static_cast<double>(correct) / count, r.keygen_s, r.encrypt_s, r.evaluate_s, r.decrypt_s,
-              r.encrypt_cpu_s, r.evaluate_cpu_s, r.upload_bytes / 1e6, r.download_bytes / 1e6, r.relin_key_bytes / 1e6,
+              r.encrypt_cpu_s, r.evaluate_cpu_s, r.upload_bytes / 1e6, r.download_bytes / 1e6, r.eval_key_bytes / 1e6,
               r.min_budget_bits);
   EXPECT_EQ(same, count);
 }

@@ -23,6 +23,7 @@
 #include "hemi/bfv/ciphertext.h"
 #include "hemi/bfv/keys.h"
 #include "hemi/quant/compiler.h"
+#include "hemi/quant/encrypted_run.h"
 #include "hemi/quant/latency_layout.h"
 
 namespace hemi::quant {
@@ -105,17 +106,12 @@ class LatencyServer {
   mutable std::size_t rotations_ = 0;
 };
 
-struct LatencyResult {
-  std::vector<i128> logits;  // count x classes
-  std::vector<int> predicted;
-  double keygen_s = 0, setup_s = 0;                                 // once: client keys; server encoding
-  double encrypt_s = 0, evaluate_s = 0, decrypt_s = 0;              // summed over images (wall)
-  double encrypt_cpu_s = 0, evaluate_cpu_s = 0;                     // process CPU time
-  std::size_t upload_bytes = 0, download_bytes = 0, eval_key_bytes = 0, secret_key_bytes = 0;  // all primes
+// keygen_s once (the client's keys); encrypt, evaluate and decrypt summed over images.
+struct LatencyResult : EncryptedRun {
+  double setup_s = 0;             // once: the server encodes the model
   std::size_t rotations = 0;      // counted, all images and primes
   std::size_t galois_keys = 0;    // per prime
   std::size_t plaintext_bytes = 0;
-  double min_budget_bits = 0;
 };
 
 // Runs the client and the server in one process, image by image, one plaintext prime after

@@ -59,41 +59,32 @@ SessionResult run_bfv(const nn::Model& model, const float* images, std::size_t c
   std::vector<i128> enc_logits;
   std::vector<int> enc_predicted;
   std::size_t up = 0, down = 0;
+  auto take = [&](EncryptedRun&& e) {
+    r.seconds.keygen = e.keygen_s;
+    r.seconds.encrypt = e.encrypt_s;
+    r.seconds.evaluate = e.evaluate_s;
+    r.seconds.decrypt = e.decrypt_s;
+    r.seconds.encrypt_cpu = e.encrypt_cpu_s;
+    r.seconds.evaluate_cpu = e.evaluate_cpu_s;
+    up = e.upload_bytes;
+    down = e.download_bytes;
+    r.eval_key_bytes = e.eval_key_bytes;
+    r.secret_key_bytes = e.secret_key_bytes;
+    r.min_budget_bits = e.min_budget_bits;
+    enc_logits = std::move(e.logits);
+    enc_predicted = std::move(e.predicted);
+  };
   if (lplan) {
     LatencyResult lr = run_latency(qm, *lplan, inputs, &pool);
-    r.seconds.keygen = lr.keygen_s;
     r.seconds.setup = lr.setup_s;
-    r.seconds.encrypt = lr.encrypt_s;
-    r.seconds.evaluate = lr.evaluate_s;
-    r.seconds.decrypt = lr.decrypt_s;
-    r.seconds.encrypt_cpu = lr.encrypt_cpu_s;
-    r.seconds.evaluate_cpu = lr.evaluate_cpu_s;
-    up = lr.upload_bytes;
-    down = lr.download_bytes;
-    r.eval_key_bytes = lr.eval_key_bytes;
-    r.secret_key_bytes = lr.secret_key_bytes;
-    r.min_budget_bits = lr.min_budget_bits;
     r.rotations_per_image = lr.rotations / count;
     r.galois_keys = lr.galois_keys;
     r.plaintext_bytes = lr.plaintext_bytes;
-    enc_logits = std::move(lr.logits);
-    enc_predicted = std::move(lr.predicted);
+    take(std::move(lr));
   } else {
     ThroughputResult tr = run_throughput(qm, r.plan, inputs, &pool);
-    r.seconds.keygen = tr.keygen_s;
-    r.seconds.encrypt = tr.encrypt_s;
-    r.seconds.evaluate = tr.evaluate_s;
-    r.seconds.decrypt = tr.decrypt_s;
-    r.seconds.encrypt_cpu = tr.encrypt_cpu_s;
-    r.seconds.evaluate_cpu = tr.evaluate_cpu_s;
-    up = tr.upload_bytes;
-    down = tr.download_bytes;
-    r.eval_key_bytes = tr.relin_key_bytes;
-    r.secret_key_bytes = tr.secret_key_bytes;
-    r.min_budget_bits = tr.min_budget_bits;
     r.batches = tr.batches;
-    enc_logits = std::move(tr.logits);
-    enc_predicted = std::move(tr.predicted);
+    take(std::move(tr));
   }
   r.seconds.total = seconds_since(t_total);
   r.seconds.other = std::max(0.0, r.seconds.total - r.seconds.compile - r.seconds.keygen - r.seconds.setup - r.seconds.encrypt -

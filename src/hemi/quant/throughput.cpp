@@ -82,7 +82,7 @@ ThroughputResult run_throughput(const QuantizedModel& qm, const Plan& plan, cons
     bfv::KeyGenerator keygen(params);
     const bfv::SecretKey sk = keygen.secret_key();
     const bfv::RelinKey rk = keygen.relin_key(sk);
-    res.relin_key_bytes += ring::serialize(rk, params.ring()).size();
+    res.eval_key_bytes += ring::serialize(rk, params.ring()).size();
     res.secret_key_bytes += ring::serialize(sk, params.ring()).size();
     res.keygen_s += seconds_since(t0);
     const bfv::Encoder encoder(params);
