@@ -49,7 +49,7 @@ TEST(MnistEncrypted, ThroughputAt128BitsAgreesWithThePlaintextModel) {
   const std::size_t count = 200;
   std::vector<int> labels(t.test.labels.begin(), t.test.labels.begin() + count);
   SessionOptions so;
-  so.packing = Packing::kThroughput;
+  so.compile.packing = Packing::kThroughput;
   so.threads = 2;
   SessionResult r = run_encrypted(t.model, t.test.pixels.data(), count, labels, so);
   auto params = ckks::Params::create(r.plan.params).value();
@@ -65,7 +65,7 @@ TEST(MnistEncrypted, LatencyAt128BitsAgreesWithThePlaintextModel) {
   const Trained& t = trained();
   const std::size_t count = 2;
   SessionOptions so;
-  so.packing = Packing::kLatency;
+  so.compile.packing = Packing::kLatency;
   so.threads = 2;
   SessionResult r = run_encrypted(t.model, t.test.pixels.data(), count, {}, so);
   EXPECT_GE(ckks::Params::create(r.plan.params).value().security_bits(), 128);

@@ -19,8 +19,8 @@ TEST(EncryptedSession, EveryImageAcrossBatchesMatchesTheInterpreter) {
   const nn::Model model = testing::make_model(
       1, 4, 4, {testing::conv(1, 1, 3, 1, 1, rng), nn::Square{}, nn::Flatten{}, testing::dense(16, 3, rng)}, 3);
   SessionOptions o;
-  o.packing = Packing::kThroughput;
-  o.params = testing::insecure_params(5);  // N = 2^11: batches of 1024 images
+  o.compile.packing = Packing::kThroughput;
+  o.compile.params = testing::insecure_params(5);  // N = 2^11: batches of 1024 images
   o.threads = 1;
   const std::size_t count = 1024 + 3;  // one full batch and a partial one of 3
   std::uniform_real_distribution<float> d(-1, 1);
@@ -60,15 +60,15 @@ TEST(EncryptedSession, TheServerMemoryOptionsReachThePlan) {
       3);
   std::vector<float> image(256, 0.25f);
   SessionOptions o;
-  o.packing = Packing::kLatency;
-  o.params = testing::insecure_params(7);
+  o.compile.packing = Packing::kLatency;
+  o.compile.params = testing::insecure_params(7);
   o.threads = 1;
-  o.plaintext_cache_bytes = 4096;
+  o.compile.plaintext_cache_bytes = 4096;
   const SessionResult r = run_encrypted(model, image.data(), 1, {}, o);
   ASSERT_GT(r.plan.mux_block, 0u) << "the test needs the channel-packed layout, where the cache applies";
   EXPECT_EQ(r.plan.plaintext_cache_bytes, 4096u);
   EXPECT_EQ(r.agreement, 1.0);
-  o.max_server_memory = 1 << 20;  // below the evaluation keys alone
+  o.compile.max_server_memory = 1 << 20;  // below the evaluation keys alone
   try {
     run_encrypted(model, image.data(), 1, {}, o);
     ADD_FAILURE() << "a 1 MiB server limit was not applied";

@@ -49,10 +49,6 @@ struct MemoryArgs {
     if (server_memory_mib) o.max_server_memory = server_memory_mib << 20;
     if (cache_given) o.plaintext_cache_bytes = plaintext_cache_mib << 20;
   }
-  void apply(he::SessionOptions& o) const {  // the same limits for hemi eval's own compile
-    if (server_memory_mib) o.max_server_memory = server_memory_mib << 20;
-    if (cache_given) o.plaintext_cache_bytes = plaintext_cache_mib << 20;
-  }
   void add_to(CLI::App* app) {
     app->add_option("--server-memory-mib", server_memory_mib,
                     "refuse a latency plan whose server would hold more (default 8192)");
@@ -172,8 +168,8 @@ void run_eval(const EvalArgs& a) {
   nn::Model model = nn::load_model(a.model);
   // The plan and its limits (memory, security) are checked before any image is read.
   std::optional<he::Plan> plan;
+  he::CompileOptions co;  // the session compiles with the same options
   if (a.mode == "encrypted" && !bfv) {
-    he::CompileOptions co;
     co.packing = parse_packing(a.packing);
     co.scale_bits = a.scale_bits;
     a.memory.apply(co);
@@ -259,10 +255,8 @@ void run_eval(const EvalArgs& a) {
     j["threads"] = pool.size();
   } else {
     he::SessionOptions so;
-    so.packing = parse_packing(a.packing);
+    so.compile = co;
     so.threads = a.threads;
-    so.scale_bits = a.scale_bits;
-    a.memory.apply(so);
     const auto t0 = Clock::now();
     if (!a.quiet) {
       so.phase = [&](const std::string& name) {

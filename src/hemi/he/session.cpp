@@ -29,13 +29,8 @@ SessionResult run_encrypted(const nn::Model& model, const float* images, std::si
   r.images = count;
   ThreadPool pool(options.threads > 0 ? static_cast<std::size_t>(options.threads) : 0);
   r.threads = static_cast<int>(pool.size());
-  CompileOptions co;
-  co.packing = options.packing;
+  CompileOptions co = options.compile;
   co.images = count;
-  co.scale_bits = options.scale_bits;
-  co.params = options.params;
-  if (options.max_server_memory) co.max_server_memory = *options.max_server_memory;
-  if (options.plaintext_cache_bytes) co.plaintext_cache_bytes = *options.plaintext_cache_bytes;
   auto phase = [&](const char* name) {
     if (options.phase) options.phase(name);
   };

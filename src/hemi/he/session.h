@@ -14,12 +14,10 @@
 namespace hemi::he {
 
 struct SessionOptions {
-  std::optional<Packing> packing;  // nullopt: the compiler chooses for the image count
-  int threads = 0;                 // 0: every core
-  int scale_bits = 0;              // 0: automatic
-  std::optional<ckks::ParamsLiteral> params;
-  // The server's memory limits, as in CompileOptions (nullopt: the compiler's defaults).
-  std::optional<std::size_t> max_server_memory, plaintext_cache_bytes;
+  // How the plan is made (packing, scale, parameters, the server's memory limits); its
+  // `images` is set to the number of images run_encrypted is given.
+  CompileOptions compile;
+  int threads = 0;  // 0: every core
   // Called after each batch (throughput) or image (latency): images done, images in all.
   std::function<void(std::size_t, std::size_t)> progress;
   // Called when a phase starts: "compile", "keygen", "setup" (the server pre-encodes the

@@ -287,17 +287,14 @@ RunResult evaluate_variant(const Spec& spec, const ExperimentSpec& e, const Vari
     r.threads = static_cast<int>(pool.size());
   } else {
     he::SessionOptions so;
-    so.packing = v.packing;
+    so.compile.packing = v.packing;
+    so.compile.scale_bits = v.scale_bits;
+    so.compile.params = v.params;
     so.threads = opts.threads;
-    so.scale_bits = v.scale_bits;
-    so.params = v.params;
     if (opts.log) {
       // The compiler's prediction, so that a long single-batch phase is not silent.
-      he::CompileOptions co;
-      co.packing = v.packing;
+      he::CompileOptions co = so.compile;
       co.images = count;
-      co.scale_bits = v.scale_bits;
-      co.params = v.params;
       const he::Plan plan = he::compile(t.model, co);
       const std::size_t units = plan.packing == he::Packing::kThroughput
                                     ? (count + plan.images_per_batch - 1) / plan.images_per_batch
