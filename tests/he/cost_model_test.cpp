@@ -1,15 +1,30 @@
-// The compiler's time model: it names the active SIMD path, is calibrated to a sane factor,
-// and is linear in the operation counts and in N and the number of primes.
+// The compiler's time model (cost_model.h): it names the active SIMD path and is calibrated to a
+// sane factor; it is linear in the operation counts; element-wise work scales as N log N and
+// linearly in the primes, key switching quadratically in the primes and with a memory term once
+// the key no longer fits in the cache; the plaintext cache moves encodes out of the steady state.
 #include "hemi/he/cost_model.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "hemi/math/simd.h"
 
 namespace hemi::he {
 namespace {
+
+OpCounts only_relins(std::uint64_t k) {
+  OpCounts o;
+  o.relinearizations = k;
+  return o;
+}
+
+OpCounts only_rescales(std::uint64_t k) {
+  OpCounts o;
+  o.rescales = k;
+  return o;
+}
 
 TEST(CostModel, FollowsTheActivePathAndIsCalibrated) {
   const CostModel& m = cost_model();
@@ -18,7 +33,7 @@ TEST(CostModel, FollowsTheActivePathAndIsCalibrated) {
   EXPECT_LE(m.cpu_factor, 8.0);
 }
 
-TEST(CostModel, LinearInOperationsDegreeAndPrimes) {
+TEST(CostModel, LinearInOperationCounts) {
   OpCounts one;
   one.rotations = 3;
   one.hoisted_groups = 1;
@@ -27,14 +42,68 @@ TEST(CostModel, LinearInOperationsDegreeAndPrimes) {
   one.plain_multiplies = 10;
   one.dot_terms = 100;
   one.additions = 20;
+  one.encodes = 5;
   OpCounts two = one;
   two += one;
   const double t1 = predict_seconds(one, 8192, 7);
   EXPECT_GT(t1, 0);
   EXPECT_NEAR(predict_seconds(two, 8192, 7), 2 * t1, 1e-12);
-  EXPECT_NEAR(predict_seconds(one, 16384, 7), 2 * t1, 1e-12);
-  EXPECT_NEAR(predict_seconds(one, 8192, 14), 2 * t1, 1e-12);
   EXPECT_EQ(predict_seconds(OpCounts{}, 8192, 7), 0.0);
+}
+
+TEST(CostModel, ElementwiseScalesAsNLogNAndLinearlyInPrimes) {
+  const double t = predict_seconds(only_rescales(10), 8192, 7);
+  EXPECT_NEAR(predict_seconds(only_rescales(10), 8192, 14) / t, 2.0, 1e-9);
+  EXPECT_NEAR(predict_seconds(only_rescales(10), 16384, 7) / t, 2.0 * 14.0 / 13.0, 1e-9);
+}
+
+TEST(CostModel, KeySwitchingIsQuadraticInPrimes) {
+  // Small enough that the key stays in the cache: digits x (limbs + 1) grows 3.6x from 4 to 8
+  // limbs, a linear model would say 2x.
+  const double r = predict_seconds(only_relins(1), 8192, 8) / predict_seconds(only_relins(1), 8192, 4);
+  EXPECT_GT(r, 2.6);
+  EXPECT_LT(r, 3.6 + 1e-9);
+  // Monotone in N and in the limbs.
+  EXPECT_GT(predict_seconds(only_relins(1), 16384, 8), predict_seconds(only_relins(1), 8192, 8));
+  EXPECT_GT(predict_seconds(only_relins(1), 8192, 9), predict_seconds(only_relins(1), 8192, 8));
+}
+
+TEST(CostModel, KeyBeyondTheCacheAddsItsMemoryTraffic) {
+  // 10 limbs + 1 special: the key is 10 x 11 x N x 32 bytes: 28.8 MB at N = 8192 (in a 32 MiB
+  // cache), 57.7 MB at N = 16384 (24.2 MB over it, read from memory at every use).
+  const double small = predict_seconds(only_relins(1), 8192, 10), large = predict_seconds(only_relins(1), 16384, 10);
+  const double over = (10.0 * 11 * 16384 * 32 - kLastLevelCacheBytes) / kMemoryBytesPerSecond;
+  EXPECT_NEAR(large - small * 2.0 * 14.0 / 13.0, over * cost_model().cpu_factor, 1e-9);
+}
+
+TEST(CostModel, AKnownTableValue) {
+  // One relinearization (tensor product included) at N = 8192 with 7 primes and 1 special:
+  // a * 7 * 8 + b * 7 microseconds at the reference, times this CPU's factor.
+  double a = 0, b = 0;
+  switch (math::simd::active_path()) {
+    case math::simd::Path::avx512ifma: a = 40.78, b = 46.78; break;
+    case math::simd::Path::avx2: a = 69.73, b = 24.51; break;
+    case math::simd::Path::scalar: a = 163.1, b = 187.1; break;
+  }
+  EXPECT_NEAR(predict_seconds(only_relins(1), 8192, 7), (a * 56 + b * 7) * 1e-6 * cost_model().cpu_factor, 1e-12);
+}
+
+TEST(CostModel, TheCacheEncodesItsPlaintextsOnceAndKeepsTheFirstOnes) {
+  // Two layers at one limb (64 KiB plaintexts at N = 8192): the cache holds 3.5 of them.
+  std::vector<LayerPlan> layers(2);
+  layers[0].level_in = 0;
+  layers[0].ops.encodes = 2;
+  layers[1].level_in = 0;
+  layers[1].ops.encodes = 4;
+  const std::size_t cache = 3 * 65536 + 32768;
+  const auto kept = cached_encodes(layers, 8192, cache);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0], 2u);
+  EXPECT_EQ(kept[1], 1u);
+  const double none = predict_layers_seconds(layers, 8192), steady = predict_layers_seconds(layers, 8192, cache);
+  EXPECT_LT(steady, none);
+  EXPECT_NEAR(steady + predict_cache_fill_seconds(layers, 8192, cache), none, 1e-12);
+  EXPECT_NEAR(steady, none * 3.0 / 6.0, 1e-12);  // 3 of 6 equal encodes are per image
 }
 
 }  // namespace

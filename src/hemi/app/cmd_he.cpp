@@ -3,10 +3,13 @@
 // plaintext or encrypted, with the full classification metrics; under CKKS (default: the float
 // model) or BFV (--scheme bfv: the integer-quantized model, exact; docs/bfv.md).
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <optional>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +18,7 @@
 #include "hemi/base/thread_pool.h"
 #include "hemi/data/dataset.h"
 #include "hemi/he/compiler.h"
+#include "hemi/he/cost_model.h"
 #include "hemi/he/session.h"
 #include "hemi/nn/interpreter.h"
 #include "hemi/metrics/classification.h"
@@ -37,6 +41,68 @@ double peak_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+// The resident memory now (the baseline the cost model's memory prediction adds to).
+double current_rss_mib() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  if (!(statm >> pages >> resident)) return 0;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
+}
+
+// CPU seconds of every thread of this process (the cost model predicts one thread's time).
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// The cost model's line under a plan: the path and calibration it used, and for a latency plan
+// with a plaintext cache the one-off cost of filling it (the first image pays it).
+std::string cost_model_note(const he::Plan& plan) {
+  const he::CostModel& m = he::cost_model();
+  const std::size_t n = std::size_t{1} << plan.params.log_n;
+  char buf[320];
+  std::snprintf(buf, sizeof buf, "  cost model: %s path, this CPU %.2fx the reference (NTT calibration)", m.path, m.cpu_factor);
+  std::string s = buf;
+  if (plan.plaintext_cache_bytes) {
+    std::uint64_t kept = 0;
+    for (std::uint64_t k : he::cached_encodes(plan.layers, n, plan.plaintext_cache_bytes)) kept += k;
+    std::snprintf(buf, sizeof buf, "; the cache keeps %llu plaintexts, encoded once: +%.2f s for the first image",
+                  static_cast<unsigned long long>(kept), he::predict_cache_fill_seconds(plan.layers, n, plan.plaintext_cache_bytes));
+    s += buf;
+  }
+  return s + "\n";
+}
+
+// The cost model against a CKKS run. Time: the plan's single-thread prediction for every image
+// (latency, plus filling the plaintext cache once) or batch, against the CPU seconds of every
+// thread from the first image to the last, less the client's encryption and decryption (timed
+// on their own). Memory: the resident memory before the session plus the plan's server memory,
+// against the peak.
+nlohmann::json cost_check(const he::SessionResult& r, std::size_t images, double rss_before_mib, double cpu_seconds) {
+  const he::Plan& p = r.plan;
+  const std::size_t n = std::size_t{1} << p.params.log_n;
+  const bool thr = p.packing == he::Packing::kThroughput;
+  const std::size_t units = thr ? (images + p.images_per_batch - 1) / p.images_per_batch : images;
+  const double predicted = p.predicted_seconds * static_cast<double>(units) +
+                           (thr ? 0.0 : he::predict_cache_fill_seconds(p.layers, n, p.plaintext_cache_bytes));
+  const double measured = std::max(0.0, cpu_seconds - r.seconds.encrypt - r.seconds.decrypt);
+  const double predicted_peak = rss_before_mib + static_cast<double>(p.server_memory_bytes) / 1048576.0;
+  const double peak = peak_rss_mib();
+  return {{"path", he::cost_model().path},
+          {"cpu_factor", he::cost_model().cpu_factor},
+          {"units", units},
+          {"predicted_seconds", predicted},
+          {"measured_cpu_seconds", measured},
+          {"measured_wall_seconds", r.seconds.evaluate},
+          {"threads", r.threads},
+          {"time_ratio", predicted > 0 ? measured / predicted : 0.0},
+          {"rss_before_mib", rss_before_mib},
+          {"predicted_peak_mib", predicted_peak},
+          {"measured_peak_mib", peak},
+          {"memory_ratio", predicted_peak > 0 ? peak / predicted_peak : 0.0}};
 }
 
 // ---- hemi plan ----
@@ -81,7 +147,7 @@ void run_plan(const PlanArgs& a) {
   he::Plan plan = he::compile(model, o);
   if (!a.output.empty()) he::save_plan(plan, a.output);
   if (a.json) std::printf("%s\n", plan.to_json().c_str());
-  else std::printf("%s", plan.describe().c_str());
+  else std::printf("%s%s", plan.describe().c_str(), cost_model_note(plan).c_str());
   if (!a.output.empty() && !a.json) std::printf("plan written to %s\n", a.output.c_str());
 }
 
@@ -212,10 +278,12 @@ void run_eval(const EvalArgs& a) {
                                       {"dropped", ds.duplicates.dropped},
                                       {"within_test", ds.duplicates.within_test}}}};
   std::vector<std::vector<double>> logits;
+  nlohmann::json cost;  // CKKS: the cost model's prediction against this run
   double eval_seconds = 0;
   std::optional<he::SessionResult> enc;
   std::optional<quant::SessionResult> benc;
   std::optional<quant::QuantizedModel> qplain;  // --scheme bfv --mode plain: the quantized twin
+  double cost_rss_before_mib = 0, cost_cpu_start = 0, cost_cpu_end = 0;
   if (bfv && a.mode == "plain") {
     const auto t = Clock::now();
     auto q = quant::quantize(model, {a.weight_bits, a.input_bits});
@@ -258,12 +326,17 @@ void run_eval(const EvalArgs& a) {
     so.compile = co;
     so.threads = a.threads;
     const auto t0 = Clock::now();
+    // The cost model's measured side: the resident memory before the session (its prediction
+    // adds the server's to it) and the CPU time from the first image to the last.
+    so.phase = [&](const std::string& name) {
+      if (name == "compile") cost_rss_before_mib = current_rss_mib();
+      if (name == "evaluate") cost_cpu_start = process_cpu_seconds();
+      if (name == "plaintext reference") cost_cpu_end = process_cpu_seconds();
+      if (a.quiet || name == "evaluate" || name == "plaintext reference") return;
+      std::fprintf(stderr, "  encrypted evaluation: %s%s...\n", name.c_str(),
+                   name == "setup" ? " (the server encodes the plan's plaintexts)" : "");
+    };
     if (!a.quiet) {
-      so.phase = [&](const std::string& name) {
-        if (name == "evaluate" || name == "plaintext reference") return;
-        std::fprintf(stderr, "  encrypted evaluation: %s%s...\n", name.c_str(),
-                     name == "setup" ? " (the server encodes the plan's plaintexts)" : "");
-      };
       so.progress = [&](std::size_t done, std::size_t all) {
         const double el = std::chrono::duration<double>(Clock::now() - t0).count();
         std::fprintf(stderr, "\r  encrypted evaluation: %zu/%zu images, %.1f s, ETA %.1f s   ", done, all, el,
@@ -330,6 +403,7 @@ void run_eval(const EvalArgs& a) {
   } else {
     const he::SessionResult& r = *enc;
     auto params = ckks::Params::create(r.plan.params).value();
+    cost = cost_check(r, count, cost_rss_before_mib, cost_cpu_end - cost_cpu_start);
     j["packing"] = he::to_string(r.plan.packing);
     j["plain_accuracy"] = r.plain_accuracy;
     j["agreement"] = r.agreement;
@@ -345,6 +419,7 @@ void run_eval(const EvalArgs& a) {
     j["bytes_down_per_image"] = r.bytes_down_per_image;
     j["eval_key_bytes"] = r.eval_key_bytes;
     j["secret_key_bytes"] = r.secret_key_bytes;
+    j["cost_model"] = cost;
     j["ckks"] = {{"n", params.n()}, {"q_bits", r.plan.params.q_bits}, {"p_bits", r.plan.params.p_bits},
                  {"log_scale", r.plan.params.log_scale}, {"log2_qp", params.log2_qp()},
                  {"security_bits", params.security_bits()}, {"insecure", params.insecure()}};
@@ -413,6 +488,12 @@ void run_eval(const EvalArgs& a) {
   std::printf("  per image: %.1f KiB up, %.1f KiB down; evaluation keys %.1f MiB; peak memory %.0f MiB\n",
               r.bytes_up_per_image / 1024, r.bytes_down_per_image / 1024, static_cast<double>(r.eval_key_bytes) / 1048576.0,
               peak_rss_mib());
+  std::printf("  cost model (%s path, one thread): evaluation predicted %.3f s, measured %.3f CPU-s on %d thread%s (%.2fx); "
+              "peak memory predicted %.0f MiB, measured %.0f MiB (%.2fx)\n",
+              cost["path"].get<std::string>().c_str(), cost["predicted_seconds"].get<double>(),
+              cost["measured_cpu_seconds"].get<double>(), r.threads, r.threads == 1 ? "" : "s",
+              cost["time_ratio"].get<double>(), cost["predicted_peak_mib"].get<double>(), cost["measured_peak_mib"].get<double>(),
+              cost["memory_ratio"].get<double>());
 }
 
 void setup(CLI::App& root) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <vector>
 
 #include "hemi/math/ntt.h"
@@ -12,19 +13,27 @@ namespace hemi::he {
 
 namespace {
 
-// Single-thread microseconds at N = 8192 with 7 primes on the reference machine (AMD EPYC
-// Zen 4, BENCHMARKS.md), per path; scaled linearly in N and in the number of primes, each
-// layer at the primes of its input level. Checked against single-thread end-to-end runs
-// (docs/he.md, "Cost"): after the second speed round the vector rows' key-switching and
-// element-wise costs were scaled by 0.85 so that seed-cnn (latency and throughput) and medcnn
-// (latency) fall within 30 % of what they measure.
-struct OpCosts {
-  double ntt_us;  // one forward NTT, 31-bit prime: the calibration kernel
-  double rotate, hoisted_rotate, relin, rescale, plain_mul, dot_term, add;
+// Single-thread microseconds in units of s(N) (N = 8192: s = 1), per path, fitted by
+// bench/cost_model.sh --fit to bench/cost_model_ops.cpp on the reference machine (AMD EPYC
+// Zen 4, 2 cores, shared: loaded) with the memory term's constants above; `ntt_us` is the
+// calibration kernel measured in the same run, so this CPU's factor is relative to that run.
+// Key-switching rows: {a per digit x (limbs + special), b per limb}; the others per limb.
+struct KeySwitchCost {
+  double per_digit_limb, per_limb;
 };
-constexpr OpCosts kIfma{14.9, 3400, 2635, 2805, 340, 34, 25, 17};
-constexpr OpCosts kAvx2{21.6, 4080, 3145, 3530, 450, 34, 24, 19};
-constexpr OpCosts kScalar{92.7, 12600, 8000, 11000, 2100, 230, 34, 66};
+struct OpCosts {
+  double ntt_us;
+  KeySwitchCost rotate, hoisted_rotate, relin;  // relin includes the tensor product before it
+  double rescale, plain_mul, add, dot_term;     // per limb
+  double encode_per_limb, encode_fft;           // per limb, and the special FFT's share
+};
+// clang-format off
+constexpr OpCosts kIfma{14.9, {45.66, 10.79}, {58.75, -33.19}, {40.78, 46.78}, 41.13, 5.11, 2.30, 3.57, 20.16, 80.68};
+constexpr OpCosts kAvx2{21.6, {66.91, 18.76}, {63.85, -22.45}, {69.73, 24.51}, 63.59, 8.17, 2.80, 3.43, 27.10, 90.62};
+// The scalar path: the IFMA rows times the scalar/IFMA ratio of each operation in the previous
+// per-operation table (BENCHMARKS.md, N = 8192, 7 primes), and its own encoding fit.
+constexpr OpCosts kScalar{92.7, {169.2, 40.0}, {178.4, -100.8}, {163.1, 187.1}, 254.0, 34.6, 8.93, 4.86, 88.0, 76.4};
+// clang-format on
 
 const OpCosts& costs_for(math::simd::Path p) {
   switch (p) {
@@ -35,7 +44,31 @@ const OpCosts& costs_for(math::simd::Path p) {
   return kScalar;
 }
 
-double measure_ntt_us() {
+// N log N in units of the N = 8192 transform.
+double size_factor(std::size_t n) {
+  const double nd = static_cast<double>(n);
+  return nd / 8192.0 * std::log2(nd) / 13.0;
+}
+
+// One key switch at `limbs` primes: the digits (one per special-prime-sized group of limbs)
+// each extended to limbs + special primes, and the key's memory traffic beyond the cache.
+double key_switch_us(const KeySwitchCost& c, std::size_t n, double limbs, double special) {
+  const double digits = std::ceil(limbs / special);
+  const double compute = size_factor(n) * (c.per_digit_limb * digits * (limbs + special) + c.per_limb * limbs);
+  const double key_bytes = digits * (limbs + special) * static_cast<double>(n) * 4 * sizeof(std::uint64_t);
+  const double memory = std::max(0.0, key_bytes - kLastLevelCacheBytes) / kMemoryBytesPerSecond * 1e6;
+  return std::max(0.0, compute) + memory;
+}
+
+double encode_us(const OpCosts& c, std::size_t n, double limbs) {
+  return size_factor(n) * (c.encode_per_limb * limbs + c.encode_fft);
+}
+
+std::size_t plaintext_bytes(std::size_t n, std::size_t limbs) { return n * limbs * sizeof(std::uint64_t); }
+
+}  // namespace
+
+double measure_calibration_ntt_us() {
   const std::size_t n = 8192;
   const math::Modulus q(math::generate_ntt_primes({31}, n)[0]);
   const math::NttTables t(n, q);
@@ -51,34 +84,65 @@ double measure_ntt_us() {
   return best;
 }
 
-}  // namespace
-
 const CostModel& cost_model() {
   static const CostModel model = [] {
     const auto path = math::simd::active_path();
-    const double factor = measure_ntt_us() / costs_for(path).ntt_us;
+    const double factor = measure_calibration_ntt_us() / costs_for(path).ntt_us;
     return CostModel{math::simd::path_name(path), std::clamp(factor, 0.25, 8.0)};
   }();
   return model;
 }
 
-double predict_seconds(const OpCounts& o, std::size_t n, std::size_t limbs) {
+double predict_seconds(const OpCounts& o, std::size_t n, std::size_t limbs, std::size_t special) {
   const CostModel& model = cost_model();
   const OpCosts& c = costs_for(math::simd::parse_path(model.path));
-  const double f = (static_cast<double>(n) / 8192.0) * (static_cast<double>(limbs) / 7.0) * model.cpu_factor;
-  const double hoisted = static_cast<double>(o.rotations) - static_cast<double>(o.hoisted_groups);
-  double us = static_cast<double>(o.hoisted_groups) * c.rotate + std::max(0.0, hoisted) * c.hoisted_rotate +
-              static_cast<double>(o.relinearizations) * c.relin + static_cast<double>(o.rescales) * c.rescale +
-              static_cast<double>(o.plain_multiplies) * c.plain_mul + static_cast<double>(o.dot_terms) * c.dot_term +
-              static_cast<double>(o.additions) * c.add +
-              // an encoding: a special FFT and one NTT per prime, about 8 NTTs at the reference size
-              static_cast<double>(o.encodes) * 8 * c.ntt_us;
-  return us * f * 1e-6;
+  const double L = static_cast<double>(limbs), k = static_cast<double>(std::max<std::size_t>(special, 1));
+  const double s = size_factor(n);
+  // A hoisted group is one full rotation (with the decomposition) and further rotations that
+  // reuse it.
+  const double further = std::max(0.0, static_cast<double>(o.rotations) - static_cast<double>(o.hoisted_groups));
+  const double full = static_cast<double>(o.rotations) - further;
+  const double us = full * key_switch_us(c.rotate, n, L, k) + further * key_switch_us(c.hoisted_rotate, n, L, k) +
+                    static_cast<double>(o.relinearizations) * key_switch_us(c.relin, n, L, k) +
+                    s * L *
+                        (static_cast<double>(o.rescales) * c.rescale +
+                         static_cast<double>(o.plain_multiplies) * c.plain_mul +
+                         static_cast<double>(o.dot_terms) * c.dot_term + static_cast<double>(o.additions) * c.add) +
+                    static_cast<double>(o.encodes) * encode_us(c, n, L);
+  return us * model.cpu_factor * 1e-6;
 }
 
-double predict_layers_seconds(const std::vector<LayerPlan>& layers, std::size_t n) {
+std::vector<std::uint64_t> cached_encodes(const std::vector<LayerPlan>& layers, std::size_t n, std::size_t cache_bytes) {
+  std::vector<std::uint64_t> kept(layers.size(), 0);
+  std::size_t room = cache_bytes;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::size_t each = plaintext_bytes(n, static_cast<std::size_t>(layers[i].level_in) + 1);
+    kept[i] = std::min<std::uint64_t>(layers[i].ops.encodes, room / each);
+    room -= static_cast<std::size_t>(kept[i]) * each;
+  }
+  return kept;
+}
+
+double predict_layers_seconds(const std::vector<LayerPlan>& layers, std::size_t n, std::size_t cache_bytes,
+                              std::size_t special) {
+  const std::vector<std::uint64_t> kept = cached_encodes(layers, n, cache_bytes);
   double s = 0;
-  for (const LayerPlan& l : layers) s += predict_seconds(l.ops, n, static_cast<std::size_t>(l.level_in) + 1);
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    OpCounts ops = layers[i].ops;
+    ops.encodes -= kept[i];
+    s += predict_seconds(ops, n, static_cast<std::size_t>(layers[i].level_in) + 1, special);
+  }
+  return s;
+}
+
+double predict_cache_fill_seconds(const std::vector<LayerPlan>& layers, std::size_t n, std::size_t cache_bytes) {
+  const std::vector<std::uint64_t> kept = cached_encodes(layers, n, cache_bytes);
+  double s = 0;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    OpCounts ops;
+    ops.encodes = kept[i];
+    s += predict_seconds(ops, n, static_cast<std::size_t>(layers[i].level_in) + 1);
+  }
   return s;
 }
 

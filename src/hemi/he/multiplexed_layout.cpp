@@ -567,6 +567,8 @@ Plan compile_multiplexed(const nn::Model& model, const CompileOptions& options) 
     const std::size_t room = options.max_server_memory > fixed ? options.max_server_memory - fixed : 0;
     plan.plaintext_cache_bytes = std::min({pt_bytes, room, options.plaintext_cache_bytes});
     plan.server_memory_bytes = fixed + plan.plaintext_cache_bytes;
+    // The steady state per image: the plaintexts the cache keeps are encoded once (cost_model.h).
+    plan.predicted_seconds = predict_layers_seconds(plan.layers, params.n(), plan.plaintext_cache_bytes);
     if (fixed > options.max_server_memory) {
       why = "the multiplexed latency layout at N = " + std::to_string(params.n()) + " would hold about " + std::to_string(fixed >> 20) +
             " MiB on the server (" + std::to_string(plan.rotation_steps.size()) +
