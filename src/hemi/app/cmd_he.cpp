@@ -79,8 +79,9 @@ std::string cost_model_note(const he::Plan& plan) {
 // The cost model against a CKKS run. Time: the plan's single-thread prediction for every image
 // (latency, plus filling the plaintext cache once) or batch, against the CPU seconds of every
 // thread from the first image to the last, less the client's encryption and decryption (timed
-// on their own). Memory: the resident memory before the session plus the plan's server memory,
-// against the peak.
+// on their own). Memory: the resident memory before the session plus the plan's server memory
+// (or, if larger, the moment the server holds the keys and the client its copies), against the
+// peak.
 nlohmann::json cost_check(const he::SessionResult& r, std::size_t images, double rss_before_mib, double cpu_seconds) {
   const he::Plan& p = r.plan;
   const std::size_t n = std::size_t{1} << p.params.log_n;
@@ -89,7 +90,7 @@ nlohmann::json cost_check(const he::SessionResult& r, std::size_t images, double
   const double predicted = p.predicted_seconds * static_cast<double>(units) +
                            (thr ? 0.0 : he::predict_cache_fill_seconds(p.layers, n, p.plaintext_cache_bytes));
   const double measured = std::max(0.0, cpu_seconds - r.seconds.encrypt - r.seconds.decrypt);
-  const double predicted_peak = rss_before_mib + static_cast<double>(p.server_memory_bytes) / 1048576.0;
+  const double predicted_peak = he::predict_peak_bytes(p, rss_before_mib * 1048576.0) / 1048576.0;
   const double peak = peak_rss_mib();
   return {{"path", he::cost_model().path},
           {"cpu_factor", he::cost_model().cpu_factor},
