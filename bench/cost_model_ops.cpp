@@ -54,6 +54,26 @@ void run(const ParamsLiteral& lit, int reps) {
     auto line = [&](const char* op, double us) { std::printf("%zu %zu %s %.1f\n", n, limbs, op, us); };
     line("encode", best_us(reps, [&] { Plaintext p = encoder.encode(values, level); (void)p; }));
     line("rotate", best_us(reps, [&] { Ciphertext r = eval.rotate(ct, 1, gk); (void)r; }));
+    // As a program runs them: every rotation with another key (8 keys: beyond the cache at
+    // N = 2^14), every plaintext product with another plaintext (64 of them).
+    std::size_t next = 0;
+    line("rotate_cold", best_us(reps * 8, [&] { Ciphertext r = eval.rotate(ct, steps[next++ % steps.size()], gk); (void)r; }));
+    std::vector<Plaintext> pts;
+    for (int i = 0; i < 64; ++i) pts.push_back(encoder.encode(values, level));
+    line("multiply_plain_cold", best_us(reps * 16, [&] { Ciphertext c = ct; eval.multiply_plain_inplace(c, pts[next++ % pts.size()]); }) -
+                                    best_us(reps, [&] { Ciphertext c = ct; (void)c; }));
+    // One term of a fused sum of plaintext products (Evaluator::multiply_plain_sum, what both
+    // latency executors run), in chunks of 16 as the multiplexed executor does, each plaintext
+    // another.
+    std::vector<Ciphertext> cts(16, ct);
+    std::vector<const Ciphertext*> cp;
+    for (auto& c : cts) cp.push_back(&c);
+    line("plain_sum_term", best_us(reps * 4, [&] {
+                             std::vector<const Plaintext*> pp;
+                             for (int k = 0; k < 16; ++k) pp.push_back(&pts[next++ % pts.size()]);
+                             Ciphertext r = eval.multiply_plain_sum(cp, pp);
+                             (void)r;
+                           }) / 16);
     line("rotate_hoisted_8", best_us(reps, [&] { auto r = eval.rotate_hoisted(ct, steps, gk); (void)r; }));
     const Ciphertext c3 = eval.multiply(ct, ct2);
     line("relinearize", best_us(reps, [&] { Ciphertext c = c3; eval.relinearize_inplace(c, rk); }) -
