@@ -14,7 +14,8 @@ namespace hemi::he {
 namespace {
 
 // Single-thread microseconds in units of s(N) (N = 8192: s = 1), per path: least-squares fits
-// (relative error) of hemi-bench-cost-ops (bench/cost_model_ops.cpp) on the reference machine
+// (relative error; bench/cost_model_fit.py reproduces them from the measurements kept in
+// bench/cost_model_ops/) of hemi-bench-cost-ops (bench/cost_model_ops.cpp) on the reference machine
 // (AMD EPYC Zen 4, 2 cores, shared: lightly loaded for the IFMA and AVX2 rows), after taking
 // out the memory term (its constants are in cost_model.h); `ntt_us` is the calibration
 // kernel on the reference machine (for the scalar row: in the same run as its fit).
