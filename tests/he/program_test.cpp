@@ -356,6 +356,44 @@ TEST(Program, CreateRefusesEachChannelPackedInconsistency) {
     const std::string why = refusal(p, c.edit);
     EXPECT_NE(why.find(c.want), std::string::npos) << "want '" << c.want << "', got '" << why << "'";
   }
+  // A standalone pooling turned into a fused one (no op, no level; the levels after it move up
+  // by one): fused into a second pooling, into an element-wise op, or into nothing at the end.
+  auto fuse = [](Plan& q, std::size_t i) {
+    LayerPlan& l = q.layers[i];
+    l.mux.reset();
+    l.ops = {};
+    l.rotation_steps.clear();
+    l.level_out = l.level_in;
+    for (std::size_t j = i + 1; j < q.layers.size(); ++j) {
+      q.layers[j].level_in += 1;
+      q.layers[j].level_out += 1;
+      if (q.layers[j].mux) q.layers[j].mux->level_in += 1;
+    }
+    q.depth -= 1;
+    ProgramCount c = count_program(q.layers, std::size_t{1} << q.params.log_n);
+    q.total = c.total;
+    q.rotation_steps = c.rotation_steps;
+  };
+  std::mt19937_64 rng(12);
+  struct Fused {
+    nn::Model model;
+    std::size_t pool;
+    const char* want;
+  };
+  const std::vector<Fused> fused = {
+      {make_model(1, 8, 8, {conv(1, 2, 3, 1, 1, rng), nn::AvgPool2d{}, nn::AvgPool2d{}, nn::Flatten{}, dense(8, 2, rng)}, 2), 1,
+       "a second pooling fused into the same layer"},
+      {make_model(1, 8, 8, {conv(1, 2, 3, 1, 1, rng), nn::AvgPool2d{}, nn::Square{}, nn::Flatten{}, dense(32, 2, rng)}, 2), 1,
+       "a fused pooling before a layer without products"},
+      {make_model(1, 4, 4, {conv(1, 2, 3, 1, 1, rng), nn::AvgPool2d{4, 4, 4, 4}, nn::Flatten{}}, 2), 1,
+       "a pooling fused into no layer at the end"},
+  };
+  for (const Fused& f : fused) {
+    const Plan q = compile_for(f.model, Path::kMultiplexed);
+    ASSERT_TRUE(q.layers[f.pool].mux && q.layers[f.pool].mux->kind == MuxOp::kPoolOnly) << f.want;
+    const std::string why = refusal(q, [&](Plan& x) { fuse(x, f.pool); });
+    EXPECT_NE(why.find(f.want), std::string::npos) << "want '" << f.want << "', got '" << why << "'";
+  }
   // Outside the channel-packed layout, no op of its kind.
   const Plan d = compile_for(every_layer_model(), Path::kDiagonal);
   EXPECT_NE(refusal(d, [&p](Plan& q) { q.layers[1].mux = p.layers[1].mux; }).find("outside the channel-packed layout"),
