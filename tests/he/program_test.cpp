@@ -150,6 +150,7 @@ TEST(Program, RoundTripsThroughJsonInEveryPath) {
       EXPECT_EQ(q.layers[i].rotation_steps, p.layers[i].rotation_steps);
       EXPECT_EQ(q.layers[i].plaintexts, p.layers[i].plaintexts);
       EXPECT_EQ(q.layers[i].mux, p.layers[i].mux);
+      EXPECT_EQ(q.layers[i].stream_rows, p.layers[i].stream_rows);
       EXPECT_EQ(p.layers[i].mux.has_value(), path == Path::kMultiplexed && p.layers[i].kind != "flatten" &&
                                                  !(p.layers[i].kind == "avgpool2d" && p.layers[i].level_out == p.layers[i].level_in));
     }
@@ -239,9 +240,20 @@ TEST(Program, CreateRefusesEachInconsistency) {
     relayout(q, second, d);
   });
   EXPECT_NE(why.find("a hybrid layout for an input repeating every"), std::string::npos) << why;
-  // Throughput packing: no rotation steps, layouts or plaintexts.
+  // Throughput packing: no rotation steps, layouts or plaintexts; a row order per linear layer.
   const Plan t = compile_for(every_layer_model(), Path::kThroughput);
   EXPECT_NE(refusal(t, [](Plan& q) { q.layers[0].plaintexts = 1; }).find("in throughput packing"), std::string::npos);
+  EXPECT_NE(refusal(t, [](Plan& q) { q.layers[0].stream_rows.clear(); }).find("a linear layer without its stream row order"),
+            std::string::npos);
+  EXPECT_NE(refusal(t, [](Plan& q) { q.layers[1].stream_rows = {0}; }).find("a stream row order on a layer that has none"),
+            std::string::npos);
+  EXPECT_NE(refusal(p, [](Plan& q) { q.layers[0].stream_rows = {0}; }).find("a stream row order on a layer that has none"),
+            std::string::npos);
+  EXPECT_NE(refusal(t, [](Plan& q) { q.layers[0].stream_rows[1] = q.layers[0].stream_rows[0]; }).find("not a permutation"),
+            std::string::npos);
+  EXPECT_NE(refusal(t, [](Plan& q) { q.layers[0].stream_rows[0] = static_cast<std::uint32_t>(q.layers[0].stream_rows.size()); })
+                .find("not a permutation"),
+            std::string::npos);
 }
 
 TEST(Program, JsonRefusesOldAndMalformedPrograms) {
@@ -478,13 +490,44 @@ TEST(Program, ServerRefusesAProgramThatDoesNotFitTheModel) {
     d.fold_steps = {4, 2, 1};
     relayout(q, 3, d);
   }, pm, pp);
-  // The throughput stream holds the program to what it runs.
+  // The throughput stream holds the program to what it runs, and its row orders to the layers.
   expect("is not what the stream runs",
          [](Plan& q) {
            q.layers[1].ops.additions += 1;
            q.total.additions += 1;
          },
          m, compile_for(m, Path::kThroughput));
+  expect("is ordered as 1 rows, its matrix has", [](Plan& q) { q.layers[0].stream_rows = {0}; }, m, compile_for(m, Path::kThroughput));
+}
+
+// The throughput server streams the rows in the plan's order, whichever permutation it is:
+// the same logits and operations with every row order reversed.
+TEST(Program, ThroughputStreamRunsThePlansRowOrder) {
+  const nn::Model m = every_layer_model();
+  const Plan p = compile_for(m, Path::kThroughput);
+  Plan reversed = p;
+  for (auto& l : reversed.layers) std::reverse(l.stream_rows.begin(), l.stream_rows.end());
+  auto made = Plan::create(reversed);
+  ASSERT_TRUE(made) << made.error();
+  const std::vector<float> img = image_values(m.input_shape().size());
+  auto run = [&](const Plan& plan, StreamStats* stats) {
+    Client client(plan, Seed{3});
+    auto prepared = std::make_shared<const PreparedModel>(plan, m);
+    for (std::size_t si = 0; si < prepared->stream()->stages.size(); ++si)
+      if (std::size_t li = prepared->stream()->stages[si].linear_layer; li != SIZE_MAX)
+        EXPECT_EQ(prepared->stream()->orders[si].rows, plan.layers[li].stream_rows) << "layer " << li;
+    Server server(prepared, client.eval_keys());
+    auto out = server.evaluate_batch(
+        [&](std::size_t k) { return ckks::SymmetricEncryptor::expand(client.params(), client.encrypt_value({img.data()}, k)); },
+        stats);
+    return client.decrypt_logits(out, 1)[0];
+  };
+  StreamStats a, b;
+  const auto x = run(p, &a), y = run(made.value(), &b);
+  ASSERT_EQ(x.size(), y.size());
+  for (std::size_t c = 0; c < x.size(); ++c) EXPECT_NEAR(x[c], y[c], 1e-6 * std::max(1.0, std::abs(x[c])));
+  ASSERT_EQ(a.layer_ops.size(), b.layer_ops.size());
+  for (std::size_t i = 0; i < a.layer_ops.size(); ++i) expect_ops(a.layer_ops[i], b.layer_ops[i], "layer " + std::to_string(i));
 }
 
 TEST(Program, ChannelPackedExecutorRefusesStepsThatDoNotFitTheModel) {

@@ -126,6 +126,7 @@ std::string Plan::to_json() const {
                         {"rotation_steps", l.rotation_steps}, {"plaintexts", l.plaintexts},
                         {"layout", l.layout ? layout_json(*l.layout) : json(nullptr)},
                         {"mux", l.mux ? mux_json(*l.mux) : json(nullptr)},
+                        {"stream_rows", l.stream_rows},
                         {"ops", ops_json(l.ops)}, {"note", l.note}});
   json j = {
       {"format", "hemi-plan"},
@@ -239,6 +240,8 @@ Plan Plan::from_json(const std::string& text) {
       lp.plaintexts = json_count(l.at("plaintexts"), "plan: plaintexts");
       if (!l.at("layout").is_null()) lp.layout = layout_from(l.at("layout"));
       if (!l.at("mux").is_null()) lp.mux = mux_from(l.at("mux"));
+      for (const json& r : l.at("stream_rows"))
+        lp.stream_rows.push_back(static_cast<std::uint32_t>(json_integer(r, "plan: stream_rows", 0, UINT32_MAX)));
       lp.ops = ops_from(l.at("ops"));
       if (l.contains("note")) lp.note = l.at("note").get<std::string>();
       p.layers.push_back(lp);

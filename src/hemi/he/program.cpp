@@ -220,6 +220,14 @@ std::string program_error(const std::vector<LayerPlan>& layers, int input_level,
     if (!latency && (!l.rotation_steps.empty() || l.layout || l.plaintexts))
       return at + "rotation steps, a diagonal layout or plaintexts in throughput packing";
     if (l.mux && !(latency && multiplexed)) return at + "a channel-packed op outside the channel-packed layout";
+    const bool streamed = !latency && (l.kind == "conv2d" || l.kind == "dense" || l.kind == "avgpool2d");
+    if (streamed == l.stream_rows.empty())
+      return at + (streamed ? "a linear layer without its stream row order" : "a stream row order on a layer that has none");
+    if (streamed) {  // a permutation of the layer's rows
+      std::vector<char> seen(l.stream_rows.size(), 0);
+      for (std::uint32_t r : l.stream_rows)
+        if (r >= l.stream_rows.size() || seen[r]++) return at + "a stream row order that is not a permutation of its rows";
+    }
     const bool diagonal = latency && !multiplexed && linear;
     if (l.layout.has_value() != diagonal)
       return at + (diagonal ? "a linear layer without its diagonal layout" : "a diagonal layout on a layer that has none");

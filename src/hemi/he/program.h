@@ -151,6 +151,9 @@ struct LayerPlan {
   // The channel-packed latency layout: the op this layer runs (none for a flatten or a pooling
   // fused into the next linear layer).
   std::optional<MuxOp> mux;
+  // Throughput packing, linear layers: the order the stream computes the layer's output rows in
+  // (a permutation of them; throughput_stream.h), which decides when each value is alive.
+  std::vector<std::uint32_t> stream_rows;
   std::vector<int> rotation_steps;  // the steps this layer rotates by, in [1, slots), ascending
   std::uint64_t plaintexts = 0;     // plaintexts the server encodes for it once (diagonals) or
                                     // at most once (channel-packed weights, cached)

@@ -261,6 +261,7 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& given)
       x.matrix = &l.matrix;
       x.coefficients = &l.coefficients;
       x.level_out = plan_.layers[li].level_out;
+      if (l.kind == Layer::kLinear) x.rows = &plan_.layers[li].stream_rows;  // the program's order
       sl.push_back(x);
     }
     stream_ = std::make_unique<const StreamSchedule>(stream_schedule(model.input_shape(), plan_.input_level, sl));
