@@ -6,9 +6,10 @@
 // folding), so the server builds its plaintexts from the program instead of choosing a layout
 // again; in the channel-packed latency layout (multiplexed_layout.h) each step carries the op
 // its executor runs (MuxOp: grids, gaps, offsets, products, pooling and sum steps, level; the
-// weights stay the model's), so that executor runs the plan's steps, not a lowering of its own.
-// The throughput stream's steps (throughput_stream.h) carry only their counts: its executor
-// still schedules the model itself and is held to these counts when the server is prepared.
+// weights stay the model's), so that executor runs the plan's steps, not a lowering of its own;
+// in throughput packing a linear layer's step carries the order the stream computes its rows
+// in (throughput_stream.h), which the server streams; the stream's counts are held to the
+// step's when the server is prepared.
 //
 // Made by compile(), serialized with the plan (format version 3), checked once by Plan::create
 // (program_error, mux_program_error) and counted by count_program.
@@ -170,9 +171,11 @@ void assign_layout(LayerPlan& step, const DiagonalLayout& d, std::size_t slots);
 // input level, depth, period and slot count, or "": known layer kinds; levels that chain from
 // the input level down by the network's depth (a linear layer, a square: one level; a linear
 // layer fused into the next, channel-packed: none; flatten: none); finite positive scales;
-// rotation steps in normal form (none in throughput packing); and in the diagonal latency
-// layout, a self-consistent layout per linear layer whose steps, counts and summary are its
-// own and whose hybrid input period is the repetition the step before leaves.
+// rotation steps in normal form (none in throughput packing); in throughput packing a row
+// order (a permutation) on every linear layer and on no other; a channel-packed op only in
+// that layout (mux_program_error checks the ops); and in the diagonal latency layout, a
+// self-consistent layout per linear layer whose steps, counts and summary are its own and
+// whose hybrid input period is the repetition the step before leaves.
 // Plan::validation_error calls it.
 std::string program_error(const std::vector<LayerPlan>& layers, int input_level, int depth, std::size_t period,
                           std::size_t slots, bool latency, bool multiplexed);

@@ -10,7 +10,9 @@
 // few rows of each layer's activations are alive, not whole layers.
 //
 // One schedule (stream_schedule) drives both the executor (Server::evaluate_batch) and the
-// compiler's memory estimate (stream_peak_words), so the plan's peak is the executor's.
+// compiler's memory estimate (stream_peak_words), so the plan's peak is the executor's: the
+// compiler writes its row orders into the plan's program (LayerPlan::stream_rows) and the
+// server builds its schedule from those.
 #pragma once
 
 #include <cstdint>
