@@ -260,6 +260,18 @@ TEST(Multiplexed, RefusesWhatDoesNotFit) {
     const auto made = Plan::create(tampered);
     ASSERT_FALSE(made);
     EXPECT_NE(made.error().find("it rotates by"), std::string::npos) << made.error();
+    // ... and the executor takes only a validated plan (its steps index the slots).
+    Plan raw;
+    raw.params = plan.params;
+    raw.packing = plan.packing;
+    raw.mux_block = plan.mux_block;
+    raw.layers = plan.layers;
+    try {
+      MultiplexedExecutor ex(raw, a);
+      ADD_FAILURE() << "an unvalidated plan was run";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("not validated"), std::string::npos) << e.what();
+    }
   }
 }
 

@@ -398,6 +398,8 @@ std::string mux_fit_error(const MuxProgram& p, const MuxOp& op, const nn::Layer&
 }  // namespace
 
 MuxProgram mux_program(const Plan& plan, const nn::Model& model, std::size_t slots) {
+  if (!plan.validated())  // its steps index the slots: only after Plan::create has checked them
+    throw Error("multiplexed executor: the plan is not validated (make plans with compile, Plan::from_json or Plan::create)");
   if (plan.packing != Packing::kLatency || plan.mux_block == 0)
     throw Error("multiplexed executor: the plan does not use the multiplexed latency layout");
   MuxProgram p;

@@ -82,7 +82,6 @@ std::vector<double> mux_term_values(const MuxProgram& p, const MuxOp& op, const 
 // The bias of output ciphertext t at its grid positions.
 std::vector<double> mux_bias_values(const MuxProgram& p, const MuxOp& op, int t, const nn::Layer& layer);
 
-
 // Slots of the client's input ciphertext (the image, replicated over the blocks if it has
 // fewer channels than blocks).
 std::vector<double> mux_input_slots(const Plan& plan, std::size_t slots, const float* image);
