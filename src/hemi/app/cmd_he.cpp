@@ -3,7 +3,6 @@
 // plaintext or encrypted, with the full classification metrics; under CKKS (default: the float
 // model) or BFV (--scheme bfv: the integer-quantized model, exact; docs/bfv.md).
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +14,7 @@
 
 #include "hemi/app/command.h"
 #include "hemi/app/params_options.h"
+#include "hemi/base/clock.h"
 #include "hemi/base/thread_pool.h"
 #include "hemi/data/dataset.h"
 #include "hemi/he/compiler.h"
@@ -49,13 +49,6 @@ double current_rss_mib() {
   std::size_t pages = 0, resident = 0;
   if (!(statm >> pages >> resident)) return 0;
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
-}
-
-// CPU seconds of every thread of this process (the cost model predicts one thread's time).
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 // The cost model's line under a plan: the path and calibration it used, and for a latency plan
