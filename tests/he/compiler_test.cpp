@@ -173,7 +173,8 @@ TEST(Plan, JsonRoundTripAndRejections) {
   EXPECT_THROW(Plan::from_json("{"), Error);
   EXPECT_THROW(Plan::from_json("{\"format\": \"other\"}"), Error);
   std::string later = p.to_json();
-  later.replace(later.find("\"version\": 2"), 12, "\"version\": 3");
+  const std::string now = "\"version\": " + std::to_string(kPlanVersion);
+  later.replace(later.find(now), now.size(), "\"version\": " + std::to_string(kPlanVersion + 1));
   EXPECT_THROW(Plan::from_json(later), Error);
   // A float where an integer belongs (found by fuzzing: converting 6e73 was undefined
   // behaviour inside the JSON library) and integers out of range are refused by name.

@@ -89,13 +89,15 @@ TEST(FoldedActivations, OneLevelPerQuadraticInThePlan) {
     const Plan back = Plan::from_json(folded.to_json());
     EXPECT_TRUE(back.folded_activations);
     EXPECT_EQ(back.layers[1].note, folded.layers[1].note);
-    // Format 2 (the lowered program), which a hemi from before the fold refuses; a format-1
-    // plan is refused whatever it claims.
-    EXPECT_NE(folded.to_json().find("\"version\": 2"), std::string::npos);
-    EXPECT_NE(kept.to_json().find("\"version\": 2"), std::string::npos);
-    std::string lie = folded.to_json();
-    lie.replace(lie.find("\"version\": 2"), 12, "\"version\": 1");
-    EXPECT_THROW(Plan::from_json(lie), Error);
+    // Format 3 (the lowered program with its channel-packed steps), which a hemi from before
+    // the fold refuses; a format-1 or 2 plan is refused whatever it claims.
+    EXPECT_NE(folded.to_json().find("\"version\": 3"), std::string::npos);
+    EXPECT_NE(kept.to_json().find("\"version\": 3"), std::string::npos);
+    for (const char* old : {"\"version\": 1", "\"version\": 2"}) {
+      std::string lie = folded.to_json();
+      lie.replace(lie.find("\"version\": 3"), 12, old);
+      EXPECT_THROW(Plan::from_json(lie), Error) << old;
+    }
   }
 }
 

@@ -155,6 +155,11 @@ TEST_P(Counts, PlanCountsEqualExecutedCounts) {
   Client client(plan, Seed{4});
   EvalKeys keys = client.eval_keys();
   MultiplexedExecutor ex(plan, model);
+  // The executor runs the plan's steps (LayerPlan::mux), which are the compiler's lowering of
+  // this model: the same operations it ran when it lowered the model itself.
+  const MuxProgram lowered = lower_multiplexed(model, client.params().slots(), plan.input_level, plan.mux_phases);
+  EXPECT_EQ(ex.program().ops, lowered.ops);
+  for (const MuxOp& op : ex.program().ops) EXPECT_EQ(op.terms, plan.layers[op.layer].mux->terms);
   auto img = random_image(model.input_shape().size(), 7);
   auto ct = ckks::SymmetricEncryptor::expand(client.params(), client.encrypt_image(img.data()));
   std::vector<OpCounts> counts;
@@ -249,10 +254,24 @@ TEST(Multiplexed, RefusesWhatDoesNotFit) {
     Plan plan = mux_plan(a);
     Client client(plan, Seed{5});
     EXPECT_THROW(Server(plan, b, client.eval_keys()), Error);
-    // ... and a plan whose rotation steps are not the program's.
+    // ... and a plan whose rotation steps are not the program's is refused when it is made.
     Plan tampered = plan;
     tampered.rotation_steps.pop_back();
-    EXPECT_THROW(MultiplexedExecutor(tampered, a), Error);
+    const auto made = Plan::create(tampered);
+    ASSERT_FALSE(made);
+    EXPECT_NE(made.error().find("it rotates by"), std::string::npos) << made.error();
+    // ... and the executor takes only a validated plan (its steps index the slots).
+    Plan raw;
+    raw.params = plan.params;
+    raw.packing = plan.packing;
+    raw.mux_block = plan.mux_block;
+    raw.layers = plan.layers;
+    try {
+      MultiplexedExecutor ex(raw, a);
+      ADD_FAILURE() << "an unvalidated plan was run";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("not validated"), std::string::npos) << e.what();
+    }
   }
 }
 

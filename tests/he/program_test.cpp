@@ -10,6 +10,7 @@
 #include <set>
 
 #include "hemi/he/compiler.h"
+#include "hemi/he/multiplexed_layout.h"
 #include "hemi/he/roles.h"
 #include "hemi/he/throughput_stream.h"
 #include "small_models.h"
@@ -148,6 +149,10 @@ TEST(Program, RoundTripsThroughJsonInEveryPath) {
       EXPECT_EQ(q.layers[i].layout, p.layers[i].layout);
       EXPECT_EQ(q.layers[i].rotation_steps, p.layers[i].rotation_steps);
       EXPECT_EQ(q.layers[i].plaintexts, p.layers[i].plaintexts);
+      EXPECT_EQ(q.layers[i].mux, p.layers[i].mux);
+      EXPECT_EQ(q.layers[i].stream_rows, p.layers[i].stream_rows);
+      EXPECT_EQ(p.layers[i].mux.has_value(), path == Path::kMultiplexed && p.layers[i].kind != "flatten" &&
+                                                 !(p.layers[i].kind == "avgpool2d" && p.layers[i].level_out == p.layers[i].level_in));
     }
   }
 }
@@ -235,9 +240,20 @@ TEST(Program, CreateRefusesEachInconsistency) {
     relayout(q, second, d);
   });
   EXPECT_NE(why.find("a hybrid layout for an input repeating every"), std::string::npos) << why;
-  // Throughput packing: no rotation steps, layouts or plaintexts.
+  // Throughput packing: no rotation steps, layouts or plaintexts; a row order per linear layer.
   const Plan t = compile_for(every_layer_model(), Path::kThroughput);
   EXPECT_NE(refusal(t, [](Plan& q) { q.layers[0].plaintexts = 1; }).find("in throughput packing"), std::string::npos);
+  EXPECT_NE(refusal(t, [](Plan& q) { q.layers[0].stream_rows.clear(); }).find("a linear layer without its stream row order"),
+            std::string::npos);
+  EXPECT_NE(refusal(t, [](Plan& q) { q.layers[1].stream_rows = {0}; }).find("a stream row order on a layer that has none"),
+            std::string::npos);
+  EXPECT_NE(refusal(p, [](Plan& q) { q.layers[0].stream_rows = {0}; }).find("a stream row order on a layer that has none"),
+            std::string::npos);
+  EXPECT_NE(refusal(t, [](Plan& q) { q.layers[0].stream_rows[1] = q.layers[0].stream_rows[0]; }).find("not a permutation"),
+            std::string::npos);
+  EXPECT_NE(refusal(t, [](Plan& q) { q.layers[0].stream_rows[0] = static_cast<std::uint32_t>(q.layers[0].stream_rows.size()); })
+                .find("not a permutation"),
+            std::string::npos);
 }
 
 TEST(Program, JsonRefusesOldAndMalformedPrograms) {
@@ -251,8 +267,11 @@ TEST(Program, JsonRefusesOldAndMalformedPrograms) {
     }
   };
   std::string v1 = p.to_json();
-  v1.replace(v1.find("\"version\": 2"), 12, "\"version\": 1");
+  v1.replace(v1.find("\"version\": 3"), 12, "\"version\": 1");
   refused(v1, "no lowered program");
+  std::string v2 = p.to_json();
+  v2.replace(v2.find("\"version\": 3"), 12, "\"version\": 2");
+  refused(v2, "no channel-packed program steps");
   std::string no_steps = p.to_json();
   no_steps.replace(no_steps.find("\"rotation_steps\": ["), 16, "\"rotation_stepz\"");
   refused(no_steps, "malformed JSON");
@@ -262,6 +281,135 @@ TEST(Program, JsonRefusesOldAndMalformedPrograms) {
   std::string changed = p.to_json();
   changed.replace(changed.find("\"plaintexts\": "), 14, "\"plaintexts\": 1000, \"z\": ");
   refused(changed, "lowered program");
+  // A channel-packed plan: a tampered step is refused with the reason when it is loaded.
+  const Plan m = compile_for(every_layer_model(), Path::kMultiplexed);
+  const std::string text = m.to_json();
+  auto edited = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    const std::size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? t : t.replace(at, from.size(), to);
+  };
+  ASSERT_NE(text.find("\"terms\": [\n"), std::string::npos);
+  refused(edited("\"terms\": [\n", "\"terms\": [\n 99,\n 0,\n 0,\n 0,\n"), "product 0 (99, 0, 0, 0) outside its ciphertexts");
+  refused(edited("\"terms\": [\n", "\"terms\": [\n 0,\n"), "4 per term expected");
+  refused(edited("\"kind\": \"linear\"", "\"kind\": \"cube\""), "unknown mux kind 'cube'");
+  refused(edited("\"weights\": \"conv\"", "\"weights\": \"fft\""), "unknown mux weights 'fft'");
+  refused(edited("\"pooled\": [", "\"pooled\": [1, "), "pooled needs 4 numbers");
+  refused(edited("\"mux\": {", "\"mux\": {\"gap\": 1, \"x\": {"), "malformed JSON");
+}
+
+// After changing a channel-packed step's op: the step's steps, counts and summary, the plan's
+// total and keys recounted.
+void remux(Plan& p, std::size_t i) {
+  LayerPlan& l = p.layers[i];
+  const std::size_t slots = std::size_t{1} << (p.params.log_n - 1);
+  l.rotation_steps = l.mux->rotation_steps(slots, p.mux_block);
+  if (l.mux->kind != MuxOp::kPolynomial) l.ops = mux_op_counts(*l.mux);
+  if (l.mux->kind == MuxOp::kLinear) {
+    l.plaintexts = l.ops.encodes;
+    l.diagonals = static_cast<int>(l.mux->terms.size());
+  }
+  ProgramCount c = count_program(p.layers, 2 * slots);
+  p.total = c.total;
+  p.rotation_steps = c.rotation_steps;
+}
+
+TEST(Program, CreateRefusesEachChannelPackedInconsistency) {
+  // every_layer_model: 0 conv, 1 square, 2 pooling (fused into 3), 3 conv, 4 polynomial,
+  // 5 flatten, 6 dense, 7 square, 8 dense.
+  const Plan p = compile_for(every_layer_model(), Path::kMultiplexed, false);
+  ASSERT_EQ(refusal(p, [](Plan&) {}), "");
+  ASSERT_TRUE(p.layers[0].mux && p.layers[1].mux && !p.layers[2].mux && p.layers[3].mux && !p.layers[5].mux);
+  ASSERT_EQ(p.layers[3].mux->pool_steps.size(), 3u);
+  ASSERT_GE(p.layers[0].mux->terms.size(), 2u);
+  const int slots = 1 << (p.params.log_n - 1);
+  struct Case {
+    const char* want;
+    std::function<void(Plan&)> edit;
+  };
+  const std::vector<Case> cases = {
+      {"a step without its channel-packed op", [](Plan& q) { q.layers[1].mux.reset(); }},
+      {"a channel-packed op on a layer that has none", [](Plan& q) { q.layers[5].mux = q.layers[1].mux; }},
+      {"an op of another kind, layer or level", [](Plan& q) { q.layers[1].mux->layer = 2; }},
+      {"an op of another kind, layer or level", [](Plan& q) { q.layers[1].mux->kind = MuxOp::kPolynomial; }},
+      {"an op of another kind, layer or level", [](Plan& q) { q.layers[0].mux->weights = MuxOp::kDenseSum; }},
+      {"an op of another kind, layer or level", [](Plan& q) { q.layers[0].mux->level_in -= 1; }},
+      {"the step before leaves", [](Plan& q) { q.layers[3].mux->in.channels += 1; }},
+      {"the step before leaves", [](Plan& q) { q.layers[1].mux->replicated_in = true; }},
+      {"has an extent outside", [](Plan& q) { q.layers[0].mux->out.channels = 0; }},
+      {"has an extent outside", [](Plan& q) { q.layers[0].mux->out.gap = 1 << 30; }},
+      {"does not fit a block", [](Plan& q) { q.layers[0].mux->out.width = 9; }},
+      {"does not fit a block", [](Plan& q) { q.layers[3].mux->pooled.height = 9; }},
+      {"steps outside", [slots](Plan& q) { q.layers[0].mux->offsets[0] = slots; }},
+      {"steps outside", [slots](Plan& q) { q.layers[3].mux->pool_steps[0] = -slots; }},
+      {"weight factor", [](Plan& q) { q.layers[3].mux->weight_factor = 2; }},
+      {"on an op without products", [](Plan& q) { q.layers[1].mux->has_bias = true; }},
+      {"an element-wise op that changes", [](Plan& q) { q.layers[1].mux->out_cts = 2; }},
+      {"pools without a pooling layer", [](Plan& q) { q.layers[0].mux->weight_factor = 0.5; }},
+      {"a fused pooling that changes the channels", [](Plan& q) { q.layers[3].mux->pooled.channels += 1; }},
+      {"output ciphertexts for", [](Plan& q) { q.layers[0].mux->out_cts = 2; }},
+      {"offsets (1..", [](Plan& q) { q.layers[0].mux->offsets.clear(); }},
+      {"sum steps without the rotate-and-sum dense form", [](Plan& q) { q.layers[0].mux->sum_steps = {1}; }},
+      {"a dense op with a", [](Plan& q) { q.layers[6].mux->out.height = 2; }},
+      {"outside its ciphertexts, blocks or offsets", [](Plan& q) { q.layers[0].mux->terms[0].r = 1 << 20; }},
+      {"outside its ciphertexts, blocks or offsets", [](Plan& q) { q.layers[0].mux->terms[0].offset = -1; }},
+      {"products not ascending", [](Plan& q) { std::swap(q.layers[0].mux->terms[0], q.layers[0].mux->terms[1]); }},
+      {"products not ascending", [](Plan& q) { q.layers[0].mux->terms[1] = q.layers[0].mux->terms[0]; }},
+      {"an output ciphertext without products", [](Plan& q) { q.layers[0].mux->terms.clear(); }},
+      {"rotation steps that are not its op's", [](Plan& q) { q.layers[0].rotation_steps.pop_back(); }},
+      {"operation counts", [](Plan& q) { q.layers[1].ops.additions += 1; }},
+      {"operation counts", [](Plan& q) { q.layers[3].ops.rotations += 1; }},
+      {"a summary (plaintexts, products)", [](Plan& q) { q.layers[0].plaintexts += 1; }},
+      {"a summary (plaintexts, products)", [](Plan& q) { q.layers[1].diagonals = 1; }},
+      {"not one value per class", [](Plan& q) { q.classes = 2; }},
+  };
+  for (const Case& c : cases) {
+    const std::string why = refusal(p, c.edit);
+    EXPECT_NE(why.find(c.want), std::string::npos) << "want '" << c.want << "', got '" << why << "'";
+  }
+  // A standalone pooling turned into a fused one (no op, no level; the levels after it move up
+  // by one): fused into a second pooling, into an element-wise op, or into nothing at the end.
+  auto fuse = [](Plan& q, std::size_t i) {
+    LayerPlan& l = q.layers[i];
+    l.mux.reset();
+    l.ops = {};
+    l.rotation_steps.clear();
+    l.level_out = l.level_in;
+    for (std::size_t j = i + 1; j < q.layers.size(); ++j) {
+      q.layers[j].level_in += 1;
+      q.layers[j].level_out += 1;
+      if (q.layers[j].mux) q.layers[j].mux->level_in += 1;
+    }
+    q.depth -= 1;
+    ProgramCount c = count_program(q.layers, std::size_t{1} << q.params.log_n);
+    q.total = c.total;
+    q.rotation_steps = c.rotation_steps;
+  };
+  std::mt19937_64 rng(12);
+  struct Fused {
+    nn::Model model;
+    std::size_t pool;
+    const char* want;
+  };
+  const std::vector<Fused> fused = {
+      {make_model(1, 8, 8, {conv(1, 2, 3, 1, 1, rng), nn::AvgPool2d{}, nn::AvgPool2d{}, nn::Flatten{}, dense(8, 2, rng)}, 2), 1,
+       "a second pooling fused into the same layer"},
+      {make_model(1, 8, 8, {conv(1, 2, 3, 1, 1, rng), nn::AvgPool2d{}, nn::Square{}, nn::Flatten{}, dense(32, 2, rng)}, 2), 1,
+       "a fused pooling before a layer without products"},
+      {make_model(1, 4, 4, {conv(1, 2, 3, 1, 1, rng), nn::AvgPool2d{4, 4, 4, 4}, nn::Flatten{}}, 2), 1,
+       "a pooling fused into no layer at the end"},
+  };
+  for (const Fused& f : fused) {
+    const Plan q = compile_for(f.model, Path::kMultiplexed);
+    ASSERT_TRUE(q.layers[f.pool].mux && q.layers[f.pool].mux->kind == MuxOp::kPoolOnly) << f.want;
+    const std::string why = refusal(q, [&](Plan& x) { fuse(x, f.pool); });
+    EXPECT_NE(why.find(f.want), std::string::npos) << "want '" << f.want << "', got '" << why << "'";
+  }
+  // Outside the channel-packed layout, no op of its kind.
+  const Plan d = compile_for(every_layer_model(), Path::kDiagonal);
+  EXPECT_NE(refusal(d, [&p](Plan& q) { q.layers[1].mux = p.layers[1].mux; }).find("outside the channel-packed layout"),
+            std::string::npos);
 }
 
 // A server checks the program against the model it is given.
@@ -342,16 +490,88 @@ TEST(Program, ServerRefusesAProgramThatDoesNotFitTheModel) {
     d.fold_steps = {4, 2, 1};
     relayout(q, 3, d);
   }, pm, pp);
-  // The channel-packed executor and the throughput stream hold the program to what they run.
-  for (Path path : {Path::kMultiplexed, Path::kThroughput}) {
-    const Plan q0 = compile_for(m, path);
-    expect(path == Path::kThroughput ? "is not what the stream runs" : "is not what the channel-packed executor runs",
-           [](Plan& q) {
-             q.layers[1].ops.additions += 1;
-             q.total.additions += 1;
-           },
-           m, q0);
-  }
+  // The throughput stream holds the program to what it runs, and its row orders to the layers.
+  expect("is not what the stream runs",
+         [](Plan& q) {
+           q.layers[1].ops.additions += 1;
+           q.total.additions += 1;
+         },
+         m, compile_for(m, Path::kThroughput));
+  expect("is ordered as 1 rows, its matrix has", [](Plan& q) { q.layers[0].stream_rows = {0}; }, m, compile_for(m, Path::kThroughput));
+}
+
+// The throughput server streams the rows in the plan's order, whichever permutation it is:
+// the same logits and operations with every row order reversed.
+TEST(Program, ThroughputStreamRunsThePlansRowOrder) {
+  const nn::Model m = every_layer_model();
+  const Plan p = compile_for(m, Path::kThroughput);
+  Plan reversed = p;
+  for (auto& l : reversed.layers) std::reverse(l.stream_rows.begin(), l.stream_rows.end());
+  auto made = Plan::create(reversed);
+  ASSERT_TRUE(made) << made.error();
+  const std::vector<float> img = image_values(m.input_shape().size());
+  auto run = [&](const Plan& plan, StreamStats* stats) {
+    Client client(plan, Seed{3});
+    auto prepared = std::make_shared<const PreparedModel>(plan, m);
+    for (std::size_t si = 0; si < prepared->stream()->stages.size(); ++si)
+      if (std::size_t li = prepared->stream()->stages[si].linear_layer; li != SIZE_MAX)
+        EXPECT_EQ(prepared->stream()->orders[si].rows, plan.layers[li].stream_rows) << "layer " << li;
+    Server server(prepared, client.eval_keys());
+    auto out = server.evaluate_batch(
+        [&](std::size_t k) { return ckks::SymmetricEncryptor::expand(client.params(), client.encrypt_value({img.data()}, k)); },
+        stats);
+    return client.decrypt_logits(out, 1)[0];
+  };
+  StreamStats a, b;
+  const auto x = run(p, &a), y = run(made.value(), &b);
+  ASSERT_EQ(x.size(), y.size());
+  for (std::size_t c = 0; c < x.size(); ++c) EXPECT_NEAR(x[c], y[c], 1e-6 * std::max(1.0, std::abs(x[c])));
+  ASSERT_EQ(a.layer_ops.size(), b.layer_ops.size());
+  for (std::size_t i = 0; i < a.layer_ops.size(); ++i) expect_ops(a.layer_ops[i], b.layer_ops[i], "layer " + std::to_string(i));
+}
+
+TEST(Program, ChannelPackedExecutorRefusesStepsThatDoNotFitTheModel) {
+  const nn::Model m = every_layer_model();
+  const Plan p = compile_for(m, Path::kMultiplexed, false);  // the polynomial kept
+  ASSERT_EQ(prepare_refusal(m, p, [](Plan&) {}), "");
+  auto expect = [&](const std::string& want, const std::function<void(Plan&)>& edit) {
+    const std::string why = prepare_refusal(m, p, edit);
+    EXPECT_EQ(why.rfind("create: ", 0), std::string::npos) << "refused by Plan::create: " << why;
+    EXPECT_NE(why.find(want), std::string::npos) << "want '" << want << "', got '" << why << "'";
+  };
+  expect("its pooling is not the model's 2x2 average pooling", [](Plan& q) {
+    q.layers[3].mux->pool_steps[0] += 1;
+    remux(q, 3);
+  });
+  expect("not the model's convolution's", [](Plan& q) {
+    q.layers[0].mux->has_bias = !q.layers[0].mux->has_bias;
+    remux(q, 0);
+  });
+  expect("not the model's dense layer's", [](Plan& q) {
+    q.layers[8].mux->has_bias = !q.layers[8].mux->has_bias;
+    remux(q, 8);
+  });
+  expect("its offsets are not the layer's kernel's", [](Plan& q) {
+    q.layers[0].mux->offsets[0] += 1;
+    remux(q, 0);
+  });
+  expect("whose product the program does not list", [](Plan& q) {
+    q.layers[3].mux->terms.pop_back();
+    remux(q, 3);
+  });
+  expect("not what this model's polynomial costs", [](Plan& q) {
+    q.layers[4].ops.dot_terms += 1;
+    q.total.dot_terms += 1;
+  });
+  // A dense layer's rotate-and-sum steps are its grid's.
+  std::size_t summed = 0;
+  for (std::size_t i = 0; i < p.layers.size() && !summed; ++i)
+    if (p.layers[i].mux && !p.layers[i].mux->sum_steps.empty()) summed = i;
+  ASSERT_NE(summed, 0u) << "no rotate-and-sum dense layer";
+  expect("rotate-and-sum steps are not those", [summed](Plan& q) {
+    q.layers[summed].mux->sum_steps.pop_back();
+    remux(q, summed);
+  });
 }
 
 }  // namespace

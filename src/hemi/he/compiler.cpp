@@ -344,6 +344,8 @@ Plan compile_unvalidated(const nn::Model& model, const CompileOptions& options) 
     const StreamSchedule schedule = stream_schedule(model.input_shape(), plan.input_level, sl);
     const std::vector<OpCounts> ops = stream_layer_ops(schedule, plan.layers.size());
     for (std::size_t li = 0; li < plan.layers.size(); ++li) plan.layers[li].ops = ops[li];
+    for (std::size_t si = 0; si < schedule.stages.size(); ++si)  // the program step: the row order the server runs
+      if (schedule.stages[si].linear_layer != SIZE_MAX) plan.layers[schedule.stages[si].linear_layer].stream_rows = schedule.orders[si].rows;
     live_ciphertext_words = stream_peak_words(schedule, params.n());
     plan.ciphertext_memory_bytes = live_ciphertext_words * sizeof(std::uint64_t);
   }

@@ -38,16 +38,9 @@ struct Counter {
 
 MultiplexedExecutor::MultiplexedExecutor(const Plan& plan, const nn::Model& model)
     : plan_(plan), model_(model), params_(params_for(plan)), encoder_(params_) {
-  if (plan_.packing != Packing::kLatency || plan_.mux_block == 0)
-    throw Error("multiplexed executor: the plan does not use the multiplexed latency layout");
-  program_ = lower_multiplexed(model_, params_.slots(), plan_.input_level, std::max(1, plan_.mux_phases));
-  if (program_.format.block != plan_.mux_block)
-    throw Error("multiplexed executor: the plan's block of " + std::to_string(plan_.mux_block) + " slots does not fit this model (" +
-                std::to_string(program_.format.block) + ")");
-  if (program_.rotation_steps() != plan_.rotation_steps)
-    throw Error("multiplexed executor: the plan lists " + std::to_string(plan_.rotation_steps.size()) +
-                " rotation steps, this model's channel-packed program uses " + std::to_string(program_.rotation_steps().size()) +
-                " others");
+  // The plan's program, step by step (Plan::create checked it against itself; mux_program
+  // checks it against the model); the model gives only the weights.
+  program_ = mux_program(plan_, model_, params_.slots());
   cache_ = std::make_unique<PlaintextCache>(plan_.plaintext_cache_bytes);
 }
 

@@ -1,8 +1,9 @@
-// The executor of the multiplexed latency layout (multiplexed_layout.h): runs a MuxProgram on
-// one image's ciphertext. Per linear layer: the fused pooling (hoisted rotations and sums),
-// the kernel offsets of each input ciphertext (hoisted, shared by every output channel), per
-// output ciphertext the plaintext products accumulated unreduced per block rotation, the block
-// rotations (channel accumulation), rotate-and-sum steps, one rescale and the bias. Weights are
+// The executor of the multiplexed latency layout (multiplexed_layout.h): runs the plan's
+// program (its LayerPlan::mux steps, with the model's weights) on one image's ciphertext. Per
+// linear layer: the fused pooling (hoisted rotations and sums), the kernel offsets of each
+// input ciphertext (hoisted, shared by every output channel), per output ciphertext the
+// plaintext products accumulated unreduced per block rotation, the block rotations (channel
+// accumulation), rotate-and-sum steps, one rescale and the bias. Weights are
 // encoded on demand at the level they are used, through a bounded PlaintextCache.
 // It counts what it does, per model layer, so that tests can hold the plan's counts to it.
 // Immutable apart from the cache; thread-safe.
@@ -22,8 +23,8 @@ namespace hemi::he {
 
 class MultiplexedExecutor {
  public:
-  // Lowers the model for the plan's ring; throws hemi::Error if the plan is not a multiplexed
-  // latency plan for a model of this shape.
+  // Runs the plan's program (mux_program): throws hemi::Error if the plan is not a multiplexed
+  // latency plan or its steps do not fit this model.
   MultiplexedExecutor(const Plan& plan, const nn::Model& model);
   const MuxProgram& program() const { return program_; }
   const PlaintextCache& cache() const { return *cache_; }

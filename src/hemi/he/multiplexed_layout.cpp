@@ -1,6 +1,7 @@
 #include "hemi/he/multiplexed_layout.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <set>
@@ -40,6 +41,44 @@ bool term_used(const MuxOp& op, int nb, int out_ct, int in_ct, int r) {
     if (chosen_location(op, nb, b, c) == std::pair<int, int>{in_ct, bi}) return true;
   }
   return false;
+}
+
+std::vector<int> pool_steps_of(const nn::AvgPool2d& a, const MuxGrid& g, long long W0) {
+  std::vector<int> s;
+  for (int u = 0; u < a.kernel_h; ++u)
+    for (int v = 0; v < a.kernel_w; ++v)
+      if (u || v) s.push_back(static_cast<int>(u * g.gap * W0 + v * g.gap));
+  return s;
+}
+
+MuxGrid pooled_grid_of(const nn::AvgPool2d& a, const MuxGrid& g) {
+  MuxGrid o = g;
+  o.height = (g.height - a.kernel_h) / a.stride_h + 1;
+  o.width = (g.width - a.kernel_w) / a.stride_w + 1;
+  o.gap = g.gap * a.stride_h;
+  return o;
+}
+
+MuxGrid conv_out_grid(const nn::Conv2d& c, const MuxGrid& g) {
+  return {c.out_channels, (g.height + 2 * c.pad_h - c.kernel_h) / c.stride_h + 1, (g.width + 2 * c.pad_w - c.kernel_w) / c.stride_w + 1,
+          g.gap * c.stride_h};
+}
+
+// A dense layer may rotate-and-sum over its positions when their power-of-two extents stay in
+// one row and one block.
+bool dense_sum_fits(const MuxGrid& g, long long W0, std::size_t block) {
+  const std::size_t ph = std::bit_ceil(static_cast<std::size_t>(g.height)), pw = std::bit_ceil(static_cast<std::size_t>(g.width));
+  return pw * static_cast<std::size_t>(g.gap) <= static_cast<std::size_t>(W0) &&
+         ph * static_cast<std::size_t>(g.gap) * static_cast<std::size_t>(W0) <= block;
+}
+
+std::vector<int> dense_sum_steps(const MuxGrid& g, long long W0) {
+  std::vector<int> v;
+  if (g.height * g.width <= 1) return v;
+  const std::size_t ph = std::bit_ceil(static_cast<std::size_t>(g.height)), pw = std::bit_ceil(static_cast<std::size_t>(g.width));
+  for (std::size_t s = 1; s < pw; s <<= 1) v.push_back(static_cast<int>(s * static_cast<std::size_t>(g.gap)));
+  for (std::size_t s = 1; s < ph; s <<= 1) v.push_back(static_cast<int>(s * static_cast<std::size_t>(g.gap) * static_cast<std::size_t>(W0)));
+  return v;
 }
 
 struct KernelOffset {
@@ -123,24 +162,6 @@ int phase_factor(const nn::Model& model) {
   return phase_conv(*c, c->stride_h, in.height, in.width) ? c->stride_h : 1;
 }
 
-std::vector<std::vector<int>> MuxOp::babies() const {
-  std::vector<std::set<int>> s(static_cast<std::size_t>(in_cts));
-  for (auto& t : terms)
-    if (offsets[static_cast<std::size_t>(t.offset)] != 0) s[static_cast<std::size_t>(t.in_ct)].insert(offsets[static_cast<std::size_t>(t.offset)]);
-  std::vector<std::vector<int>> v;
-  for (auto& x : s) v.emplace_back(x.begin(), x.end());
-  return v;
-}
-
-std::vector<std::vector<int>> MuxOp::giants() const {
-  std::vector<std::set<int>> s(static_cast<std::size_t>(out_cts));
-  for (auto& t : terms)
-    if (t.r) s[static_cast<std::size_t>(t.out_ct)].insert(t.r);
-  std::vector<std::vector<int>> v;
-  for (auto& x : s) v.emplace_back(x.begin(), x.end());
-  return v;
-}
-
 int multiplexed_depth(const nn::Model& model) {
   int d = 0;
   const auto& L = model.layers();
@@ -191,22 +212,12 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
   MuxGrid pending_in;
   bool pending_replicated = false;
 
-  auto pool_steps = [&](const nn::AvgPool2d& a, const MuxGrid& g) {
-    std::vector<int> s;
-    for (int u = 0; u < a.kernel_h; ++u)
-      for (int v = 0; v < a.kernel_w; ++v)
-        if (u || v) s.push_back(static_cast<int>(u * g.gap * W0 + v * g.gap));
-    return s;
-  };
+  auto pool_steps = [&](const nn::AvgPool2d& a, const MuxGrid& g) { return pool_steps_of(a, g, W0); };
   auto pooled_grid = [&](const nn::AvgPool2d& a, const MuxGrid& g) {
     if (a.stride_h != a.stride_w)
       throw Error("multiplexed layout: average pooling with strides " + std::to_string(a.stride_h) + " x " +
                   std::to_string(a.stride_w) + " (equal strides expected: one gap per grid)");
-    MuxGrid o = g;
-    o.height = (g.height - a.kernel_h) / a.stride_h + 1;
-    o.width = (g.width - a.kernel_w) / a.stride_w + 1;
-    o.gap = g.gap * a.stride_h;
-    return o;
+    return pooled_grid_of(a, g);
   };
 
   const auto& L = model.layers();
@@ -244,7 +255,7 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
       if (auto* poly = std::get_if<nn::Polynomial>(&layer)) op.coefficients = poly->coefficients;
       op.layer = li;
       op.level_in = level;
-      op.in = op.out = grid;
+      op.in = op.out = op.pooled = grid;
       op.replicated_in = replicated;
       op.in_cts = op.out_cts = f.ciphertexts(grid.channels, replicated);
       p.ops.push_back(op);
@@ -274,8 +285,7 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
         throw Error("multiplexed layout: layer " + std::to_string(li) + " (conv2d) has strides " + std::to_string(c->stride_h) +
                     " x " + std::to_string(c->stride_w) + " (equal strides expected)");
       op.weights = MuxOp::kConv;
-      op.out = {c->out_channels, (g.height + 2 * c->pad_h - c->kernel_h) / c->stride_h + 1,
-                (g.width + 2 * c->pad_w - c->kernel_w) / c->stride_w + 1, g.gap * c->stride_h};
+      op.out = conv_out_grid(*c, g);
       op.has_bias = !c->bias.empty();
     } else {
       const auto& d = std::get<nn::Dense>(layer);
@@ -284,17 +294,12 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
       // Rotate-and-sum over the positions (log2 rotations per output ciphertext) when the
       // power-of-two extents stay in one row and one block; otherwise one offset per position.
       const std::size_t ph = std::bit_ceil(static_cast<std::size_t>(g.height)), pw = std::bit_ceil(static_cast<std::size_t>(g.width));
-      const bool sum_ok = pw * static_cast<std::size_t>(g.gap) <= static_cast<std::size_t>(W0) &&
-                          ph * static_cast<std::size_t>(g.gap) * static_cast<std::size_t>(W0) <= f.block;
+      const bool sum_ok = dense_sum_fits(g, W0, f.block);
       const int out_cts = f.ciphertexts(op.out.channels, false);
       const std::size_t sum_rot = static_cast<std::size_t>(out_cts) * static_cast<std::size_t>(std::countr_zero(ph) + std::countr_zero(pw));
       const std::size_t off_rot = static_cast<std::size_t>(op.in_cts) * (static_cast<std::size_t>(g.height) * static_cast<std::size_t>(g.width) - 1);
       op.weights = sum_ok && sum_rot <= off_rot ? MuxOp::kDenseSum : MuxOp::kDenseOffsets;
-      if (op.weights == MuxOp::kDenseSum && g.height * g.width > 1) {
-        for (std::size_t s = 1; s < pw; s <<= 1) op.sum_steps.push_back(static_cast<int>(s * static_cast<std::size_t>(g.gap)));
-        for (std::size_t s = 1; s < ph; s <<= 1)
-          op.sum_steps.push_back(static_cast<int>(s * static_cast<std::size_t>(g.gap) * static_cast<std::size_t>(W0)));
-      }
+      if (op.weights == MuxOp::kDenseSum) op.sum_steps = dense_sum_steps(g, W0);
     }
     op.out_cts = f.ciphertexts(op.out.channels, false);
     for (auto& k : kernel_offsets(op, layer)) op.offsets.push_back(static_cast<int>(k.du * g.gap * W0 + k.dv * g.gap));
@@ -328,21 +333,121 @@ MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_
   return p;
 }
 
-std::vector<int> MuxProgram::rotation_steps(const MuxOp& op) const {
-  std::set<int> s;
-  const long long n = static_cast<long long>(format.slots);
-  auto add = [&](long long v) {
-    v = ((v % n) + n) % n;
-    if (v) s.insert(static_cast<int>(v));
+namespace {
+
+// Why op (a step of the plan's program) does not fit model layer `layer` (with the pooling
+// fused into it, if any), or "": the grids, offsets, pooling and sum steps are the layer's, and
+// every non-zero weight has its product listed. Checked before any weight is read through op.
+std::string mux_fit_error(const MuxProgram& p, const MuxOp& op, const nn::Layer& layer, const nn::AvgPool2d* pool) {
+  const long long W0 = p.format.base_width;
+  const int nb = p.format.blocks;
+  if (pool) {
+    if (pool->stride_h != pool->stride_w || op.pool_steps != pool_steps_of(*pool, op.in, W0) ||
+        op.weight_factor != 1.0 / (pool->kernel_h * pool->kernel_w) || op.pooled != pooled_grid_of(*pool, op.in))
+      return "its pooling is not the model's " + std::to_string(pool->kernel_h) + "x" + std::to_string(pool->kernel_w) +
+             " average pooling of its input";
+  }
+  if (op.kind != MuxOp::kLinear) return "";
+  const MuxGrid& g = op.pooled;
+  std::vector<KernelOffset> ks;
+  if (auto* c = std::get_if<nn::Conv2d>(&layer)) {
+    if (c->in_channels != g.channels || c->stride_h != c->stride_w || op.out != conv_out_grid(*c, g) ||
+        op.has_bias != !c->bias.empty())
+      return "its grids or bias are not the model's convolution's";
+  } else {
+    const auto& d = std::get<nn::Dense>(layer);
+    if (static_cast<long long>(d.in_features) != static_cast<long long>(g.channels) * g.height * g.width ||
+        op.out != MuxGrid{d.out_features, 1, 1, g.gap} || op.has_bias != !d.bias.empty())
+      return "its grids or bias are not the model's dense layer's";
+    if (op.weights == MuxOp::kDenseSum && (!dense_sum_fits(g, W0, p.format.block) || op.sum_steps != dense_sum_steps(g, W0)))
+      return "its rotate-and-sum steps are not those of its " + std::to_string(g.height) + "x" + std::to_string(g.width) + " grid";
+  }
+  ks = kernel_offsets(op, layer);
+  std::vector<int> offsets;
+  for (auto& k : ks) offsets.push_back(static_cast<int>(k.du * g.gap * W0 + k.dv * g.gap));
+  if (op.offsets != offsets) return "its offsets are not the layer's kernel's";
+  // Every non-zero weight's product is listed (the products are ascending: mux_program_error).
+  const auto key = [](const MuxTerm& t) { return std::array<int, 4>{t.out_ct, t.r, t.in_ct, t.offset}; };
+  auto listed = [&](int o, int c, int k) {
+    const int b = o % nb;
+    const auto [in_ct, bi] = chosen_location(op, nb, b, c);
+    const MuxTerm t{o / nb, in_ct, ((bi - b) % nb + nb) % nb, k};
+    return std::binary_search(op.terms.begin(), op.terms.end(), t, [&](const MuxTerm& x, const MuxTerm& y) { return key(x) < key(y); });
   };
-  for (int x : op.pool_steps) add(x);
-  for (auto& b : op.babies())
-    for (int x : b) add(x);
-  for (auto& g : op.giants())
-    for (int r : g) add(static_cast<long long>(r) * static_cast<long long>(format.block));
-  for (int x : op.sum_steps) add(x);
-  return {s.begin(), s.end()};
+  for (int o = 0; o < op.out.channels; ++o)
+    for (int c = 0; c < op.in.channels; ++c)
+      for (std::size_t k = 0; k < ks.size(); ++k) {
+        bool weight = false;
+        if (auto* cv = std::get_if<nn::Conv2d>(&layer)) {
+          weight = cv->weight[((static_cast<std::size_t>(o) * cv->in_channels + c) * cv->kernel_h + ks[k].u) * cv->kernel_w + ks[k].v] != 0 &&
+                   conv_offset_used(op, layer, ks[k]);
+        } else {
+          const auto& d = std::get<nn::Dense>(layer);
+          const std::size_t hw = static_cast<std::size_t>(g.height) * static_cast<std::size_t>(g.width);
+          const double* row = d.weight.data() + static_cast<std::size_t>(o) * static_cast<std::size_t>(d.in_features) + static_cast<std::size_t>(c) * hw;
+          if (op.weights == MuxOp::kDenseOffsets) weight = row[static_cast<std::size_t>(ks[k].u * g.width + ks[k].v)] != 0;
+          else weight = std::any_of(row, row + hw, [](double w) { return w != 0; });
+        }
+        if (weight && !listed(o, c, static_cast<int>(k)))
+          return "a weight (output channel " + std::to_string(o) + ", input channel " + std::to_string(c) + ", offset " +
+                 std::to_string(k) + ") whose product the program does not list";
+      }
+  return "";
 }
+
+}  // namespace
+
+MuxProgram mux_program(const Plan& plan, const nn::Model& model, std::size_t slots) {
+  if (!plan.validated())  // its steps index the slots: only after Plan::create has checked them
+    throw Error("multiplexed executor: the plan is not validated (make plans with compile, Plan::from_json or Plan::create)");
+  if (plan.packing != Packing::kLatency || plan.mux_block == 0)
+    throw Error("multiplexed executor: the plan does not use the multiplexed latency layout");
+  MuxProgram p;
+  nn::TensorShape in = model.input_shape();
+  p.phases = std::max(1, plan.mux_phases);
+  if (p.phases > 1) {
+    if (phase_factor(model) != p.phases)
+      throw Error("multiplexed executor: the model's first layer has no space-to-depth form with the plan's factor " +
+                  std::to_string(p.phases));
+    p.first_layer = *phase_conv(std::get<nn::Conv2d>(model.layers()[0]), p.phases, in.height, in.width);
+  }
+  p.format.slots = slots;
+  p.format.block = plan.mux_block;
+  p.format.base_width = in.width / p.phases;
+  p.format.blocks = static_cast<int>(slots / plan.mux_block);
+  p.depth = plan.depth;
+  p.input_channels = in.channels * p.phases * p.phases;
+  p.classes = model.classes();
+  const auto& L = model.layers();
+  if (plan.layers.size() != L.size())
+    throw Error("multiplexed executor: the plan's program has " + std::to_string(plan.layers.size()) + " layers, the model " +
+                std::to_string(L.size()));
+  const nn::AvgPool2d* fused = nullptr;  // the pooling the next op fuses
+  for (std::size_t li = 0; li < L.size(); ++li) {
+    const LayerPlan& step = plan.layers[li];
+    const std::string at = "multiplexed executor: layer " + std::to_string(li) + " (" + step.kind + "): ";
+    if (step.kind != nn::layer_kind(L[li])) throw Error(at + "the model's layer is " + nn::layer_kind(L[li]));
+    if (!step.mux) {  // a flatten, or a pooling fused into the next op (Plan::create checked which)
+      if (auto* a = std::get_if<nn::AvgPool2d>(&L[li])) fused = a;
+      continue;
+    }
+    MuxOp op = *step.mux;
+    const nn::Layer& layer = p.layer(model, li);
+    const auto* own_pool = std::get_if<nn::AvgPool2d>(&layer);
+    if (std::string why = mux_fit_error(p, op, layer, own_pool ? own_pool : fused); !why.empty()) throw Error(at + why);
+    fused = nullptr;
+    if (auto* poly = std::get_if<nn::Polynomial>(&layer)) {
+      op.coefficients = poly->coefficients;
+      if (!(mux_op_counts(op) == step.ops))
+        throw Error(at + "the program's counts (" + to_string(step.ops) + ") are not what this model's polynomial costs (" +
+                    to_string(mux_op_counts(op)) + ")");
+    }
+    p.ops.push_back(std::move(op));
+  }
+  return p;
+}
+
+std::vector<int> MuxProgram::rotation_steps(const MuxOp& op) const { return op.rotation_steps(format.slots, format.block); }
 
 std::vector<int> MuxProgram::rotation_steps() const {
   std::set<int> s;
@@ -411,40 +516,6 @@ std::vector<double> mux_bias_values(const MuxProgram& p, const MuxOp& op, int t,
       for (int j = 0; j < op.out.width; ++j) blk[static_cast<std::size_t>(i * op.out.gap * W0 + j * op.out.gap)] = bias[static_cast<std::size_t>(o)];
   }
   return v;
-}
-
-OpCounts mux_op_counts(const MuxOp& op) {
-  OpCounts c;
-  if (op.kind == MuxOp::kSquare || op.kind == MuxOp::kPolynomial) {  // what activations.h does, per ciphertext
-    const OpCounts one = op.kind == MuxOp::kSquare ? square_ops() : polynomial_ops(op.coefficients);
-    for (int t = 0; t < op.in_cts; ++t) c += one;
-    return c;
-  }
-  if (!op.pool_steps.empty()) {
-    c.rotations += static_cast<std::uint64_t>(op.in_cts) * op.pool_steps.size();
-    c.hoisted_groups += static_cast<std::uint64_t>(op.in_cts);
-    c.additions += static_cast<std::uint64_t>(op.in_cts) * op.pool_steps.size();
-  }
-  if (op.kind == MuxOp::kPoolOnly) {
-    c.rescales += static_cast<std::uint64_t>(op.in_cts);  // the 1/(kh kw) constant
-    return c;
-  }
-  for (auto& b : op.babies())
-    if (!b.empty()) {
-      c.rotations += b.size();
-      c.hoisted_groups += 1;
-    }
-  for (auto& g : op.giants()) {
-    c.rotations += g.size();
-    c.additions += g.size();
-  }
-  c.rotations += static_cast<std::uint64_t>(op.out_cts) * op.sum_steps.size();
-  c.additions += static_cast<std::uint64_t>(op.out_cts) * op.sum_steps.size();
-  c.plain_multiplies = op.terms.size();
-  c.encodes = op.terms.size() + (op.has_bias ? static_cast<std::uint64_t>(op.out_cts) : 0);
-  c.rescales += static_cast<std::uint64_t>(op.out_cts);
-  c.additions += op.terms.size();
-  return c;
 }
 
 std::vector<double> mux_input_slots(const Plan& plan, std::size_t slots, const float* image) {
@@ -526,6 +597,8 @@ Plan compile_multiplexed(const nn::Model& model, const CompileOptions& options) 
       lp.shape_out = model.shapes()[li].to_string();
       if (op_i < prog.ops.size() && prog.ops[op_i].layer == li) {
         const MuxOp& op = prog.ops[op_i++];
+        lp.mux = op;  // the step the executor runs; a polynomial's coefficients stay the model's
+        lp.mux->coefficients.clear();
         lp.ops = mux_op_counts(op);
         lp.rotation_steps = prog.rotation_steps(op);  // the program step (program.h)
         if (op.kind == MuxOp::kLinear) lp.plaintexts = lp.ops.encodes;

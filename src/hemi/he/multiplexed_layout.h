@@ -20,8 +20,10 @@
 // pre-rotated by -r * B. A fused pooling is a sum of rotations of the input (no level), its
 // 1 / (kh * kw) folded into the weights.
 //
-// MuxProgram is made once from the model and the slot count; the compiler counts it, the
-// executor (multiplexed_conv.h) runs it and counts what it does, and the two must agree.
+// The compiler lowers the model once (lower_multiplexed) and writes each op into its layer's
+// program step (LayerPlan::mux, program.h, serialized with the plan); the executor
+// (multiplexed_conv.h) runs the plan's steps with the model's weights (mux_program) and counts
+// what it does; the counting evaluator counts the same steps (mux_op_counts), and the two agree.
 #pragma once
 
 #include <cstdint>
@@ -34,51 +36,6 @@
 #include "hemi/nn/model.h"
 
 namespace hemi::he {
-
-// C x H x W values at `gap`-multiple positions of the original grid.
-struct MuxGrid {
-  int channels = 1, height = 1, width = 1, gap = 1;
-};
-
-struct MuxFormat {
-  std::size_t slots = 0, block = 0;  // B: a power of two >= H0 * W0
-  int base_width = 1;                // W0
-  int blocks = 1;                    // nb = slots / B
-  int ciphertexts(int channels, bool replicated) const {
-    return replicated ? 1 : (channels + blocks - 1) / blocks;
-  }
-};
-
-// One plaintext product: output ciphertext, input ciphertext, block rotation r, offset index.
-struct MuxTerm {
-  int out_ct = 0, in_ct = 0, r = 0, offset = 0;
-};
-
-struct MuxOp {
-  enum Kind { kLinear, kPoolOnly, kSquare, kPolynomial } kind = kLinear;
-  std::size_t layer = 0;        // the model layer this op implements (a linear op: the linear one)
-  int level_in = 0;
-  MuxGrid in, out;
-  bool replicated_in = false;   // input ciphertext block b holds channel b % C
-  int in_cts = 1, out_cts = 1;
-  // Pooling before the products: in += rot(in, s) for each step; weights scaled by factor.
-  std::vector<int> pool_steps;
-  double weight_factor = 1.0;
-  // kLinear: the products.
-  enum Weights { kConv, kDenseSum, kDenseOffsets } weights = kConv;
-  int pool_stride_h = 1, pool_stride_w = 1;  // the pooled grid = in grid with gap * stride
-  MuxGrid pooled;
-  std::vector<int> offsets;     // rotation of each offset (slots); kConv: kernel (u, v) row-major
-  std::vector<MuxTerm> terms;   // by out_ct, then r, then in_ct, then offset
-  std::vector<int> sum_steps;   // kDenseSum: rotate-and-sum after the products
-  bool has_bias = false;
-  std::vector<double> coefficients;  // kPolynomial
-
-  // Per input ciphertext: the non-zero offsets used (baby rotations, hoisted together).
-  std::vector<std::vector<int>> babies() const;
-  // Per output ciphertext: the non-zero block rotations used (giant steps).
-  std::vector<std::vector<int>> giants() const;
-};
 
 struct MuxProgram {
   MuxFormat format;
@@ -104,6 +61,13 @@ struct MuxProgram {
 // than the slots, more input channels or classes than blocks, unequal strides, a network that
 // does not end in one value per class, or too few levels.
 MuxProgram lower_multiplexed(const nn::Model& model, std::size_t slots, int top_level = -1, int phases = 1);
+// The program the plan's steps (LayerPlan::mux, checked by Plan::create) make for `model` in a
+// ring with `slots` slots: the plan's ops, with the model's first layer in its space-to-depth
+// form and its polynomials' coefficients. Throws hemi::Error with the reason when a step does
+// not fit the model: another layer kind, grids, offsets, pooling or sum steps that are not the
+// layer's, a non-zero weight whose product the step does not list, or a polynomial whose cost
+// is not the step's.
+MuxProgram mux_program(const Plan& plan, const nn::Model& model, std::size_t slots);
 // The space-to-depth factor the model allows: the first layer's stride if it is a convolution
 // with equal strides s > 1 dividing the image, whose phase form has the same output; else 1.
 int phase_factor(const nn::Model& model);
@@ -117,9 +81,6 @@ int multiplexed_depth(const nn::Model& model);
 std::vector<double> mux_term_values(const MuxProgram& p, const MuxOp& op, const MuxTerm& t, const nn::Layer& layer);
 // The bias of output ciphertext t at its grid positions.
 std::vector<double> mux_bias_values(const MuxProgram& p, const MuxOp& op, int t, const nn::Layer& layer);
-
-// The operation counts of one op, as the executor performs them.
-OpCounts mux_op_counts(const MuxOp& op);
 
 // Slots of the client's input ciphertext (the image, replicated over the blocks if it has
 // fewer channels than blocks).

@@ -62,6 +62,57 @@ DiagonalLayout layout_from(const json& j) {
   return d;
 }
 
+// A channel-packed step: grids as [channels, height, width, gap], the terms flattened to
+// [out_ct, in_ct, r, offset, ...] (the bulk of a channel-packed plan).
+const char* const kMuxKinds[] = {"linear", "pool", "square", "polynomial"};
+const char* const kMuxWeights[] = {"conv", "dense_sum", "dense_offsets"};
+json grid_json(const MuxGrid& g) { return {g.channels, g.height, g.width, g.gap}; }
+MuxGrid grid_from(const json& j, const char* what) {
+  auto v = json_ints(j, std::string("plan: mux ") + what);
+  if (v.size() != 4) throw Error(std::string("plan: mux ") + what + " needs 4 numbers (channels, height, width, gap)");
+  return {v[0], v[1], v[2], v[3]};
+}
+json mux_json(const MuxOp& op) {
+  std::vector<int> terms;
+  terms.reserve(4 * op.terms.size());
+  for (const MuxTerm& t : op.terms) terms.insert(terms.end(), {t.out_ct, t.in_ct, t.r, t.offset});
+  return {{"kind", kMuxKinds[op.kind]},         {"layer", op.layer},
+          {"level_in", op.level_in},           {"in", grid_json(op.in)},
+          {"out", grid_json(op.out)},          {"pooled", grid_json(op.pooled)},
+          {"replicated_in", op.replicated_in}, {"in_cts", op.in_cts},
+          {"out_cts", op.out_cts},             {"pool_steps", op.pool_steps},
+          {"weight_factor", op.weight_factor}, {"weights", kMuxWeights[op.weights]},
+          {"offsets", op.offsets},             {"terms", terms},
+          {"sum_steps", op.sum_steps},         {"has_bias", op.has_bias}};
+}
+template <std::size_t N>
+int name_index(const char* const (&names)[N], const std::string& v, const char* what) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (v == names[i]) return static_cast<int>(i);
+  throw Error(std::string("plan: unknown mux ") + what + " '" + v + "'");
+}
+MuxOp mux_from(const json& j) {
+  MuxOp op;
+  op.kind = static_cast<MuxOp::Kind>(name_index(kMuxKinds, j.at("kind").get<std::string>(), "kind"));
+  op.layer = json_count(j.at("layer"), "plan: mux layer");
+  op.level_in = json_int(j.at("level_in"), "plan: mux level_in");
+  op.in = grid_from(j.at("in"), "in");
+  op.out = grid_from(j.at("out"), "out");
+  op.pooled = grid_from(j.at("pooled"), "pooled");
+  op.replicated_in = j.at("replicated_in").get<bool>();
+  op.in_cts = json_int(j.at("in_cts"), "plan: mux in_cts");
+  op.out_cts = json_int(j.at("out_cts"), "plan: mux out_cts");
+  op.pool_steps = json_ints(j.at("pool_steps"), "plan: mux pool_steps");
+  op.weight_factor = j.at("weight_factor").get<double>();
+  op.weights = static_cast<MuxOp::Weights>(name_index(kMuxWeights, j.at("weights").get<std::string>(), "weights"));
+  op.offsets = json_ints(j.at("offsets"), "plan: mux offsets");
+  const std::vector<int> terms = json_ints(j.at("terms"), "plan: mux terms");
+  if (terms.size() % 4) throw Error("plan: mux terms of " + std::to_string(terms.size()) + " numbers (4 per term expected)");
+  for (std::size_t i = 0; i < terms.size(); i += 4) op.terms.push_back({terms[i], terms[i + 1], terms[i + 2], terms[i + 3]});
+  op.sum_steps = json_ints(j.at("sum_steps"), "plan: mux sum_steps");
+  op.has_bias = j.at("has_bias").get<bool>();
+  return op;
+}
 
 }  // namespace
 
@@ -74,11 +125,13 @@ std::string Plan::to_json() const {
                         {"baby_steps", l.baby_steps}, {"giant_steps", l.giant_steps}, {"hybrid", l.hybrid}, {"input_period", l.input_period},
                         {"rotation_steps", l.rotation_steps}, {"plaintexts", l.plaintexts},
                         {"layout", l.layout ? layout_json(*l.layout) : json(nullptr)},
+                        {"mux", l.mux ? mux_json(*l.mux) : json(nullptr)},
+                        {"stream_rows", l.stream_rows},
                         {"ops", ops_json(l.ops)}, {"note", l.note}});
   json j = {
       {"format", "hemi-plan"},
-      // Format 2: the layers are the model's with folded activations (an older reader would
-      // evaluate the model as given with this plan's levels), so only then.
+      // Format 3: the lowered program (program.h) with the channel-packed steps; older
+      // versions are refused with the reason.
       {"version", version},
       {"packing", to_string(packing)},
       {"params",
@@ -130,6 +183,9 @@ Plan Plan::from_json(const std::string& text) {
     if (p.version == 1)
       throw Error("plan: format version 1 has no lowered program (this hemi reads version " + std::to_string(kPlanVersion) +
                   "): make the plan again with hemi plan");
+    if (p.version == 2)
+      throw Error("plan: format version 2 has no channel-packed program steps (this hemi reads version " +
+                  std::to_string(kPlanVersion) + "): make the plan again with hemi plan");
     if (p.version < 1) throw Error("plan: format version " + std::to_string(p.version) + " is invalid");
     const std::string packing = j.at("packing").get<std::string>();
     if (packing == "throughput") p.packing = Packing::kThroughput;
@@ -183,6 +239,9 @@ Plan Plan::from_json(const std::string& text) {
       lp.rotation_steps = json_ints(l.at("rotation_steps"), "plan: layer rotation_steps");
       lp.plaintexts = json_count(l.at("plaintexts"), "plan: plaintexts");
       if (!l.at("layout").is_null()) lp.layout = layout_from(l.at("layout"));
+      if (!l.at("mux").is_null()) lp.mux = mux_from(l.at("mux"));
+      for (const json& r : l.at("stream_rows"))
+        lp.stream_rows.push_back(static_cast<std::uint32_t>(json_integer(r, "plan: stream_rows", 0, UINT32_MAX)));
       lp.ops = ops_from(l.at("ops"));
       if (l.contains("note")) lp.note = l.at("note").get<std::string>();
       p.layers.push_back(lp);
@@ -211,6 +270,17 @@ std::string program_consistency_error(const Plan& p, std::size_t slots) {
   if (std::string why = program_error(p.layers, p.input_level, p.depth, p.period, slots, latency, p.mux_block != 0);
       !why.empty())
     return "lowered program: " + why;
+  if (latency && p.mux_block) {
+    MuxFormat f;
+    f.slots = slots;
+    f.block = p.mux_block;
+    f.base_width = p.input_width / p.mux_phases;
+    f.blocks = static_cast<int>(slots / p.mux_block);
+    if (std::string why = mux_program_error(p.layers, f, p.input_height / p.mux_phases,
+                                            p.input_channels * p.mux_phases * p.mux_phases, p.classes);
+        !why.empty())
+      return "lowered program: " + why;
+  }
   const ProgramCount c = count_program(p.layers, std::size_t{2} * slots);
   if (!(c.total == p.total))
     return "lowered program: its operations (" + to_string(c.total) + ") are not the plan's total (" + to_string(p.total) + ")";

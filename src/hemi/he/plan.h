@@ -23,8 +23,10 @@ inline constexpr std::size_t kMaxPlanLayers = 1024;
 enum class Packing { kThroughput, kLatency };
 const char* to_string(Packing p);  // "throughput", "latency"
 
-// Format version 2: each layer carries its lowered program step (program.h).
-inline constexpr int kPlanVersion = 2;
+// Format version 2: each layer carries its lowered program step (program.h). Version 3: a
+// channel-packed plan's steps carry the op the executor runs (LayerPlan::mux), a throughput
+// plan's linear steps their row order (LayerPlan::stream_rows).
+inline constexpr int kPlanVersion = 3;
 
 struct Plan {
   int version = kPlanVersion;

@@ -172,19 +172,8 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& given)
     if (plan_.layers[li].kind != nn::layer_kind(L[li]))
       throw Error("server: layer " + std::to_string(li) + " of the plan's program is " + plan_.layers[li].kind +
                   ", the model's is " + nn::layer_kind(L[li]));
-  if (plan_.mux_block) {  // the multiplexed latency layout has its own executor
+  if (plan_.mux_block) {  // the channel-packed layout: its executor runs the program's steps
     mux_ = std::make_unique<MultiplexedExecutor>(plan_, model);
-    // It lowers the model again; hold what it will run to the plan's program, step by step.
-    std::vector<OpCounts> ops(L.size());
-    std::vector<std::vector<int>> steps(L.size());
-    for (const MuxOp& op : mux_->program().ops) {
-      ops.at(op.layer) += mux_op_counts(op);
-      auto s = mux_->program().rotation_steps(op);
-      steps[op.layer].insert(steps[op.layer].end(), s.begin(), s.end());
-    }
-    for (std::size_t li = 0; li < L.size(); ++li)
-      if (!(ops[li] == plan_.layers[li].ops) || normalize_steps(steps[li], params_.slots()) != plan_.layers[li].rotation_steps)
-        throw Error("server: layer " + std::to_string(li) + " of the plan's program is not what the channel-packed executor runs for this model");
     return;
   }
   nn::TensorShape shape = model.input_shape();
@@ -272,6 +261,7 @@ PreparedModel::PreparedModel(Plan plan, const nn::Model& given)
       x.matrix = &l.matrix;
       x.coefficients = &l.coefficients;
       x.level_out = plan_.layers[li].level_out;
+      if (l.kind == Layer::kLinear) x.rows = &plan_.layers[li].stream_rows;  // the program's order
       sl.push_back(x);
     }
     stream_ = std::make_unique<const StreamSchedule>(stream_schedule(model.input_shape(), plan_.input_level, sl));

@@ -95,14 +95,17 @@ class PreparedModel {
   // the program's layouts, levels and steps, not chosen again. Refuses (hemi::Error) a plan
   // for another model (model id, im2col geometry) or a program that does not fit the model's
   // layers: their number and kinds, a weight on a diagonal the layout does not list, a hybrid
-  // layout after a polynomial that adds a constant, or counts that the channel-packed
-  // executor or the throughput stream would not perform.
+  // layout after a polynomial that adds a constant, a channel-packed step that is not its
+  // layer's (mux_program), a stream row order of another length than its layer's rows, or
+  // counts that the throughput stream would not perform.
   PreparedModel(Plan plan, const nn::Model& model);
   ~PreparedModel();
   const Plan& plan() const { return plan_; }
   const ckks::Params& params() const { return params_; }
   // The plaintexts encoded in advance for a layer (diagonal latency layout; 0 otherwise).
   std::uint64_t plaintexts(std::size_t layer) const;
+  // Throughput: the schedule the server streams (the program's row orders); null otherwise.
+  const StreamSchedule* stream() const { return stream_.get(); }
   struct Layer;
 
  private:

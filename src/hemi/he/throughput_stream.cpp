@@ -19,6 +19,7 @@ StreamSchedule stream_schedule(const nn::TensorShape& input, int input_level, co
   s.input = input;
   s.input_level = input_level;
   std::size_t width = input.size();
+  std::vector<const std::vector<std::uint32_t>*> rows_of;  // per stage: the given order, if any
   auto identity = [&](int level) {
     StreamStage st;
     st.width_in = st.width_out = width;
@@ -41,6 +42,17 @@ StreamSchedule stream_schedule(const nn::TensorShape& input, int input_level, co
         st.width_out = width = l.matrix->rows;
         st.linear_layer = li;
         st.level_out = l.level_out;
+        if (l.rows) {  // the plan's order: a permutation of the rows
+          std::vector<char> seen(st.width_out, 0);
+          if (l.rows->size() != st.width_out)
+            throw Error("stream: layer " + std::to_string(li) + " is ordered as " + std::to_string(l.rows->size()) +
+                        " rows, its matrix has " + std::to_string(st.width_out));
+          for (std::uint32_t r : *l.rows)
+            if (r >= st.width_out || seen[r]++)
+              throw Error("stream: layer " + std::to_string(li) + "'s row order is not a permutation of its rows");
+        }
+        rows_of.resize(s.stages.size() + 1, nullptr);
+        rows_of[s.stages.size()] = l.rows;
         s.stages.push_back(st);
         break;
       }
@@ -67,7 +79,9 @@ StreamSchedule stream_schedule(const nn::TensorShape& input, int input_level, co
   // rank[k]: when input k of the stage arrives (its producer's order); rows sorted by the last
   // input they need, so that a chunk waits for as little as possible.
   std::vector<std::uint32_t> arrival = s.input_order;
-  for (const StreamStage& st : s.stages) {
+  rows_of.resize(s.stages.size(), nullptr);
+  for (std::size_t si = 0; si < s.stages.size(); ++si) {
+    const StreamStage& st = s.stages[si];
     std::vector<std::size_t> rank(st.width_in);
     for (std::size_t i = 0; i < arrival.size(); ++i) rank[arrival[i]] = i;
     auto inputs_of = [&](std::size_t r) -> std::span<const std::uint32_t> {
@@ -80,13 +94,18 @@ StreamSchedule stream_schedule(const nn::TensorShape& input, int input_level, co
     std::vector<std::size_t> need_of(st.width_out, 0);
     for (std::size_t r = 0; r < st.width_out; ++r)
       for (auto k : inputs_of(r)) need_of[r] = std::max(need_of[r], rank[k] + 1);
-    o.rows.resize(st.width_out);
-    std::iota(o.rows.begin(), o.rows.end(), 0u);
-    std::stable_sort(o.rows.begin(), o.rows.end(), [&](std::uint32_t a, std::uint32_t b) { return need_of[a] < need_of[b]; });
+    if (rows_of[si]) {
+      o.rows = *rows_of[si];
+    } else {
+      o.rows.resize(st.width_out);
+      std::iota(o.rows.begin(), o.rows.end(), 0u);
+      std::stable_sort(o.rows.begin(), o.rows.end(), [&](std::uint32_t a, std::uint32_t b) { return need_of[a] < need_of[b]; });
+    }
     o.need.resize(st.width_out);
     o.last_use.assign(st.width_in, 0);
     for (std::size_t p = 0; p < o.rows.size(); ++p) {
-      o.need[p] = need_of[o.rows[p]];
+      // A chunk waits for the inputs of all its rows (in any order the plan gives).
+      o.need[p] = std::max(need_of[o.rows[p]], p ? o.need[p - 1] : std::size_t{0});
       for (auto k : inputs_of(o.rows[p])) o.last_use[k] = static_cast<std::uint32_t>(p + 1);
     }
     arrival = o.rows;

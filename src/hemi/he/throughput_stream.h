@@ -10,7 +10,9 @@
 // few rows of each layer's activations are alive, not whole layers.
 //
 // One schedule (stream_schedule) drives both the executor (Server::evaluate_batch) and the
-// compiler's memory estimate (stream_peak_words), so the plan's peak is the executor's.
+// compiler's memory estimate (stream_peak_words), so the plan's peak is the executor's: the
+// compiler writes its row orders into the plan's program (LayerPlan::stream_rows) and the
+// server builds its schedule from those.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +36,9 @@ struct StreamLayer {
   const SparseMatrix* matrix = nullptr;               // linear
   const std::vector<double>* coefficients = nullptr;  // polynomial
   int level_out = 0;  // the level of its outputs (used only for the memory estimate)
+  // linear: the order to compute its rows in (the plan's program: LayerPlan::stream_rows);
+  // null: the compiler's choice, rows sorted by the last input they need.
+  const std::vector<std::uint32_t>* rows = nullptr;
 };
 
 struct StreamStage {
@@ -56,13 +61,15 @@ struct StreamSchedule {
   struct Order {
     std::vector<std::uint32_t> rows;      // the stage's rows in computing order
     std::vector<std::size_t> need;        // per position: inputs that must have arrived first
+                                          // (for it and every row before it: non-decreasing)
     std::vector<std::uint32_t> last_use;  // per input: 1 + position of its last reader (0: none)
   };
   std::vector<Order> orders;
 };
 
-// The stages and their order; layers are the model's, in order. Throws hemi::Error on a layer
-// list that is not a chain of matching widths.
+// The stages and their order; layers are the model's, in order. A stage is a linear layer and
+// the element-wise activations after it. Throws hemi::Error on a layer list that is not a chain
+// of matching widths, or a given row order that is not a permutation of its layer's rows.
 StreamSchedule stream_schedule(const nn::TensorShape& input, int input_level, const std::vector<StreamLayer>& layers);
 
 // Peak words (64-bit) of ciphertexts alive at once when the schedule runs in a ring of degree n:
