@@ -58,6 +58,51 @@ TEST(Medcnn, RgbAnd128AndClasses) {
   EXPECT_EQ(std::get<Dense>(big.layers()[9]).in_features, 4096);
 }
 
+TEST(Medcnn, WidthsChangeTheConvolutionsAndTheDenseHiddenLayer) {
+  ArchitectureOptions o;
+  o.input = default_input("medcnn");
+  o.class_names = {"a", "b", "c", "d"};
+  EXPECT_EQ(medcnn_default_widths(), (std::vector<int>{16, 32, 64, 64}));
+  o.widths = medcnn_default_widths();
+  const Model same = build_architecture("medcnn", o).value();
+  o.widths.clear();
+  const Model own = build_architecture("medcnn", o).value();
+  EXPECT_EQ(same.spec().layers.size(), own.spec().layers.size());
+  EXPECT_EQ(std::get<Dense>(same.layers()[9]).weight, std::get<Dense>(own.layers()[9]).weight);  // same draws
+
+  o.widths = {8, 24, 40, 128};
+  const Model m = build_architecture("medcnn", o).value();
+  const std::vector<std::string> want = {"8x32x32", "8x32x32", "24x16x16", "24x16x16", "24x8x8", "40x8x8",
+                                         "40x8x8",  "40x4x4",  "640",      "128",      "128",    "4"};
+  ASSERT_EQ(m.shapes().size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(m.shapes()[i].to_string(), want[i]) << "layer " << i + 1;
+  EXPECT_EQ(m.parameter_count(), (1u * 9 * 8 + 8) + (8u * 9 * 24 + 24) + (24u * 9 * 40 + 40) + (640u * 128 + 128) +
+                                     (128u * 4 + 4));
+  EXPECT_EQ(m.multiplicative_depth(), 15);  // widths never change the depth
+
+  o.widths = {16, 32, 64};
+  EXPECT_NE(build_architecture("medcnn", o).error().find("four values"), std::string::npos);
+  o.widths = {16, 32, 0, 64};
+  EXPECT_NE(build_architecture("medcnn", o).error().find("[1, 4096], got 0"), std::string::npos);
+  o.widths = {4, 4, 4, 4};
+  o.input = default_input("seed-cnn");
+  EXPECT_NE(build_architecture("seed-cnn", o).error().find("medcnn only"), std::string::npos);
+}
+
+TEST(Medcnn, ParsesAndPrintsWidths) {
+  EXPECT_EQ(parse_widths("16,32,64,128"), (std::vector<int>{16, 32, 64, 128}));
+  EXPECT_EQ(widths_to_string({16, 32, 64, 128}), "16,32,64,128");
+  for (const char* bad : {"", "16,32,64", "16,32,64,128,1", "16,,64,128", "16,32,64,0", "16,32,64,5000", "a,32,64,128",
+                          "16, 32,64,128", "-1,32,64,128"}) {
+    try {
+      parse_widths(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("widths '"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Medcnn, ReluIsPlaintextOnly) {
   Model m = medcnn(64, ColorMode::kGray, 4, Activation::kRelu);
   for (std::size_t i : {1u, 3u, 6u, 10u}) EXPECT_TRUE(std::holds_alternative<Relu>(m.layers()[i])) << i;

@@ -131,6 +131,29 @@ TEST(reportRecipeSpec, RejectsBadWarmStartAndDistillation) {
                   {"centralized training only"});
 }
 
+TEST(reportRecipeSpec, ReadsMedcnnWidthsAndRejectsBadOnes) {
+  Spec s = parse_spec(with("widths = [16, 32, 64, 128]"));
+  EXPECT_EQ(s.experiments[0].widths, (std::vector<int>{16, 32, 64, 128}));
+  EXPECT_TRUE(parse_spec(with("")).experiments[0].widths.empty());  // medcnn's own
+  expect_rejected(with("widths = [16, 32, 64]"), {"'widths'", "four values", "got 3"});
+  expect_rejected(with("widths = [16, 32, 0, 64]"), {"'widths'", "[1, 4096]"});
+  expect_rejected(with("widths = [16, 32, 64, 5000]"), {"'widths'", "[1, 4096]"});
+  expect_rejected(with("widths = \"16,32,64,128\""), {"'widths'", "array of integers"});
+  expect_rejected("[[experiment]]\nname = \"e\"\ndataset = \"mnist\"\nmodel = \"seed-cnn\"\nwidths = [4, 4, 4, 4]\n",
+                  {"'widths'", "medcnn only"});
+}
+
+TEST(reportRecipeSpec, ReadsStartFromTeacher) {
+  const std::string poly = "activation = \"poly\"\n[experiment.train]\nepochs = 4\n";
+  Spec s = parse_spec(with(poly + "distill = true\nstart_from_teacher = true"));
+  ASSERT_TRUE(s.experiments[0].train);
+  EXPECT_TRUE(s.experiments[0].train->start_from_teacher);
+  EXPECT_TRUE(train_options(*s.experiments[0].train, 1, "poly").distill.start_from_teacher);
+  expect_rejected(with(poly + "start_from_teacher = true"), {"'start_from_teacher'", "distill = true"});
+  expect_rejected(with(poly + "distill = true\nstart_from_teacher = true\nwarm_start_epochs = 2"),
+                  {"'start_from_teacher'", "not both"});
+}
+
 TEST(reportRecipeSpec, ShippedSpecsParse) {
   for (const char* name : {"brain-tumor-mri4.toml", "brain-tumor-mri4-encrypted.toml"}) {
     Spec s = load_spec(std::string(HEMI_SOURCE_DIR) + "/experiments/" + name);

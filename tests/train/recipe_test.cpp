@@ -430,6 +430,72 @@ TEST(Recipe, DistillationTeacherIsTheReluNetworkOnTheSameImages) {
   EXPECT_NE(std::get<nn::Dense>(r.model.layers()[9]).weight, std::get<nn::Dense>(undistilled.model.layers()[9]).weight);
 }
 
+TEST(Recipe, BatchNormIdentityLeavesTheNetworkUnchanged) {
+  auto set = test::generated_images(64, 4, 1, 16, 11);
+  nn::Model m = medcnn_for(set, nn::Activation::kRelu);
+  TorchNet plain(m);
+  TorchNet with_bn(m, TorchNetOptions{true, false});
+  auto x = torch::from_blob(set.pixels.data(), {64, 1, 16, 16}, torch::kFloat).clone();
+  with_bn->set_batch_norm_identity(x);
+  plain->eval();
+  with_bn->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor want = plain->forward(x), got = with_bn->forward(x);
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-4 * (1 + want.abs().max().item<double>()));
+  // Train mode normalizes with the batch's own statistics, which are the ones set: the same again.
+  with_bn->train();
+  const torch::Tensor train_mode = with_bn->forward(x);
+  EXPECT_LT((train_mode - want).abs().max().item<double>(), 1e-3 * (1 + want.abs().max().item<double>()));
+  // Exported (batch norm folded), the linear layers are the original ones.
+  const nn::Model folded = with_bn->to_model();
+  const auto& w0 = std::get<nn::Conv2d>(m.layers()[0]).weight;
+  const auto& f0 = std::get<nn::Conv2d>(folded.layers()[0]).weight;
+  for (std::size_t i = 0; i < w0.size(); ++i) EXPECT_NEAR(f0[i], w0[i], 1e-5) << i;
+}
+
+TEST(Recipe, StudentStartsFromTheTeacher) {
+  auto set = test::generated_images(96, 4, 1, 16, 12);
+  nn::Model m = medcnn_for(set, nn::Activation::kPoly);
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 16;
+  o.threads = 1;
+  o.batch_norm = true;
+  o.train_polynomials = true;
+  o.distill.enabled = true;
+  o.distill.start_from_teacher = true;
+  auto r = train_model(m, set, o);
+  ASSERT_TRUE(r.teacher.has_value());
+  ASSERT_TRUE(r.at_swap.has_value());
+  ASSERT_EQ(r.warm_start_fits.size(), 4u);
+  // At the start the student is the teacher's linear layers (batch norm the identity) with
+  // each ReLU replaced by its fitted quadratic.
+  std::size_t poly = 0;
+  for (std::size_t i = 0; i < m.layers().size(); ++i) {
+    const auto& start = r.at_swap->layers()[i];
+    const auto& teacher = r.teacher->layers()[i];
+    if (auto* c = std::get_if<nn::Conv2d>(&start)) {
+      const auto& t = std::get<nn::Conv2d>(teacher);
+      for (std::size_t k = 0; k < t.weight.size(); ++k)
+        EXPECT_NEAR(c->weight[k], t.weight[k], 1e-4 * (1 + std::abs(t.weight[k]))) << "layer " << i;
+    } else if (auto* q = std::get_if<nn::Polynomial>(&start)) {
+      EXPECT_TRUE(std::holds_alternative<nn::Relu>(teacher));
+      for (int k = 0; k < 3; ++k) EXPECT_NEAR(q->coefficients[k], r.warm_start_fits[poly][k], 1e-6);
+      ++poly;
+    }
+  }
+  EXPECT_EQ(poly, 4u);
+  // The student trains its own epochs and differs from the one that starts from scratch.
+  EXPECT_EQ(r.epochs.size(), 2u);
+  for (const auto& e : r.epochs) EXPECT_FALSE(e.relu);
+  TrainOptions scratch = o;
+  scratch.distill.start_from_teacher = false;
+  auto s = train_model(m, set, scratch);
+  EXPECT_NE(std::get<nn::Dense>(r.model.layers()[9]).weight, std::get<nn::Dense>(s.model.layers()[9]).weight);
+  // with_weights_of refuses a model of another structure.
+  EXPECT_THROW(with_weights_of(m, medcnn_for(test::generated_images(16, 4, 1, 32, 1), nn::Activation::kRelu)), Error);
+}
+
 TEST(Recipe, RejectsBadWarmStartAndDistillation) {
   auto bad = [](auto change) {
     TrainOptions o;
@@ -444,6 +510,9 @@ TEST(Recipe, RejectsBadWarmStartAndDistillation) {
   bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.temperature = std::nan(""); });
   bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.alpha = 1.5; });
   bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.alpha = -0.1; });
+  bad([](TrainOptions& o) { o.distill.start_from_teacher = true; });  // no teacher
+  bad([](TrainOptions& o) { o.distill.enabled = o.distill.start_from_teacher = true, o.train_polynomials = false; });
+  bad([](TrainOptions& o) { o.distill.enabled = o.distill.start_from_teacher = true, o.warm_start_epochs = 1; });
   TrainOptions ok;
   ok.train_polynomials = true;
   ok.warm_start_epochs = ok.epochs - 1;

@@ -25,6 +25,7 @@ struct TrainArgs {
   std::string data;
   std::string arch = "seed-cnn";
   std::string activation = "default";
+  std::string widths;  // medcnn: "16,32,64,128" (empty = its own)
   std::string torchscript;
   std::optional<int> epochs, batch;
   double lr = 0.001;
@@ -60,6 +61,9 @@ void run_train(const TrainArgs& a) {
   const nn::Activation activation = nn::parse_activation(a.activation);
   if (from_script && activation != nn::Activation::kDefault)
     throw Error("train: --activation applies to built-in architectures (--arch), not to --torchscript");
+  const std::vector<int> widths = a.widths.empty() ? std::vector<int>{} : nn::parse_widths(a.widths);
+  if (!widths.empty() && (from_script || a.arch != "medcnn"))
+    throw Error("train: --widths applies to --arch medcnn only, not to " + (from_script ? std::string("--torchscript") : a.arch));
   const bool recipe = report::uses_recipe(a.recipe);
   if (a.dp() && recipe)
     throw Error("train: DP-SGD (--dp-epsilon/--dp-noise) does not take --batch-norm, --clip, --schedule, "
@@ -116,6 +120,7 @@ void run_train(const TrainArgs& a) {
     ao.class_names = ds.train.class_names;
     ao.seed = a.seed;
     ao.activation = activation;
+    ao.widths = widths;
     return nn::build_architecture(a.arch, ao).value();
   }();
 
@@ -150,7 +155,8 @@ void run_train(const TrainArgs& a) {
                  "ReLU's least-squares fit on its pre-activations\n", to.warm_start_epochs);
   if (to.distill.enabled)
     std::fprintf(log, "distillation: a ReLU teacher is trained first on the same images; student loss (1 - %g) CE + "
-                 "%g T^2 KL at T %g\n", to.distill.alpha, to.distill.alpha, to.distill.temperature);
+                 "%g T^2 KL at T %g%s\n", to.distill.alpha, to.distill.alpha, to.distill.temperature,
+                 to.distill.start_from_teacher ? "; the student starts from the trained teacher" : "");
   std::fflush(log);
 
   auto on_epoch = [&](const train::EpochReport& r) {
@@ -214,6 +220,7 @@ void run_train(const TrainArgs& a) {
                    {"warm_start_epochs", to.warm_start_epochs},
                    {"distill", to.distill.enabled ? nlohmann::json{{"temperature", to.distill.temperature},
                                                                    {"alpha", to.distill.alpha},
+                                                                   {"start_from_teacher", to.distill.start_from_teacher},
                                                                    {"teacher_best_epoch", result.teacher_best_epoch}}
                                                   : nlohmann::json(nullptr)}};
     j["best_epoch"] = result.best_epoch;
@@ -292,6 +299,9 @@ void setup_train(CLI::App& root) {
                   "fit), relu (plaintext only: the accuracy reference), default (the network's own: medcnn poly, "
                   "mri-cnn a fixed quadratic, seed-cnn and lenet-1 square)")
       ->capture_default_str();
+  cmd->add_option("--widths", args->widths,
+                  "medcnn only: its three convolutions' output channels and the dense hidden units, comma-separated "
+                  "(default 16,32,64,64; e.g. 16,32,64,128 widens the dense hidden layer)");
   auto* ts = cmd->add_option("--torchscript", args->torchscript,
                              "start from a TorchScript module, scripted or traced (instead of --arch); the import is checked against its forward");
   arch->excludes(ts);
@@ -355,6 +365,9 @@ void setup_train(CLI::App& root) {
   cmd->add_option("--distill-alpha", args->recipe.distill_alpha,
                   "weight of the distillation term, in [0, 1] (1 - alpha weights the cross-entropy)")
       ->capture_default_str();
+  cmd->add_flag("--start-from-teacher", args->recipe.start_from_teacher,
+                "with --distill: the student starts from the trained teacher's weights (batch norm set to the identity "
+                "on its pre-activations, each polynomial to ReLU's least-squares fit) instead of the initial ones");
   cmd->callback([args] { run_train(*args); });
 }
 

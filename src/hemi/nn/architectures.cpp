@@ -87,6 +87,35 @@ std::vector<double> relu_fit_quadratic() {
   return {c, 0.5, c};
 }
 
+std::vector<int> medcnn_default_widths() { return {16, 32, 64, 64}; }
+
+std::vector<int> parse_widths(std::string_view text) {
+  const std::string bad = "widths '" + std::string(text) + "': ";
+  std::vector<int> out;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', begin);
+    const std::string item(text.substr(begin, comma == std::string_view::npos ? std::string_view::npos : comma - begin));
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || item.size() > 4)
+      throw Error(bad + "expected four comma-separated integers in [1, 4096] (e.g. 16,32,64,128), got '" + item + "'");
+    const int v = std::stoi(item);
+    if (v < 1 || v > 4096) throw Error(bad + "each width must be in [1, 4096], got " + item);
+    out.push_back(v);
+    if (comma == std::string_view::npos) break;
+    begin = comma + 1;
+  }
+  if (out.size() != 4)
+    throw Error(bad + "expected four widths (three convolutions' channels, then the dense hidden units), got " +
+                std::to_string(out.size()));
+  return out;
+}
+
+std::string widths_to_string(const std::vector<int>& widths) {
+  std::string s;
+  for (std::size_t i = 0; i < widths.size(); ++i) s += (i ? "," : "") + std::to_string(widths[i]);
+  return s;
+}
+
 std::vector<std::string> architecture_names() { return {"seed-cnn", "mri-cnn", "lenet-1", "medcnn"}; }
 
 std::string architecture_list() { return "seed-cnn, mri-cnn, lenet-1, medcnn"; }
@@ -122,6 +151,15 @@ Result<Model> build_architecture(std::string_view name, const ArchitectureOption
     return R::failure("unknown architecture '" + std::string(name) + "' (known: " + architecture_list() + ")");
   const int classes = static_cast<int>(options.class_names.size());
   if (classes < 1) return R::failure(std::string(name) + ": needs at least one class name");
+  if (!options.widths.empty()) {
+    if (name != "medcnn")
+      return R::failure(std::string(name) + ": widths apply to medcnn only (its convolutions and dense hidden layer)");
+    if (options.widths.size() != 4)
+      return R::failure("medcnn: widths needs four values (three convolutions' channels, then the dense hidden units), got " +
+                        std::to_string(options.widths.size()));
+    for (int w : options.widths)
+      if (w < 1 || w > 4096) return R::failure("medcnn: each width must be in [1, 4096], got " + std::to_string(w));
+  }
   InitRng rng(options.seed);
   ModelSpec spec;
   spec.architecture = std::string(name);
@@ -167,24 +205,25 @@ Result<Model> build_architecture(std::string_view name, const ArchitectureOption
     L.push_back(dense(n.value(), classes, rng));
   } else if (name == "medcnn") {
     const Layer a = act(Polynomial{relu_fit_quadratic()});
-    L.push_back(conv(c, 16, 3, 2, 1, rng));
+    const std::vector<int> w = options.widths.empty() ? medcnn_default_widths() : options.widths;
+    L.push_back(conv(c, w[0], 3, 2, 1, rng));
     L.push_back(a);
     auto n1 = features();
     if (!n1) return R::failure(n1.error());
-    L.push_back(conv(16, 32, 3, 2, 1, rng));
+    L.push_back(conv(w[0], w[1], 3, 2, 1, rng));
     L.push_back(a);
     L.push_back(AvgPool2d{2, 2, 2, 2});
     auto n2 = features();
     if (!n2) return R::failure(n2.error());
-    L.push_back(conv(32, 64, 3, 1, 1, rng));
+    L.push_back(conv(w[1], w[2], 3, 1, 1, rng));
     L.push_back(a);
     L.push_back(AvgPool2d{2, 2, 2, 2});
     L.push_back(Flatten{});
     auto n = features();
     if (!n) return R::failure(n.error());
-    L.push_back(dense(n.value(), 64, rng));
+    L.push_back(dense(n.value(), w[3], rng));
     L.push_back(a);
-    L.push_back(dense(64, classes, rng));
+    L.push_back(dense(w[3], classes, rng));
   } else {
     const Layer poly = act(Polynomial{{0.25, 0.5, 0.125}});
     L.push_back(conv(c, 8, 5, 2, 2, rng));

@@ -15,6 +15,8 @@
 //             act, avgpool 2, conv 32->64 3x3 pad 1, act, avgpool 2, flatten, dense ->64,
 //             act, dense 64->classes. 64x64: 16x32x32 -> 32x16x16 -> 32x8x8 -> 64x8x8 ->
 //             64x4x4 = 1024 -> 64 -> classes. Default act: the trainable quadratic.
+//             ArchitectureOptions::widths changes the four widths (16, 32, 64 channels and
+//             64 hidden units), e.g. {16, 32, 64, 128} for a wider dense hidden layer.
 //
 // The activation `act` (ArchitectureOptions::activation) replaces every activation layer:
 //   square  x²
@@ -53,7 +55,17 @@ struct ArchitectureOptions {
   std::vector<std::string> class_names;  // the number of outputs
   std::uint64_t seed = 0;                // weight initialization
   Activation activation = Activation::kDefault;
+  // medcnn only: the output channels of its three convolutions and the dense hidden layer's
+  // units, in that order (empty = {16, 32, 64, 64}, the network). Each in [1, 4096].
+  std::vector<int> widths;
 };
+
+// medcnn's own widths: {16, 32, 64, 64}.
+std::vector<int> medcnn_default_widths();
+// "16,32,64,128" <-> {16, 32, 64, 128}. parse_widths throws hemi::Error naming the value unless
+// it is four comma-separated integers in [1, 4096].
+std::vector<int> parse_widths(std::string_view text);
+std::string widths_to_string(const std::vector<int>& widths);
 
 std::vector<std::string> architecture_names();  // {"seed-cnn", "mri-cnn", "lenet-1", "medcnn"}
 std::string architecture_list();                // "seed-cnn, mri-cnn, lenet-1, medcnn"

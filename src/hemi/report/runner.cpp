@@ -185,6 +185,7 @@ nn::Model initial_model(const ExperimentSpec& e, const Prepared& p, const std::v
   ao.class_names = class_names;
   ao.seed = e.seed;
   ao.activation = nn::parse_activation(e.activation);
+  ao.widths = e.widths;
   auto built = nn::build_architecture(e.model, ao);
   if (!built) throw Error("experiment '" + e.name + "': " + built.error());
   return built.value();
@@ -199,11 +200,12 @@ std::string describe_input(const data::LoadOptions& lo) {
 struct Trained {
   nn::Model model;
   TrainingInfo info;
+  std::optional<nn::Model> teacher;  // with distillation: the ReLU teacher (its best epoch)
 };
 
 Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::ImageSet& train_set,
                  const std::string& label, std::FILE* log) {
-  Trained t{initial, {}};
+  Trained t{initial, {}, std::nullopt};
   if (!e.train) return t;
   const TrainSpec& ts = *e.train;
   const train::TrainOptions to = train_options(ts, e.seed, e.activation);
@@ -225,6 +227,7 @@ Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::
     bar.update(static_cast<std::size_t>(r.epoch + (phases == 2 && !r.teacher ? ts.epochs : 0)), note);
   });
   t.model = std::move(result.model);
+  t.teacher = std::move(result.teacher);
   t.info.seconds = result.seconds;
   if (uses_recipe(ts) || to.train_polynomials) {
     t.info.recipe = describe_recipe(to, e.activation);
@@ -485,9 +488,16 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
     const std::string label = e.name + (s.fold ? " fold " + std::to_string(*s.fold + 1) : "");
     Trained t = is_private_training(e) ? [&] {
       PrivateTraining pt = train_private(e, initial, s.train, s.test, label, opts.log);
-      return Trained{std::move(pt.model), std::move(pt.info)};
+      return Trained{std::move(pt.model), std::move(pt.info), std::nullopt};
     }()
                                        : train_on(e, initial, s.train, label, opts.log);
+    if (t.teacher && s.test.size() > 0) {
+      // The teacher is the ReLU network trained with the same options on the same images (the
+      // ReLU reference of this split), so its score is logged: one run gives both accuracies.
+      const train::Evaluation te = train::evaluate(*t.teacher, s.test, e.train ? e.train->threads : 1);
+      say(opts.log, "  %-34s accuracy %6.2f%%  (the distillation teacher, ReLU)\n", (label + " teacher").c_str(),
+          100 * te.accuracy);
+    }
     for (const VariantSpec& v : e.variants) {
       std::vector<std::string> variant_notes = notes;
       const data::ImageSet test = limited(s.test, v.limit, e.seed + 3, "test images", &variant_notes);

@@ -190,6 +190,10 @@ TrainSpec parse_train(Reader& r, const std::string& dataset) {
   if (auto v = r.boolean("distill")) t.distill = *v;
   if (auto v = r.number("distill_temperature", 0, 1000, true)) t.distill_temperature = *v;
   if (auto v = r.number("distill_alpha", 0, 1)) t.distill_alpha = *v;
+  if (auto v = r.boolean("start_from_teacher")) t.start_from_teacher = *v;
+  if (t.start_from_teacher && !t.distill) r.fail("start_from_teacher", "needs distill = true (the teacher it starts from)");
+  if (t.start_from_teacher && t.warm_start_epochs > 0)
+    r.fail("start_from_teacher", "replaces the warm start: give start_from_teacher or warm_start_epochs, not both");
   if (t.warm_start_epochs > 0 && t.warm_start_epochs >= t.epochs)
     r.fail("warm_start_epochs", "must be less than epochs (" + std::to_string(t.epochs) + "), got " +
                                     std::to_string(t.warm_start_epochs));
@@ -303,6 +307,13 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
     } catch (const Error&) {
       r.fail("activation", "unknown activation " + squote(*a) + " (square, poly, relu, default)");
     }
+  }
+  if (auto w = r.integers("widths", 1, 4096)) {
+    if (!arch || *arch != "medcnn") r.fail("widths", "applies to medcnn only (model = \"medcnn\")");
+    if (w->size() != 4)
+      r.fail("widths", "needs four values: the three convolutions' output channels, then the dense hidden units "
+                       "(e.g. [16, 32, 64, 128]); got " + std::to_string(w->size()));
+    e.widths = *w;
   }
   if (auto c = r.string("channels")) {
     try {

@@ -78,6 +78,7 @@ struct TrainSpec {
   bool distill = false;       // distillation from a ReLU teacher trained first on the same images
   double distill_temperature = 4.0;
   double distill_alpha = 0.5;
+  bool start_from_teacher = false;  // with distill: the student starts from the trained teacher
   std::optional<DpSpec> dp;                // DP-SGD instead of Adam on exact gradients
   std::optional<FederatedSpec> federated;  // FedAvg instead of centralized training
 };
@@ -88,6 +89,7 @@ struct ExperimentSpec {
   std::string model;    // a built-in architecture (nn::architecture_names()) or a model file
   bool model_is_file = false;
   std::string activation = "default";  // architectures: square | poly | relu | default
+  std::vector<int> widths;             // medcnn: conv channels x3 and dense hidden units (empty = its own)
   // Preprocessing. channels/size default to the architecture's (or the model file's) input.
   std::optional<std::string> channels;  // "gray" or "rgb"
   std::optional<int> height, width;

@@ -28,6 +28,7 @@ train::TrainOptions train_options(const TrainSpec& ts, std::uint64_t seed, const
   to.distill.enabled = ts.distill;
   to.distill.temperature = ts.distill_temperature;
   to.distill.alpha = ts.distill_alpha;
+  to.distill.start_from_teacher = ts.start_from_teacher;
   return to;
 }
 
@@ -45,8 +46,8 @@ std::string describe_recipe(const train::TrainOptions& to, const std::string& ac
   if (to.warm_start_epochs > 0)
     out += "; ReLU warm start " + std::to_string(to.warm_start_epochs) + " epochs";
   if (to.distill.enabled) {
-    std::snprintf(buf, sizeof buf, "; distilled from a ReLU teacher (T %g, alpha %g)", to.distill.temperature,
-                  to.distill.alpha);
+    std::snprintf(buf, sizeof buf, "; distilled from a ReLU teacher (T %g, alpha %g)%s", to.distill.temperature,
+                  to.distill.alpha, to.distill.start_from_teacher ? ", starting from it" : "");
     out += buf;
   }
   return out;

@@ -64,6 +64,12 @@ struct Distillation {
   bool enabled = false;
   double temperature = 4.0;  // T > 0
   double alpha = 0.5;        // in [0, 1]
+  // The student starts from the trained teacher instead of the initial weights (a ReLU warm
+  // start whose ReLU phase is the whole teacher run): the teacher's linear layers, every
+  // batch norm set to the identity on the teacher's pre-activations, and every polynomial set
+  // to ReLU's least-squares quadratic on what it then sees. The student still trains
+  // `epochs` epochs (the schedule restarts).
+  bool start_from_teacher = false;
 };
 
 }  // namespace hemi::train

@@ -127,6 +127,41 @@ std::vector<torch::Tensor> TorchNetImpl::polynomial_inputs(torch::Tensor x) {
   return out;
 }
 
+void TorchNetImpl::set_batch_norm_identity(torch::Tensor x) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = is_training();
+  eval();
+  // Layer k's input depends only on the batch norms before it, so set them one at a time.
+  const std::size_t count = conv_bns_.size() + dense_bns_.size();
+  for (std::size_t k = 0; k < count; ++k) {
+    std::vector<torch::Tensor> outputs;  // every conv/dense output, in layer order
+    forward_recording(x, nullptr, &outputs);
+    // Which batch norm belongs to the k-th linear layer: convs and denses in layer order.
+    std::size_t conv = 0, dense = 0, linear = 0;
+    for (const auto& layer : spec_.layers) {
+      const bool is_conv = std::holds_alternative<nn::Conv2d>(layer);
+      if (!is_conv && !std::holds_alternative<nn::Dense>(layer)) continue;
+      if (linear++ == k) {
+        const torch::Tensor& y = outputs[k];
+        const std::vector<int64_t> dims = is_conv ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
+        const torch::Tensor mean = y.mean(dims), var = y.var(dims, /*unbiased=*/false);
+        auto set = [&](auto& bn) {
+          if (!bn) return;
+          const double eps = bn->options.eps();
+          bn->running_mean.copy_(mean);
+          bn->running_var.copy_(var);
+          bn->weight.copy_((var + eps).sqrt());
+          bn->bias.copy_(mean);
+        };
+        if (is_conv) set(conv_bns_[conv]);
+        else set(dense_bns_[dense]);
+      }
+      (is_conv ? conv : dense)++;
+    }
+  }
+  train(was_training);
+}
+
 void TorchNetImpl::set_polynomial(std::size_t i, const std::vector<double>& coefficients) {
   if (i >= polys_.size() || static_cast<int64_t>(coefficients.size()) != polys_[i].size(0))
     throw Error("set_polynomial: layer " + std::to_string(i) + " of " + std::to_string(polys_.size()) + " with " +

@@ -42,6 +42,11 @@ class TorchNetImpl : public torch::nn::Module {
   // The input of every polynomial layer, in order, for the batch `x` (no gradient; the
   // module's mode, train or eval, as it is).
   std::vector<torch::Tensor> polynomial_inputs(torch::Tensor x);
+  // Sets every batch norm to the identity on the batch `x`: running mean and variance to its
+  // input's per-channel mean and (biased) variance over `x`, gamma to sqrt(variance + eps),
+  // beta to the mean. Eval-mode batch norm is then exactly the identity and train mode nearly
+  // so (for batches like `x`). Layers are set in order, each after the ones before it.
+  void set_batch_norm_identity(torch::Tensor x);
   // Overwrites polynomial layer i's coefficients (c0 first; as many as it has).
   void set_polynomial(std::size_t i, const std::vector<double>& coefficients);
 

@@ -112,6 +112,13 @@ void validate(const TrainOptions& o) {
     if (!(o.distill.alpha >= 0 && o.distill.alpha <= 1))
       throw Error("train: distillation alpha must be in [0, 1], got " + std::to_string(o.distill.alpha));
   }
+  if (o.distill.start_from_teacher) {
+    if (!o.distill.enabled) throw Error("train: starting from the teacher needs distillation (--distill)");
+    if (!o.train_polynomials)
+      throw Error("train: starting from the teacher needs trained polynomial activations (--activation poly)");
+    if (o.warm_start_epochs > 0)
+      throw Error("train: starting from the teacher replaces the warm start; give one of them, not both");
+  }
 }
 
 nn::Model relu_version(const nn::Model& model) {
@@ -120,6 +127,25 @@ nn::Model relu_version(const nn::Model& model) {
     if (std::holds_alternative<nn::Square>(layer) || std::holds_alternative<nn::Polynomial>(layer)) layer = nn::Relu{};
   auto m = nn::Model::create(std::move(spec));
   if (!m) throw Error("relu version: " + m.error());
+  return std::move(m).value();
+}
+
+nn::Model with_weights_of(const nn::Model& model, const nn::Model& source) {
+  nn::ModelSpec spec = model.spec();
+  const auto& from = source.spec().layers;
+  if (from.size() != spec.layers.size())
+    throw Error("with_weights_of: " + std::to_string(from.size()) + " layers for " + std::to_string(spec.layers.size()));
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    auto& layer = spec.layers[i];
+    const bool linear = std::holds_alternative<nn::Conv2d>(layer) || std::holds_alternative<nn::Dense>(layer);
+    if (!linear) continue;
+    if (from[i].index() != layer.index())
+      throw Error("with_weights_of: layer " + std::to_string(i + 1) + " is " + nn::layer_kind(layer) + " here and " +
+                  nn::layer_kind(from[i]) + " in the source");
+    layer = from[i];
+  }
+  auto m = nn::Model::create(std::move(spec));
+  if (!m) throw Error("with_weights_of: " + m.error());
   return std::move(m).value();
 }
 
@@ -161,6 +187,8 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
     has_poly = has_poly || std::holds_alternative<nn::Polynomial>(layer);
     has_poly_or_square = has_poly_or_square || has_poly || std::holds_alternative<nn::Square>(layer);
   }
+  if (options.distill.start_from_teacher && !has_poly)
+    throw Error("train: starting from the teacher needs a polynomial activation layer; the model has none");
   if (warm && !has_poly) throw Error("train: a warm start needs a polynomial activation layer; the model has none");
   if (options.distill.enabled && !has_poly_or_square)
     throw Error("train: distillation from a ReLU teacher needs square or polynomial activations; the model has none");
@@ -171,6 +199,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
   if (options.distill.enabled) {
     TrainOptions to = options;
     to.distill.enabled = false;
+    to.distill.start_from_teacher = false;
     to.warm_start_epochs = 0;
     to.train_polynomials = false;
     teacher = train_model(relu_version(initial), all_train, to, [&](const EpochReport& r) {
@@ -201,7 +230,9 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
   const data::ImageSet& train = validating ? held_train : all_train;
 
   auto t_start = std::chrono::steady_clock::now();
-  TorchNet net(initial, TorchNetOptions{options.batch_norm, options.train_polynomials});
+  // With start_from_teacher the student's linear layers are the teacher's (its activations stay the student's).
+  const nn::Model start = options.distill.start_from_teacher ? with_weights_of(initial, teacher->model) : initial;
+  TorchNet net(start, TorchNetOptions{options.batch_norm, options.train_polynomials});
   net->train();
   net->set_relu_for_polynomials(warm);
   TorchNet teacher_net{nullptr};
@@ -247,25 +278,33 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
       result.teacher_validation_accuracy =
           teacher->epochs[static_cast<std::size_t>(teacher->best_epoch - 1)].validation_accuracy;
   }
+  // The swap from ReLU to the polynomials: each starts at ReLU's least-squares fit on what it
+  // now sees (eval mode, the first 512 training images, at most ~2^18 values per layer).
+  auto swap_to_polynomials = [&] {
+    net->eval();
+    auto inputs = net->polynomial_inputs(images.slice(0, 0, std::min<int64_t>(n, 512)));
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      torch::Tensor v = inputs[i].flatten();
+      const int64_t stride = std::max<int64_t>(1, v.numel() / 262144);
+      v = v.slice(0, 0, v.numel(), stride).to(torch::kDouble).contiguous();
+      std::vector<double> xs(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+      auto fit = relu_least_squares_quadratic(xs);
+      net->set_polynomial(i, fit);
+      result.warm_start_fits.push_back(fit);
+    }
+    net->set_relu_for_polynomials(false);
+    result.at_swap = net->to_model();
+  };
+  if (options.distill.start_from_teacher) {
+    // The teacher's weights, batch norm as the identity on its pre-activations, then the swap.
+    net->set_relu_for_polynomials(true);
+    net->set_batch_norm_identity(images.slice(0, 0, std::min<int64_t>(n, 512)));
+    swap_to_polynomials();
+  }
   std::vector<double> val_acc, val_loss;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     auto t0 = std::chrono::steady_clock::now();
-    if (warm && epoch == options.warm_start_epochs + 1) {
-      // The swap: each polynomial starts at ReLU's least-squares fit on what it now sees.
-      net->eval();
-      auto inputs = net->polynomial_inputs(images.slice(0, 0, std::min<int64_t>(n, 512)));
-      for (std::size_t i = 0; i < inputs.size(); ++i) {
-        torch::Tensor v = inputs[i].flatten();
-        const int64_t stride = std::max<int64_t>(1, v.numel() / 262144);  // at most ~2^18 values
-        v = v.slice(0, 0, v.numel(), stride).to(torch::kDouble).contiguous();
-        std::vector<double> xs(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
-        auto fit = relu_least_squares_quadratic(xs);
-        net->set_polynomial(i, fit);
-        result.warm_start_fits.push_back(fit);
-      }
-      net->set_relu_for_polynomials(false);
-      result.at_swap = net->to_model();
-    }
+    if (warm && epoch == options.warm_start_epochs + 1) swap_to_polynomials();
     const bool relu_epoch = net->relu_for_polynomials();
     const double lr = learning_rate_at(options.schedule, options.learning_rate, epoch - 1, options.epochs);
     adam.set_lr(lr);

@@ -110,6 +110,10 @@ struct TrainResult {
 // activation replaced by relu (the distillation teacher's starting point).
 nn::Model relu_version(const nn::Model& model);
 
+// `model` with the conv and dense layers of `source` (same structure up to the activations,
+// e.g. a ReLU teacher); throws hemi::Error if a linear layer's kind differs.
+nn::Model with_weights_of(const nn::Model& model, const nn::Model& source);
+
 // The validation split of train_model: stratified_split(labels, 1 - fraction, seed) of the
 // data layer (its `test` part validates). With `groups` (one key per image: ImageSet::content,
 // the content hashes), every copy of an image goes to the side of its first copy, so no
