@@ -106,18 +106,14 @@ TEST(CostModel, TheCacheEncodesItsPlaintextsOnceAndKeepsTheFirstOnes) {
   EXPECT_NEAR(steady, none * 3.0 / 6.0, 1e-12);  // 3 of 6 equal encodes are per image
 }
 
-TEST(CostModel, PeakMemoryIsTheServersOrTheKeyHandover) {
+TEST(CostModel, PeakMemoryIsWhatTheProcessHeldPlusTheServers) {
   Plan plan;
   plan.params = {13, {40, 30, 30}, {40}, 30, 128, false};
   plan.rotation_steps = {1};
   plan.server_memory_bytes = 10u << 20;
-  // Client copies of 2 keys (relinearization and one Galois key): 3 digits x 4 primes x 8192
-  // coefficients x (b, a) x 8 bytes.
-  const double client = 2.0 * 3 * 4 * 8192 * 2 * 8;
-  plan.plaintext_cache_bytes = 9u << 20;  // the cache fills after the handover: the server's peak
   EXPECT_DOUBLE_EQ(predict_peak_bytes(plan, 1000), 1000 + double(10u << 20));
-  plan.plaintext_cache_bytes = 0;  // keys and the client's copies at once
-  EXPECT_DOUBLE_EQ(predict_peak_bytes(plan, 1000), 1000 + double(10u << 20) + client);
+  plan.plaintext_cache_bytes = 9u << 20;  // part of the server's memory, not added again
+  EXPECT_DOUBLE_EQ(predict_peak_bytes(plan, 1000), 1000 + double(10u << 20));
 }
 
 }  // namespace

@@ -153,13 +153,7 @@ double predict_cache_fill_seconds(const std::vector<LayerPlan>& layers, std::siz
 }
 
 double predict_peak_bytes(const Plan& plan, double before) {
-  const double n = std::ldexp(1.0, plan.params.log_n);
-  const double limbs = static_cast<double>(plan.params.q_bits.size());
-  const double special = static_cast<double>(std::max<std::size_t>(plan.params.p_bits.size(), 1));
-  const double key_words = std::ceil(limbs / special) * (limbs + special) * n;
-  const double client_keys = (1.0 + static_cast<double>(plan.rotation_steps.size())) * key_words * 2 * sizeof(std::uint64_t);
-  const double server = static_cast<double>(plan.server_memory_bytes);
-  return before + std::max(server, server - static_cast<double>(plan.plaintext_cache_bytes) + client_keys);
+  return before + static_cast<double>(plan.server_memory_bytes);
 }
 
 }  // namespace hemi::he

@@ -53,10 +53,9 @@ double predict_cache_fill_seconds(const std::vector<LayerPlan>& layers, std::siz
 std::vector<std::uint64_t> cached_encodes(const std::vector<LayerPlan>& layers, std::size_t n, std::size_t cache_bytes);
 
 // The peak resident bytes of a process that runs the plan as client and server (hemi eval,
-// hemi run): `before` (what the process held before the session) plus the larger of the
-// server's memory (Plan::server_memory_bytes) and the moment the server has taken the
-// evaluation keys while the client's copies (b and a, without the server's Shoup tables) are
-// still alive, before the plaintext cache fills.
+// hemi run): `before` (what the process held before the session) plus the server's memory
+// (Plan::server_memory_bytes). The client's evaluation keys are moved into the server, not
+// copied, so they are not counted twice.
 double predict_peak_bytes(const Plan& plan, double before);
 
 }  // namespace hemi::he
