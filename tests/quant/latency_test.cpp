@@ -143,8 +143,9 @@ TEST(LatencyLayout, DiagonalsWithBabyGiantStepsEqualTheSchoolbookProduct) {
     const auto want = schoolbook(qm.ops[0], x);
     const auto got = layout_in_plaintext(l, S, x);
     for (int i = 0; i < n_out; ++i) EXPECT_TRUE(got[i] == want[i]) << n_in << "x" << n_out << " in " << S << ", output " << i;
-    if (l.fold_steps.empty())
+    if (l.fold_steps.empty()) {
       for (int i = n_out; i < S; ++i) EXPECT_TRUE(got[i] == 0) << "slot " << i << " beyond the outputs";
+    }
     // Baby and giant steps cover every diagonal and are what the layout counts.
     EXPECT_EQ(l.rotations(), l.baby_steps.size() + l.giant_steps.size() + l.fold_steps.size());
     EXPECT_LE(l.groups, l.diagonals.size());
