@@ -143,7 +143,7 @@ TEST(reportRecipeSpec, ReadsMedcnnWidthsAndRejectsBadOnes) {
                   {"'widths'", "medcnn only"});
 }
 
-TEST(reportRecipeSpec, ReadsStartFromTeacher) {
+TEST(reportRecipeSpec, ReadsStartFromTeacherAndStudentLearningRate) {
   const std::string poly = "activation = \"poly\"\n[experiment.train]\nepochs = 4\n";
   Spec s = parse_spec(with(poly + "distill = true\nstart_from_teacher = true"));
   ASSERT_TRUE(s.experiments[0].train);
@@ -152,6 +152,11 @@ TEST(reportRecipeSpec, ReadsStartFromTeacher) {
   expect_rejected(with(poly + "start_from_teacher = true"), {"'start_from_teacher'", "distill = true"});
   expect_rejected(with(poly + "distill = true\nstart_from_teacher = true\nwarm_start_epochs = 2"),
                   {"'start_from_teacher'", "not both"});
+  s = parse_spec(with(poly + "distill = true\nstudent_learning_rate = 0.0005"));
+  EXPECT_EQ(s.experiments[0].train->student_learning_rate, 0.0005);
+  EXPECT_EQ(train_options(*s.experiments[0].train, 1, "poly").distill.student_learning_rate, 0.0005);
+  expect_rejected(with(poly + "student_learning_rate = 0.0005"), {"'student_learning_rate'", "distill = true"});
+  expect_rejected(with(poly + "distill = true\nstudent_learning_rate = -1"), {"'student_learning_rate'", "must be in"});
 }
 
 TEST(reportRecipeSpec, ShippedSpecsParse) {

@@ -191,6 +191,9 @@ TrainSpec parse_train(Reader& r, const std::string& dataset) {
   if (auto v = r.number("distill_temperature", 0, 1000, true)) t.distill_temperature = *v;
   if (auto v = r.number("distill_alpha", 0, 1)) t.distill_alpha = *v;
   if (auto v = r.boolean("start_from_teacher")) t.start_from_teacher = *v;
+  if (auto v = r.number("student_learning_rate", 0, 10, true)) t.student_learning_rate = *v;
+  if (t.student_learning_rate > 0 && !t.distill)
+    r.fail("student_learning_rate", "needs distill = true (only a distilled student has its own learning rate)");
   if (t.start_from_teacher && !t.distill) r.fail("start_from_teacher", "needs distill = true (the teacher it starts from)");
   if (t.start_from_teacher && t.warm_start_epochs > 0)
     r.fail("start_from_teacher", "replaces the warm start: give start_from_teacher or warm_start_epochs, not both");

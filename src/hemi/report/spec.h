@@ -79,6 +79,7 @@ struct TrainSpec {
   double distill_temperature = 4.0;
   double distill_alpha = 0.5;
   bool start_from_teacher = false;  // with distill: the student starts from the trained teacher
+  double student_learning_rate = 0;  // with distill, > 0: the student's base learning rate (0 = learning_rate)
   std::optional<DpSpec> dp;                // DP-SGD instead of Adam on exact gradients
   std::optional<FederatedSpec> federated;  // FedAvg instead of centralized training
 };
