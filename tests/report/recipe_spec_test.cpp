@@ -159,6 +159,19 @@ TEST(reportRecipeSpec, ReadsStartFromTeacherAndStudentLearningRate) {
   expect_rejected(with(poly + "distill = true\nstudent_learning_rate = -1"), {"'student_learning_rate'", "must be in"});
 }
 
+TEST(reportRecipeSpec, ReadsTeacherVariants) {
+  const std::string poly = "activation = \"poly\"\n[experiment.train]\nepochs = 4\n";
+  const std::string teacher = "[[experiment.variant]]\nname = \"relu\"\nmode = \"plain\"\nteacher = true\n";
+  Spec s = parse_spec(with(poly + "distill = true\n" + teacher));
+  ASSERT_EQ(s.experiments[0].variants.size(), 1u);
+  EXPECT_TRUE(s.experiments[0].variants[0].teacher);
+  expect_rejected(with(poly + teacher), {"'teacher'", "distill = true"});
+  expect_rejected(with(poly + "distill = true\n[[experiment.variant]]\nmode = \"encrypted\"\nteacher = true\n"),
+                  {"'teacher'", "plain variants only"});
+  expect_rejected(with(poly + "distill = true\n[[experiment.variant]]\nmode = \"plain\"\nscheme = \"bfv\"\nteacher = true\n"),
+                  {"'teacher'", "bfv"});
+}
+
 TEST(reportRecipeSpec, ShippedSpecsParse) {
   for (const char* name : {"brain-tumor-mri4.toml", "brain-tumor-mri4-encrypted.toml"}) {
     Spec s = load_spec(std::string(HEMI_SOURCE_DIR) + "/experiments/" + name);

@@ -339,7 +339,9 @@ TEST(Recipe, ReluVersionReplacesEveryPolynomialAndSquare) {
     const bool act = nn::is_activation(poly.layers()[i]);
     EXPECT_EQ(std::holds_alternative<nn::Relu>(relu.layers()[i]), act) << "layer " << i;
     relus += act;
-    if (!act) EXPECT_EQ(relu.layers()[i].index(), poly.layers()[i].index()) << "layer " << i;
+    if (!act) {
+      EXPECT_EQ(relu.layers()[i].index(), poly.layers()[i].index()) << "layer " << i;
+    }
   }
   EXPECT_EQ(relus, 4);
   EXPECT_EQ(std::get<nn::Conv2d>(relu.layers()[0]).weight, std::get<nn::Conv2d>(poly.layers()[0]).weight);

@@ -273,6 +273,10 @@ VariantSpec parse_variant(Reader& r) {
   if (bfv && v.packing == he::Packing::kLatency)
     r.fail("packing", "scheme = \"bfv\" has only throughput packing (one image per slot), not latency");
   if (bfv && r.has("scale_bits")) r.fail("scale_bits", "is a CKKS option; BFV has no scale (use weight_bits, input_bits)");
+  if (auto t = r.boolean("teacher")) v.teacher = *t;
+  if (v.teacher && enc)
+    r.fail("teacher", "applies to plain variants only (the teacher is a ReLU network, which HE does not evaluate)");
+  if (v.teacher && bfv) r.fail("teacher", "evaluates the float teacher: it cannot take scheme = \"bfv\"");
   if (r.has("params")) {
     if (bfv) r.fail("params", "is a CKKS parameter set; the BFV compiler chooses its own ring");
     if (!enc) r.fail("params", "applies to encrypted variants only");
@@ -389,6 +393,9 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
     for (std::size_t i = 0; i < a->size(); ++i) {
       Reader vr(*a->get(i)->as_table(), r.where() + ": variant " + std::to_string(i + 1));
       VariantSpec v = parse_variant(vr);
+      if (v.teacher && !(e.train && e.train->distill))
+        vr.fail("teacher", "needs distill = true in [experiment.train] (the teacher is the ReLU network distillation "
+                           "trains first)");
       if (!names.insert(v.name).second)
         vr.fail("name", "variant name " + squote(v.name) + " is used twice (give each variant a distinct name)");
       e.variants.push_back(std::move(v));

@@ -32,6 +32,10 @@ struct VariantSpec {
   // or "bfv" (the integer-quantized model, plaintext or under BFV; throughput packing only).
   std::string scheme = "ckks";
   int weight_bits = 0, input_bits = 0;  // bfv only; 0 = the quant layer's defaults
+  // Plain (float) only, with distill: evaluate the experiment's distillation teacher (the ReLU
+  // network trained the same way on the same images) instead of the trained student, so one
+  // training gives the ReLU reference too.
+  bool teacher = false;
 };
 
 // DP-SGD ([experiment.train.dp]) or client-level DP of FedAvg ([experiment.train.federated.dp]):

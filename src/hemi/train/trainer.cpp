@@ -284,6 +284,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
   if (teacher) {
     result.teacher = teacher->model;
     result.teacher_best_epoch = teacher->best_epoch;
+    result.teacher_seconds = teacher->seconds;
     if (teacher->best_epoch > 0)
       result.teacher_validation_accuracy =
           teacher->epochs[static_cast<std::size_t>(teacher->best_epoch - 1)].validation_accuracy;
