@@ -1,10 +1,15 @@
 #include "hemi/he/cost_model.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
+#include "hemi/base/aligned_vector.h"
+#include "hemi/base/error.h"
 #include "hemi/math/ntt.h"
 #include "hemi/math/primes.h"
 #include "hemi/math/simd.h"
@@ -72,35 +77,85 @@ double encode_us(const OpCosts& c, std::size_t n, double limbs) {
 
 std::size_t plaintext_bytes(std::size_t n, std::size_t limbs) { return n * limbs * sizeof(std::uint64_t); }
 
+std::string fixed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 }  // namespace
 
-double measure_calibration_ntt_us() {
+double measure_calibration_ntt_us(double min_ms) {
+  using Clock = std::chrono::steady_clock;
   const std::size_t n = 8192;
   const math::Modulus q(math::generate_ntt_primes({31}, n)[0]);
   const math::NttTables t(n, q);
-  std::vector<math::u64> a(n);
+  U64Vec a(n);
   for (std::size_t i = 0; i < n; ++i) a[i] = (i * 2654435761u) % q.value;
-  double best = 1e30;
-  for (int rep = 0; rep < 24; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    math::ntt_forward(a.data(), t);
-    const auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double, std::micro>(t1 - t0).count());
+  constexpr int kPerBlock = 24, kMinBlocks = 16, kMaxBlocks = 4096;
+  const auto start = Clock::now();
+  // Warm-up: the tables and the polynomial into the cache, the core out of any idle state.
+  while (std::chrono::duration<double, std::milli>(Clock::now() - start).count() < 2) math::ntt_forward(a.data(), t);
+  std::vector<double> best;
+  const auto window = Clock::now();
+  while (best.size() < static_cast<std::size_t>(kMinBlocks) ||
+         (std::chrono::duration<double, std::milli>(Clock::now() - window).count() < min_ms && best.size() < kMaxBlocks)) {
+    double b = 1e30;
+    for (int rep = 0; rep < kPerBlock; ++rep) {
+      const auto t0 = Clock::now();
+      math::ntt_forward(a.data(), t);
+      b = std::min(b, std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    best.push_back(b);
   }
-  return best;
+  const auto mid = best.begin() + static_cast<std::ptrdiff_t>(best.size() / 2);
+  std::nth_element(best.begin(), mid, best.end());
+  return *mid;
+}
+
+double parse_cpu_factor(const std::string& text) {
+  const std::string what = "HEMI_COST_CPU_FACTOR (this CPU's time / the reference machine's, a number in [" +
+                           fixed(kMinCpuFactor) + ", " + fixed(kMaxCpuFactor) + "]) is '" + text + "'";
+  double v = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  const auto [end, ec] = std::from_chars(b, e, v);
+  if (text.empty() || ec != std::errc() || end != e) throw Error(what + ": not a number");
+  if (!std::isfinite(v) || v < kMinCpuFactor || v > kMaxCpuFactor) throw Error(what + ": out of range");
+  return v;
+}
+
+CostModel calibrated_cost_model(double ntt_us) {
+  const auto path = math::simd::active_path();
+  const double reference = costs_for(path).ntt_us;
+  const double factor = ntt_us / reference;
+  const double clamped = std::clamp(factor, kMinCpuFactor, kMaxCpuFactor);
+  return CostModel{math::simd::path_name(path), clamped, false, ntt_us, reference, clamped != factor};
+}
+
+CostModel make_cost_model(const std::optional<std::string>& pinned) {
+  const auto path = math::simd::active_path();
+  if (pinned) return CostModel{math::simd::path_name(path), parse_cpu_factor(*pinned), true, 0, costs_for(path).ntt_us, false};
+  return calibrated_cost_model(measure_calibration_ntt_us());
+}
+
+std::string CostModel::how() const {
+  if (pinned) return "pinned by HEMI_COST_CPU_FACTOR";
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "NTT calibration: %.1f us against %.1f us on the reference%s", ntt_us, ntt_us_reference,
+                clamped ? ", clamped" : "");
+  return buf;
 }
 
 const CostModel& cost_model() {
   static const CostModel model = [] {
-    const auto path = math::simd::active_path();
-    const double factor = measure_calibration_ntt_us() / costs_for(path).ntt_us;
-    return CostModel{math::simd::path_name(path), std::clamp(factor, 0.25, 8.0)};
+    const char* env = std::getenv("HEMI_COST_CPU_FACTOR");
+    return make_cost_model(env && *env ? std::optional<std::string>(env) : std::nullopt);  // empty: unset
   }();
   return model;
 }
 
-double predict_seconds(const OpCounts& o, std::size_t n, std::size_t limbs, std::size_t special) {
-  const CostModel& model = cost_model();
+double predict_seconds(const OpCounts& o, std::size_t n, std::size_t limbs, std::size_t special, const CostModel& model) {
   const OpCosts& c = costs_for(math::simd::parse_path(model.path));
   const double L = static_cast<double>(limbs), k = static_cast<double>(std::max<std::size_t>(special, 1));
   const double s = size_factor(n);
@@ -142,7 +197,14 @@ double predict_layers_seconds(const std::vector<LayerPlan>& layers, std::size_t 
 }
 
 double predict_cache_fill_seconds(const std::vector<LayerPlan>& layers, std::size_t n, std::size_t cache_bytes) {
-  const std::vector<std::uint64_t> kept = cached_encodes(layers, n, cache_bytes);
+  return predict_cache_fill_seconds(layers, n, cached_encodes(layers, n, cache_bytes));
+}
+
+double predict_cache_fill_seconds(const std::vector<LayerPlan>& layers, std::size_t n,
+                                  const std::vector<std::uint64_t>& kept) {
+  if (kept.size() != layers.size())
+    throw Error("predict_cache_fill_seconds: " + std::to_string(kept.size()) + " kept counts for " +
+                std::to_string(layers.size()) + " layers");
   double s = 0;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     OpCounts ops;
