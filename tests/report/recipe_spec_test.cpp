@@ -1,8 +1,11 @@
 // The spec keys of issue 12's training recipe and the activation choice: read exactly, and
-// every bad value refused naming the key. The shipped experiments/brain-tumor-mri4*.toml parse.
+// every bad value refused naming the key. The shipped experiments/brain-tumor-mri4.toml has its runs.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "hemi/base/error.h"
+#include "hemi/he/plan.h"
 #include "hemi/report/spec.h"
 #include "hemi/report/train_options.h"
 
@@ -143,7 +146,7 @@ TEST(reportRecipeSpec, ReadsMedcnnWidthsAndRejectsBadOnes) {
                   {"'widths'", "medcnn only"});
 }
 
-TEST(reportRecipeSpec, ReadsStartFromTeacher) {
+TEST(reportRecipeSpec, ReadsStartFromTeacherAndStudentLearningRate) {
   const std::string poly = "activation = \"poly\"\n[experiment.train]\nepochs = 4\n";
   Spec s = parse_spec(with(poly + "distill = true\nstart_from_teacher = true"));
   ASSERT_TRUE(s.experiments[0].train);
@@ -152,14 +155,42 @@ TEST(reportRecipeSpec, ReadsStartFromTeacher) {
   expect_rejected(with(poly + "start_from_teacher = true"), {"'start_from_teacher'", "distill = true"});
   expect_rejected(with(poly + "distill = true\nstart_from_teacher = true\nwarm_start_epochs = 2"),
                   {"'start_from_teacher'", "not both"});
+  s = parse_spec(with(poly + "distill = true\nstudent_learning_rate = 0.0005"));
+  EXPECT_EQ(s.experiments[0].train->student_learning_rate, 0.0005);
+  EXPECT_EQ(train_options(*s.experiments[0].train, 1, "poly").distill.student_learning_rate, 0.0005);
+  expect_rejected(with(poly + "student_learning_rate = 0.0005"), {"'student_learning_rate'", "distill = true"});
+  expect_rejected(with(poly + "distill = true\nstudent_learning_rate = -1"), {"'student_learning_rate'", "must be in"});
 }
 
-TEST(reportRecipeSpec, ShippedSpecsParse) {
-  for (const char* name : {"brain-tumor-mri4.toml", "brain-tumor-mri4-encrypted.toml"}) {
-    Spec s = load_spec(std::string(HEMI_SOURCE_DIR) + "/experiments/" + name);
-    EXPECT_FALSE(s.experiments.empty()) << name;
-    for (const auto& e : s.experiments) EXPECT_EQ(e.model, "medcnn") << name;
+TEST(reportRecipeSpec, ReadsTeacherVariants) {
+  const std::string poly = "activation = \"poly\"\n[experiment.train]\nepochs = 4\n";
+  const std::string teacher = "[[experiment.variant]]\nname = \"relu\"\nmode = \"plain\"\nteacher = true\n";
+  Spec s = parse_spec(with(poly + "distill = true\n" + teacher));
+  ASSERT_EQ(s.experiments[0].variants.size(), 1u);
+  EXPECT_TRUE(s.experiments[0].variants[0].teacher);
+  expect_rejected(with(poly + teacher), {"'teacher'", "distill = true"});
+  expect_rejected(with(poly + "distill = true\n[[experiment.variant]]\nmode = \"encrypted\"\nteacher = true\n"),
+                  {"'teacher'", "plain variants only"});
+  expect_rejected(with(poly + "distill = true\n[[experiment.variant]]\nmode = \"plain\"\nscheme = \"bfv\"\nteacher = true\n"),
+                  {"'teacher'", "bfv"});
+}
+
+TEST(reportRecipeSpec, ShippedSpecHasWhatIssue12AsksFor) {
+  // ReLU and polynomial medcnn, plain on Testing/ and in 5-fold CV, encrypted in both packings.
+  Spec s = load_spec(std::string(HEMI_SOURCE_DIR) + "/experiments/brain-tumor-mri4.toml");
+  ASSERT_EQ(s.experiments.size(), 2u);
+  std::set<std::string> runs;
+  for (const auto& e : s.experiments) {
+    EXPECT_EQ(e.model, "medcnn");
+    EXPECT_EQ(e.activation, "poly");
+    ASSERT_TRUE(e.train && e.train->distill);
+    for (const auto& v : e.variants)
+      runs.insert(e.name + (e.folds ? "-cv" : "") + "/" + (v.teacher ? "relu" : to_string(v.mode)) +
+                  (v.packing ? std::string("-") + he::to_string(*v.packing) : ""));
   }
+  EXPECT_EQ(s.experiments[1].folds, 5);
+  EXPECT_EQ(runs, (std::set<std::string>{"test/relu", "test/plain", "test/encrypted-latency",
+                                         "test/encrypted-throughput", "cv-cv/relu", "cv-cv/plain"}));
 }
 
 }  // namespace

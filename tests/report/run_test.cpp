@@ -212,6 +212,38 @@ noise = true
   EXPECT_THROW(run_spec(parse_spec(other + "[[comparison]]\na = \"a/plain\"\nb = \"b/plain\"\n"), quiet()), Error);
 }
 
+TEST(reportRun, TeacherVariantIsTheReluNetworkTrainedAlone) {
+  // One distilled experiment reports its teacher; the ReLU experiment trains that network alone.
+  const std::string common = R"(dataset = "mnist"
+model = "seed-cnn"
+train_limit = 300
+test_limit = 100
+)";
+  const std::string train = "[experiment.train]\nepochs = 1\nbatch_size = 32\nclip = 5\n";
+  const std::string spec = "name = \"t\"\nseed = 2\nbootstrap_resamples = 50\n[[experiment]]\nname = \"relu\"\n" +
+                           common + "activation = \"relu\"\n" + train + "[[experiment]]\nname = \"poly\"\n" + common +
+                           "activation = \"poly\"\n" + train + "distill = true\n" +
+                           "[[experiment.variant]]\nmode = \"plain\"\n[[experiment.variant]]\nname = \"relu\"\n"
+                           "mode = \"plain\"\nteacher = true\n[[comparison]]\na = \"relu/plain\"\nb = \"poly/relu\"\n";
+  const Report rep = run_spec(parse_spec(spec), quiet());
+  ASSERT_EQ(rep.runs.size(), 3u);
+  const RunResult &alone = rep.runs[0], &student = rep.runs[1], &teacher = rep.runs[2];
+  EXPECT_EQ(teacher.label(), "poly/relu");
+  // The same images, the same predictions: the teacher is the ReLU network trained alone.
+  EXPECT_EQ(teacher.metrics.accuracy, alone.metrics.accuracy);
+  ASSERT_EQ(rep.comparisons.size(), 1u);
+  EXPECT_EQ(rep.comparisons[0].agreement.n, 100u);
+  EXPECT_EQ(rep.comparisons[0].agreement.agreements, 100u);
+  EXPECT_EQ(rep.comparisons[0].agreement.max_abs_logit_error, 0.0);
+  EXPECT_EQ(teacher.training.final_loss, alone.training.final_loss);
+  // Described as what it is, with its own training time.
+  EXPECT_NE(teacher.training.recipe.find("activation relu"), std::string::npos) << teacher.training.recipe;
+  EXPECT_NE(teacher.training.recipe.find("distillation teacher of poly"), std::string::npos) << teacher.training.recipe;
+  EXPECT_NE(student.training.recipe.find("activation poly"), std::string::npos) << student.training.recipe;
+  EXPECT_GT(teacher.training.seconds, 0);
+  EXPECT_NE(teacher.metrics.accuracy, student.metrics.accuracy);
+}
+
 TEST(reportRun, AMissingDatasetFailsBeforeAnyTraining) {
   const Spec spec = parse_spec(std::string(kSmallMnist) + R"(
 [[experiment]]

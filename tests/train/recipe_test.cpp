@@ -339,7 +339,9 @@ TEST(Recipe, ReluVersionReplacesEveryPolynomialAndSquare) {
     const bool act = nn::is_activation(poly.layers()[i]);
     EXPECT_EQ(std::holds_alternative<nn::Relu>(relu.layers()[i]), act) << "layer " << i;
     relus += act;
-    if (!act) EXPECT_EQ(relu.layers()[i].index(), poly.layers()[i].index()) << "layer " << i;
+    if (!act) {
+      EXPECT_EQ(relu.layers()[i].index(), poly.layers()[i].index()) << "layer " << i;
+    }
   }
   EXPECT_EQ(relus, 4);
   EXPECT_EQ(std::get<nn::Conv2d>(relu.layers()[0]).weight, std::get<nn::Conv2d>(poly.layers()[0]).weight);
@@ -395,17 +397,23 @@ TEST(Recipe, WarmStartSwapsTheReluNetworkToFittedPolynomials) {
   for (const auto& layer : warm.model.layers()) EXPECT_FALSE(std::holds_alternative<nn::Relu>(layer));
 }
 
-TEST(Recipe, DistillationTeacherIsTheReluNetworkOnTheSameImages) {
-  auto set = test::generated_images(96, 4, 1, 16, 9);
-  nn::Model m = medcnn_for(set, nn::Activation::kPoly);
+// Two epochs of a batch-normed polynomial student distilled from its ReLU teacher.
+TrainOptions distill_options() {
   TrainOptions o;
   o.epochs = 2;
   o.batch_size = 16;
   o.threads = 1;
   o.batch_norm = true;
   o.train_polynomials = true;
-  o.validation_fraction = 0.25;
   o.distill.enabled = true;
+  return o;
+}
+
+TEST(Recipe, DistillationTeacherIsTheReluNetworkOnTheSameImages) {
+  auto set = test::generated_images(96, 4, 1, 16, 9);
+  nn::Model m = medcnn_for(set, nn::Activation::kPoly);
+  TrainOptions o = distill_options();
+  o.validation_fraction = 0.25;
   o.distill.temperature = 3;
   o.distill.alpha = 0.7;
   std::vector<int> teacher_epochs;
@@ -456,13 +464,7 @@ TEST(Recipe, BatchNormIdentityLeavesTheNetworkUnchanged) {
 TEST(Recipe, StudentStartsFromTheTeacher) {
   auto set = test::generated_images(96, 4, 1, 16, 12);
   nn::Model m = medcnn_for(set, nn::Activation::kPoly);
-  TrainOptions o;
-  o.epochs = 2;
-  o.batch_size = 16;
-  o.threads = 1;
-  o.batch_norm = true;
-  o.train_polynomials = true;
-  o.distill.enabled = true;
+  TrainOptions o = distill_options();
   o.distill.start_from_teacher = true;
   auto r = train_model(m, set, o);
   ASSERT_TRUE(r.teacher.has_value());
@@ -496,6 +498,34 @@ TEST(Recipe, StudentStartsFromTheTeacher) {
   EXPECT_THROW(with_weights_of(m, medcnn_for(test::generated_images(16, 4, 1, 32, 1), nn::Activation::kRelu)), Error);
 }
 
+TEST(Recipe, StudentHasItsOwnLearningRate) {
+  auto set = test::generated_images(64, 4, 1, 16, 13);
+  nn::Model m = medcnn_for(set, nn::Activation::kPoly);
+  TrainOptions o = distill_options();
+  o.learning_rate = 0.004;
+  o.distill.start_from_teacher = true;
+  o.distill.student_learning_rate = 0.0005;
+  std::vector<double> teacher_lr, student_lr;
+  auto r = train_model(m, set, o, [&](const EpochReport& e) { (e.teacher ? teacher_lr : student_lr).push_back(e.learning_rate); });
+  // Constant schedule: the teacher trains at --lr, the student at its own rate.
+  EXPECT_EQ(teacher_lr, (std::vector<double>{0.004, 0.004}));
+  EXPECT_EQ(student_lr, (std::vector<double>{0.0005, 0.0005}));
+  // The teacher is the same as without a student rate; the student is not.
+  TrainOptions same = o;
+  same.distill.student_learning_rate = 0;
+  auto s = train_model(m, set, same);
+  ASSERT_TRUE(r.teacher && s.teacher);
+  EXPECT_EQ(std::get<nn::Dense>(r.teacher->layers()[9]).weight, std::get<nn::Dense>(s.teacher->layers()[9]).weight);
+  EXPECT_NE(std::get<nn::Dense>(r.model.layers()[9]).weight, std::get<nn::Dense>(s.model.layers()[9]).weight);
+  // The cosine schedule runs from the student's rate.
+  o.schedule.kind = LrSchedule::kCosine;
+  student_lr.clear();
+  train_model(m, set, o, [&](const EpochReport& e) { if (!e.teacher) student_lr.push_back(e.learning_rate); });
+  ASSERT_EQ(student_lr.size(), 2u);
+  EXPECT_DOUBLE_EQ(student_lr[0], learning_rate_at(o.schedule, 0.0005, 0, 2));
+  EXPECT_DOUBLE_EQ(student_lr[1], learning_rate_at(o.schedule, 0.0005, 1, 2));
+}
+
 TEST(Recipe, RejectsBadWarmStartAndDistillation) {
   auto bad = [](auto change) {
     TrainOptions o;
@@ -513,6 +543,10 @@ TEST(Recipe, RejectsBadWarmStartAndDistillation) {
   bad([](TrainOptions& o) { o.distill.start_from_teacher = true; });  // no teacher
   bad([](TrainOptions& o) { o.distill.enabled = o.distill.start_from_teacher = true, o.train_polynomials = false; });
   bad([](TrainOptions& o) { o.distill.enabled = o.distill.start_from_teacher = true, o.warm_start_epochs = 1; });
+  bad([](TrainOptions& o) { o.distill.student_learning_rate = 0.001; });  // no student
+  bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.student_learning_rate = -0.001; });
+  bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.student_learning_rate = std::nan(""); });
+  bad([](TrainOptions& o) { o.distill.enabled = true, o.distill.student_learning_rate = INFINITY; });
   TrainOptions ok;
   ok.train_polynomials = true;
   ok.warm_start_epochs = ok.epochs - 1;

@@ -157,6 +157,9 @@ void run_train(const TrainArgs& a) {
     std::fprintf(log, "distillation: a ReLU teacher is trained first on the same images; student loss (1 - %g) CE + "
                  "%g T^2 KL at T %g%s\n", to.distill.alpha, to.distill.alpha, to.distill.temperature,
                  to.distill.start_from_teacher ? "; the student starts from the trained teacher" : "");
+  if (to.distill.enabled && to.distill.student_learning_rate > 0)
+    std::fprintf(log, "student learning rate %g (the teacher's is %g)\n", to.distill.student_learning_rate,
+                 to.learning_rate);
   std::fflush(log);
 
   auto on_epoch = [&](const train::EpochReport& r) {
@@ -221,6 +224,7 @@ void run_train(const TrainArgs& a) {
                    {"distill", to.distill.enabled ? nlohmann::json{{"temperature", to.distill.temperature},
                                                                    {"alpha", to.distill.alpha},
                                                                    {"start_from_teacher", to.distill.start_from_teacher},
+                                                                   {"student_learning_rate", to.distill.student_learning_rate},
                                                                    {"teacher_best_epoch", result.teacher_best_epoch}}
                                                   : nlohmann::json(nullptr)}};
     j["best_epoch"] = result.best_epoch;
@@ -368,6 +372,9 @@ void setup_train(CLI::App& root) {
   cmd->add_flag("--start-from-teacher", args->recipe.start_from_teacher,
                 "with --distill: the student starts from the trained teacher's weights (batch norm set to the identity "
                 "on its pre-activations, each polynomial to ReLU's least-squares fit) instead of the initial ones");
+  cmd->add_option("--student-lr", args->recipe.student_learning_rate,
+                  "with --distill: the student's base learning rate (the teacher keeps --lr; 0 = --lr)")
+      ->capture_default_str();
   cmd->callback([args] { run_train(*args); });
 }
 

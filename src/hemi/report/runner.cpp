@@ -201,11 +201,12 @@ struct Trained {
   nn::Model model;
   TrainingInfo info;
   std::optional<nn::Model> teacher;  // with distillation: the ReLU teacher (its best epoch)
+  TrainingInfo teacher_info;         // and how it was trained
 };
 
 Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::ImageSet& train_set,
                  const std::string& label, std::FILE* log) {
-  Trained t{initial, {}, std::nullopt};
+  Trained t{initial, {}, std::nullopt, {}};
   if (!e.train) return t;
   const TrainSpec& ts = *e.train;
   const train::TrainOptions to = train_options(ts, e.seed, e.activation);
@@ -221,7 +222,9 @@ Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::
   const int phases = to.distill.enabled ? 2 : 1;
   Progress bar(log, "train " + label, static_cast<std::size_t>(phases * ts.epochs), "epochs");
   char note[96];
+  std::optional<train::EpochReport> last_teacher_epoch;
   auto result = train::train_model(initial, train_set, to, [&](const train::EpochReport& r) {
+    if (r.teacher) last_teacher_epoch = r;
     std::snprintf(note, sizeof note, "%sloss %.4f, train acc %.2f%%", r.teacher ? "teacher " : (r.relu ? "relu " : ""),
                   r.loss, 100 * r.train_accuracy);
     bar.update(static_cast<std::size_t>(r.epoch + (phases == 2 && !r.teacher ? ts.epochs : 0)), note);
@@ -239,6 +242,22 @@ Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::
   if (!result.epochs.empty()) {
     t.info.final_loss = result.epochs.back().loss;
     t.info.final_train_accuracy = result.epochs.back().train_accuracy;
+  }
+  if (t.teacher) {
+    // The teacher was trained with these options minus distillation, as ReLU (train_model).
+    train::TrainOptions teacher_options = to;
+    teacher_options.distill = {};
+    teacher_options.train_polynomials = false;
+    t.teacher_info = t.info;
+    t.teacher_info.seconds = result.teacher_seconds;
+    t.teacher_info.recipe = describe_recipe(teacher_options, "relu") + "; the distillation teacher of " + label;
+    if (to.validation_fraction > 0)
+      t.teacher_info.recipe += ", validation " + std::to_string(result.validation_images) + " images, best epoch " +
+                               std::to_string(result.teacher_best_epoch);
+    if (last_teacher_epoch) {
+      t.teacher_info.final_loss = last_teacher_epoch->loss;
+      t.teacher_info.final_train_accuracy = last_teacher_epoch->train_accuracy;
+    }
   }
   return t;
 }
@@ -488,7 +507,7 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
     const std::string label = e.name + (s.fold ? " fold " + std::to_string(*s.fold + 1) : "");
     Trained t = is_private_training(e) ? [&] {
       PrivateTraining pt = train_private(e, initial, s.train, s.test, label, opts.log);
-      return Trained{std::move(pt.model), std::move(pt.info), std::nullopt};
+      return Trained{std::move(pt.model), std::move(pt.info), std::nullopt, {}};
     }()
                                        : train_on(e, initial, s.train, label, opts.log);
     if (t.teacher && s.test.size() > 0) {
@@ -501,7 +520,12 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
     for (const VariantSpec& v : e.variants) {
       std::vector<std::string> variant_notes = notes;
       const data::ImageSet test = limited(s.test, v.limit, e.seed + 3, "test images", &variant_notes);
-      RunResult r = evaluate_variant(spec, e, v, t, test, pool, opts, s.fold);
+      if (v.teacher && !t.teacher)
+        throw Error("experiment '" + e.name + "', variant '" + v.name +
+                    "': evaluates the distillation teacher, but none was trained (epochs = 0)");
+      RunResult r = v.teacher ? evaluate_variant(spec, e, v, Trained{*t.teacher, t.teacher_info, std::nullopt, {}}, test,
+                                                 pool, opts, s.fold)
+                              : evaluate_variant(spec, e, v, t, test, pool, opts, s.fold);
       r.split = split_text;
       r.data_notes = std::move(variant_notes);
       r.duplicate_policy = ds.duplicates.kept ? "keep" : "drop";

@@ -191,6 +191,9 @@ TrainSpec parse_train(Reader& r, const std::string& dataset) {
   if (auto v = r.number("distill_temperature", 0, 1000, true)) t.distill_temperature = *v;
   if (auto v = r.number("distill_alpha", 0, 1)) t.distill_alpha = *v;
   if (auto v = r.boolean("start_from_teacher")) t.start_from_teacher = *v;
+  if (auto v = r.number("student_learning_rate", 0, 10, true)) t.student_learning_rate = *v;
+  if (t.student_learning_rate > 0 && !t.distill)
+    r.fail("student_learning_rate", "needs distill = true (only a distilled student has its own learning rate)");
   if (t.start_from_teacher && !t.distill) r.fail("start_from_teacher", "needs distill = true (the teacher it starts from)");
   if (t.start_from_teacher && t.warm_start_epochs > 0)
     r.fail("start_from_teacher", "replaces the warm start: give start_from_teacher or warm_start_epochs, not both");
@@ -270,6 +273,10 @@ VariantSpec parse_variant(Reader& r) {
   if (bfv && v.packing == he::Packing::kLatency)
     r.fail("packing", "scheme = \"bfv\" has only throughput packing (one image per slot), not latency");
   if (bfv && r.has("scale_bits")) r.fail("scale_bits", "is a CKKS option; BFV has no scale (use weight_bits, input_bits)");
+  if (auto t = r.boolean("teacher")) v.teacher = *t;
+  if (v.teacher && enc)
+    r.fail("teacher", "applies to plain variants only (the teacher is a ReLU network, which HE does not evaluate)");
+  if (v.teacher && bfv) r.fail("teacher", "evaluates the float teacher: it cannot take scheme = \"bfv\"");
   if (r.has("params")) {
     if (bfv) r.fail("params", "is a CKKS parameter set; the BFV compiler chooses its own ring");
     if (!enc) r.fail("params", "applies to encrypted variants only");
@@ -386,6 +393,9 @@ ExperimentSpec parse_experiment(Reader& r, std::uint64_t default_seed, const std
     for (std::size_t i = 0; i < a->size(); ++i) {
       Reader vr(*a->get(i)->as_table(), r.where() + ": variant " + std::to_string(i + 1));
       VariantSpec v = parse_variant(vr);
+      if (v.teacher && !(e.train && e.train->distill))
+        vr.fail("teacher", "needs distill = true in [experiment.train] (the teacher is the ReLU network distillation "
+                           "trains first)");
       if (!names.insert(v.name).second)
         vr.fail("name", "variant name " + squote(v.name) + " is used twice (give each variant a distinct name)");
       e.variants.push_back(std::move(v));

@@ -32,6 +32,10 @@ struct VariantSpec {
   // or "bfv" (the integer-quantized model, plaintext or under BFV; throughput packing only).
   std::string scheme = "ckks";
   int weight_bits = 0, input_bits = 0;  // bfv only; 0 = the quant layer's defaults
+  // Plain (float) only, with distill: evaluate the experiment's distillation teacher (the ReLU
+  // network trained the same way on the same images) instead of the trained student, so one
+  // training gives the ReLU reference too.
+  bool teacher = false;
 };
 
 // DP-SGD ([experiment.train.dp]) or client-level DP of FedAvg ([experiment.train.federated.dp]):
@@ -79,6 +83,7 @@ struct TrainSpec {
   double distill_temperature = 4.0;
   double distill_alpha = 0.5;
   bool start_from_teacher = false;  // with distill: the student starts from the trained teacher
+  double student_learning_rate = 0;  // with distill, > 0: the student's base learning rate (0 = learning_rate)
   std::optional<DpSpec> dp;                // DP-SGD instead of Adam on exact gradients
   std::optional<FederatedSpec> federated;  // FedAvg instead of centralized training
 };

@@ -29,6 +29,7 @@ train::TrainOptions train_options(const TrainSpec& ts, std::uint64_t seed, const
   to.distill.temperature = ts.distill_temperature;
   to.distill.alpha = ts.distill_alpha;
   to.distill.start_from_teacher = ts.start_from_teacher;
+  to.distill.student_learning_rate = ts.student_learning_rate;
   return to;
 }
 
@@ -49,6 +50,10 @@ std::string describe_recipe(const train::TrainOptions& to, const std::string& ac
     std::snprintf(buf, sizeof buf, "; distilled from a ReLU teacher (T %g, alpha %g)%s", to.distill.temperature,
                   to.distill.alpha, to.distill.start_from_teacher ? ", starting from it" : "");
     out += buf;
+    if (to.distill.student_learning_rate > 0) {
+      std::snprintf(buf, sizeof buf, ", student lr %g", to.distill.student_learning_rate);
+      out += buf;
+    }
   }
   return out;
 }

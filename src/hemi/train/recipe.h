@@ -70,6 +70,10 @@ struct Distillation {
   // to ReLU's least-squares quadratic on what it then sees. The student still trains
   // `epochs` epochs (the schedule restarts).
   bool start_from_teacher = false;
+  // > 0: the student's base learning rate (the schedule runs from it) instead of the
+  // options' learning_rate, which the teacher keeps; a student that starts from its teacher
+  // is fine-tuned, so a lower rate may keep more of what the teacher learned. 0 = the same.
+  double student_learning_rate = 0;
 };
 
 }  // namespace hemi::train

@@ -112,6 +112,11 @@ void validate(const TrainOptions& o) {
     if (!(o.distill.alpha >= 0 && o.distill.alpha <= 1))
       throw Error("train: distillation alpha must be in [0, 1], got " + std::to_string(o.distill.alpha));
   }
+  if (!(o.distill.student_learning_rate >= 0) || !std::isfinite(o.distill.student_learning_rate))
+    throw Error("train: the student's learning rate must be positive (or 0: the learning rate), got " +
+                std::to_string(o.distill.student_learning_rate));
+  if (o.distill.student_learning_rate > 0 && !o.distill.enabled)
+    throw Error("train: a student learning rate needs distillation (--distill): without a teacher there is no student");
   if (o.distill.start_from_teacher) {
     if (!o.distill.enabled) throw Error("train: starting from the teacher needs distillation (--distill)");
     if (!o.train_polynomials)
@@ -200,6 +205,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
     TrainOptions to = options;
     to.distill.enabled = false;
     to.distill.start_from_teacher = false;
+    to.distill.student_learning_rate = 0;
     to.warm_start_epochs = 0;
     to.train_polynomials = false;
     teacher = train_model(relu_version(initial), all_train, to, [&](const EpochReport& r) {
@@ -240,7 +246,11 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
     teacher_net = TorchNet(teacher->model);
     teacher_net->eval();
   }
-  FlatAdam adam(net->parameters(), options.learning_rate);
+  // The teacher above was trained at options.learning_rate; the student may have its own.
+  const double base_lr = options.distill.enabled && options.distill.student_learning_rate > 0
+                             ? options.distill.student_learning_rate
+                             : options.learning_rate;
+  FlatAdam adam(net->parameters(), base_lr);
 
   const auto n = static_cast<int64_t>(train.size());
   auto shape = initial.input_shape();
@@ -274,6 +284,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
   if (teacher) {
     result.teacher = teacher->model;
     result.teacher_best_epoch = teacher->best_epoch;
+    result.teacher_seconds = teacher->seconds;
     if (teacher->best_epoch > 0)
       result.teacher_validation_accuracy =
           teacher->epochs[static_cast<std::size_t>(teacher->best_epoch - 1)].validation_accuracy;
@@ -306,7 +317,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
     auto t0 = std::chrono::steady_clock::now();
     if (warm && epoch == options.warm_start_epochs + 1) swap_to_polynomials();
     const bool relu_epoch = net->relu_for_polynomials();
-    const double lr = learning_rate_at(options.schedule, options.learning_rate, epoch - 1, options.epochs);
+    const double lr = learning_rate_at(options.schedule, base_lr, epoch - 1, options.epochs);
     adam.set_lr(lr);
     net->train();
     torch::Tensor order = torch::randperm(n, torch::kLong);

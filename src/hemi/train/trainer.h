@@ -102,8 +102,10 @@ struct TrainResult {
   // and the model at the swap (the ReLU phase's weights, batch norm folded, with those fits).
   std::vector<std::vector<double>> warm_start_fits;
   std::optional<nn::Model> at_swap;
-  // With distillation: the teacher (the ReLU network, its best epoch's weights).
+  // With distillation: the teacher (the ReLU network, its best epoch's weights) and its
+  // training time (not in `seconds`).
   std::optional<nn::Model> teacher;
+  double teacher_seconds = 0;
 };
 
 // The ReLU network with the same layers and weights as `model`: every square and polynomial
