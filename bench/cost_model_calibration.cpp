@@ -1,6 +1,6 @@
 // hemi-bench-cost-calibration: how stable the cost model's CPU calibration is in this process
 // (issue 12; docs/he.md, "Cost"). Prints R readings of the calibration kernel
-// (he::measure_calibration_ntt_us: the median of block minima over >= 20 ms, on an aligned
+// (he::measure_calibration_ntt_us: the lower decile of block minima over >= 20 ms, on an aligned
 // polynomial) next to R readings of the earlier single window (the best of 24 NTTs, about
 // 0.4 ms) on an aligned and on an unaligned (8 bytes off) polynomial, in microseconds, and the
 // factor each gives against the reference. With --busy, a second thread runs NTTs meanwhile

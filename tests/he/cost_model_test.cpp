@@ -46,7 +46,7 @@ TEST(CostModel, FollowsTheActivePathAndIsCalibrated) {
   }
 }
 
-// Each reading is the median of at least 16 blocks' best times, so two in a row agree closely;
+// Each reading is the lower decile of at least 16 blocks' best times, so two in a row agree closely;
 // the bound is loose on purpose (a shared machine), but the earlier single 0.4 ms window read
 // 1.2x apart between processes (an unaligned polynomial) and 1.45x once inside hemi eval.
 TEST(CostModel, CalibrationIsStableAcrossCalls) {

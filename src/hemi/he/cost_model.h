@@ -57,9 +57,9 @@ double parse_cpu_factor(const std::string& text);
 // The calibration kernel: forward NTTs at N = 8192 (31-bit prime) on a 64-byte aligned
 // polynomial (as a ciphertext's limbs are: an unaligned one runs the IFMA kernel 1.2x slower),
 // in microseconds. After a warm-up, blocks of 24 transforms for at least `min_ms` milliseconds
-// (and at least 16 blocks); the result is the median of the blocks' best times, so a slow
-// stretch of the machine (another process, a preempted or throttled vCPU) shorter than half the
-// window does not move it.
+// (and at least 16 blocks); the result is the lower decile of the blocks' best times: a
+// preemption costs one transform, not a block's best, and a slow stretch of the machine (another
+// process, a throttled vCPU) shorter than 90 % of the window does not move it.
 double measure_calibration_ntt_us(double min_ms = 20);
 
 // The last-level cache and the memory bandwidth one thread sees (the memory term above).
