@@ -34,7 +34,7 @@ struct CostModel {
   double ntt_us_reference;  // the same kernel on the reference machine
   bool clamped;        // the measured ratio fell outside [kMinCpuFactor, kMaxCpuFactor]
   // How the factor was obtained, for hemi plan / hemi eval: "pinned by HEMI_COST_CPU_FACTOR"
-  // or "NTT calibration: 16.8 us against 14.9 us on the reference".
+  // or "NTT calibration: 13.6 us against 13.6 us on the reference".
   std::string how() const;
 };
 
