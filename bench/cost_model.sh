@@ -9,7 +9,8 @@
 # bandwidth are this process's (on a loaded machine key switching at N = 2^14 runs several
 # times slower).
 # Usage: bench/cost_model.sh [--throughput-medcnn] [--paths "avx512ifma avx2"]
-#   env: HEMI_MODELS (default /work/models), HEMI_DATA (default ../shared/data)
+#   env: HEMI_MODELS (default /work/models), HEMI_DATA (default ../shared/data),
+#   HEMI_COST_CPU_FACTOR (pins the cost model's CPU factor instead of calibrating; docs/he.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 medcnn_thr=0

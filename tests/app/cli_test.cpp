@@ -14,9 +14,9 @@ struct Result {
   std::string out;  // stdout and stderr together
 };
 
-Result run(const std::string& args) {
+Result run(const std::string& args, const std::string& env = "") {
   Result r;
-  std::string cmd = std::string(HEMI_BINARY) + " " + args + " 2>&1";
+  std::string cmd = (env.empty() ? "" : env + " ") + std::string(HEMI_BINARY) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf{};
@@ -75,6 +75,17 @@ TEST(CliErrors, UnknownCommandsAndBadFilesAreClearErrors) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("hemi: error:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("/nonexistent/model.hemi"), std::string::npos) << r.out;
+}
+
+// The cost model's pinned CPU factor (docs/he.md, "Cost") is checked first, before the model is
+// read: a bad value is a clear error that names the variable and the value.
+TEST(CliErrors, BadPinnedCostFactorIsRefused) {
+  for (const std::string bad : {"abc", "0", "-1", "9"}) {
+    Result r = run("plan --model /nonexistent/model.hemi", "HEMI_COST_CPU_FACTOR=" + bad);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("HEMI_COST_CPU_FACTOR"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("'" + bad + "'"), std::string::npos) << r.out;
+  }
 }
 
 }  // namespace

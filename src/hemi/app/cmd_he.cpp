@@ -51,19 +51,22 @@ double current_rss_mib() {
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
 }
 
-// The cost model's line under a plan: the path and calibration it used, and for a latency plan
-// with a plaintext cache the one-off cost of filling it (the first image pays it).
+// The cost model's line under a plan: the path and CPU factor it used and how the factor was
+// obtained, and for a latency plan with a plaintext cache the one-off cost of filling it (the
+// first image pays it).
 std::string cost_model_note(const he::Plan& plan) {
   const he::CostModel& m = he::cost_model();
   const std::size_t n = std::size_t{1} << plan.params.log_n;
   char buf[320];
-  std::snprintf(buf, sizeof buf, "  cost model: %s path, this CPU %.2fx the reference (NTT calibration)", m.path, m.cpu_factor);
+  std::snprintf(buf, sizeof buf, "  cost model: %s path, this CPU %.2fx the reference (%s)", m.path, m.cpu_factor,
+                m.how().c_str());
   std::string s = buf;
   if (plan.plaintext_cache_bytes) {
-    std::uint64_t kept = 0;
-    for (std::uint64_t k : he::cached_encodes(plan.layers, n, plan.plaintext_cache_bytes)) kept += k;
+    const std::vector<std::uint64_t> kept = he::cached_encodes(plan.layers, n, plan.plaintext_cache_bytes);
+    std::uint64_t total = 0;
+    for (std::uint64_t k : kept) total += k;
     std::snprintf(buf, sizeof buf, "; the cache keeps %llu plaintexts, encoded once: +%.2f s for the first image",
-                  static_cast<unsigned long long>(kept), he::predict_cache_fill_seconds(plan.layers, n, plan.plaintext_cache_bytes));
+                  static_cast<unsigned long long>(total), he::predict_cache_fill_seconds(plan.layers, n, kept));
     s += buf;
   }
   return s + "\n";
@@ -85,8 +88,11 @@ nlohmann::json cost_check(const he::SessionResult& r, std::size_t images, double
   const double measured = std::max(0.0, cpu_seconds - r.seconds.encrypt - r.seconds.decrypt);
   const double predicted_peak = he::predict_peak_bytes(p, rss_before_mib * 1048576.0) / 1048576.0;
   const double peak = peak_rss_mib();
-  return {{"path", he::cost_model().path},
-          {"cpu_factor", he::cost_model().cpu_factor},
+  const he::CostModel& m = he::cost_model();
+  return {{"path", m.path},
+          {"cpu_factor", m.cpu_factor},
+          {"cpu_factor_pinned", m.pinned},
+          {"cpu_factor_how", m.how()},
           {"units", units},
           {"predicted_seconds", predicted},
           {"measured_cpu_seconds", measured},
@@ -132,6 +138,7 @@ struct PlanArgs {
 };
 
 void run_plan(const PlanArgs& a) {
+  he::cost_model();  // calibrated (or HEMI_COST_CPU_FACTOR checked) first, before any other work
   nn::Model model = nn::load_model(a.model);
   he::CompileOptions o;
   o.packing = parse_packing(a.packing);
@@ -225,6 +232,9 @@ void run_eval(const EvalArgs& a) {
     throw Error("--plaintext-cache-mib limits CKKS plans, and --server-memory-mib latency plans; --scheme bfv in throughput "
                 "packing has its own compiler");
   if (!bfv && a.bits_given) throw Error("--weight-bits and --input-bits quantize for --scheme bfv; CKKS evaluates the float model");
+  // The cost model is calibrated (or HEMI_COST_CPU_FACTOR checked) first: before any thread
+  // starts or any data is read.
+  if (a.mode == "encrypted" && !bfv) he::cost_model();
   nn::Model model = nn::load_model(a.model);
   // The plan and its limits (memory, security) are checked before any image is read.
   std::optional<he::Plan> plan;
@@ -482,13 +492,20 @@ void run_eval(const EvalArgs& a) {
   std::printf("  per image: %.1f KiB up, %.1f KiB down; evaluation keys %.1f MiB; peak memory %.0f MiB\n",
               r.bytes_up_per_image / 1024, r.bytes_down_per_image / 1024, static_cast<double>(r.eval_key_bytes) / 1048576.0,
               peak_rss_mib());
-  std::printf("  cost model (%s path, one thread): evaluation predicted %.3f s, measured %.3f CPU-s on %d thread%s (%.2fx); "
+  std::printf("  cost model (%s path, one thread, this CPU %.2fx the reference: %s): evaluation predicted %.3f s, measured %.3f CPU-s on %d thread%s (%.2fx); "
               "peak memory predicted %.0f MiB, measured %.0f MiB (%.2fx)\n",
-              cost["path"].get<std::string>().c_str(), cost["predicted_seconds"].get<double>(),
+              cost["path"].get<std::string>().c_str(), cost["cpu_factor"].get<double>(),
+              cost["cpu_factor_how"].get<std::string>().c_str(), cost["predicted_seconds"].get<double>(),
               cost["measured_cpu_seconds"].get<double>(), r.threads, r.threads == 1 ? "" : "s",
               cost["time_ratio"].get<double>(), cost["predicted_peak_mib"].get<double>(), cost["measured_peak_mib"].get<double>(),
               cost["memory_ratio"].get<double>());
 }
+
+// The help's note on the cost model's CPU factor (docs/he.md, "Cost").
+constexpr const char* kCostFactorHelp =
+    "The predicted time is scaled to this CPU by a calibration (forward NTTs at N = 8192 for about 30 ms, "
+    "once per process, against the reference machine); HEMI_COST_CPU_FACTOR=F (a number in [0.25, 8]) pins "
+    "the factor instead.";
 
 void setup(CLI::App& root) {
   auto pa = std::make_shared<PlanArgs>();
@@ -500,6 +517,7 @@ void setup(CLI::App& root) {
   plan->add_option("-o,--output", pa->output, "write the plan (JSON) to this file");
   plan->add_flag("--json", pa->json, "print the plan as JSON");
   pa->memory.add_to(plan);
+  plan->footer(kCostFactorHelp);
   plan->callback([pa] { run_plan(*pa); });
 
   auto ea = std::make_shared<EvalArgs>();
@@ -529,6 +547,7 @@ void setup(CLI::App& root) {
       ->each([ea](const std::string&) { ea->scale_bits_given = true; });
   ev->add_flag("--json", ea->json, "print one JSON object");
   ev->add_flag("--quiet", ea->quiet, "no progress on stderr");
+  ev->footer(kCostFactorHelp);
   ev->callback([ea] { run_eval(*ea); });
 }
 
