@@ -1,5 +1,6 @@
 // The compiler's time model (cost_model.h): it names the active SIMD path and is calibrated to a
-// sane factor (stable between calls, clamped, or pinned exactly, a bad pinned value refused); it is linear in the operation counts; element-wise work scales as N log N and
+// sane factor (stable between calls, clamped, or pinned exactly, a bad pinned value refused);
+// it is linear in the operation counts; element-wise work scales as N log N and
 // linearly in the primes, key switching quadratically in the primes and with a memory term once
 // the key no longer fits in the cache; the plaintext cache moves encodes out of the steady state.
 #include "hemi/he/cost_model.h"
