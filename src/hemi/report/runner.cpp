@@ -244,13 +244,9 @@ Trained train_on(const ExperimentSpec& e, const nn::Model& initial, const data::
     t.info.final_train_accuracy = result.epochs.back().train_accuracy;
   }
   if (t.teacher) {
-    // The teacher was trained with these options minus distillation, as ReLU (train_model).
-    train::TrainOptions teacher_options = to;
-    teacher_options.distill = {};
-    teacher_options.train_polynomials = false;
     t.teacher_info = t.info;
     t.teacher_info.seconds = result.teacher_seconds;
-    t.teacher_info.recipe = describe_recipe(teacher_options, "relu") + "; the distillation teacher of " + label;
+    t.teacher_info.recipe = describe_recipe(train::teacher_options(to), "relu") + "; the distillation teacher of " + label;
     if (to.validation_fraction > 0)
       t.teacher_info.recipe += ", validation " + std::to_string(result.validation_images) + " images, best epoch " +
                                std::to_string(result.teacher_best_epoch);
@@ -517,15 +513,16 @@ void run_experiment(const Spec& spec, const ExperimentSpec& e, ThreadPool& pool,
       say(opts.log, "  %-34s accuracy %6.2f%%  (the distillation teacher, ReLU)\n", (label + " teacher").c_str(),
           100 * te.accuracy);
     }
+    // The ReLU teacher as a run of its own, for the variants that score it (teacher = true).
+    std::optional<Trained> teacher_run;
+    if (t.teacher) teacher_run = Trained{*t.teacher, t.teacher_info, std::nullopt, {}};
     for (const VariantSpec& v : e.variants) {
       std::vector<std::string> variant_notes = notes;
       const data::ImageSet test = limited(s.test, v.limit, e.seed + 3, "test images", &variant_notes);
-      if (v.teacher && !t.teacher)
+      if (v.teacher && !teacher_run)
         throw Error("experiment '" + e.name + "', variant '" + v.name +
                     "': evaluates the distillation teacher, but none was trained (epochs = 0)");
-      RunResult r = v.teacher ? evaluate_variant(spec, e, v, Trained{*t.teacher, t.teacher_info, std::nullopt, {}}, test,
-                                                 pool, opts, s.fold)
-                              : evaluate_variant(spec, e, v, t, test, pool, opts, s.fold);
+      RunResult r = evaluate_variant(spec, e, v, v.teacher ? *teacher_run : t, test, pool, opts, s.fold);
       r.split = split_text;
       r.data_notes = std::move(variant_notes);
       r.duplicate_policy = ds.duplicates.kept ? "keep" : "drop";

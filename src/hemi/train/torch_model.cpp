@@ -131,33 +131,26 @@ void TorchNetImpl::set_batch_norm_identity(torch::Tensor x) {
   torch::NoGradGuard no_grad;
   const bool was_training = is_training();
   eval();
-  // Layer k's input depends only on the batch norms before it, so set them one at a time.
-  const std::size_t count = conv_bns_.size() + dense_bns_.size();
-  for (std::size_t k = 0; k < count; ++k) {
+  // A linear layer's output depends only on the batch norms before it, so they are set in
+  // layer order, each from a forward pass after the ones before it were set.
+  std::size_t linear = 0;  // the conv/dense layer's index among them (forward_recording's order)
+  auto set = [&](auto& bn, const std::vector<int64_t>& dims) {
+    if (!bn) return;
     std::vector<torch::Tensor> outputs;  // every conv/dense output, in layer order
     forward_recording(x, nullptr, &outputs);
-    // Which batch norm belongs to the k-th linear layer: convs and denses in layer order.
-    std::size_t conv = 0, dense = 0, linear = 0;
-    for (const auto& layer : spec_.layers) {
-      const bool is_conv = std::holds_alternative<nn::Conv2d>(layer);
-      if (!is_conv && !std::holds_alternative<nn::Dense>(layer)) continue;
-      if (linear++ == k) {
-        const torch::Tensor& y = outputs[k];
-        const std::vector<int64_t> dims = is_conv ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
-        const torch::Tensor mean = y.mean(dims), var = y.var(dims, /*unbiased=*/false);
-        auto set = [&](auto& bn) {
-          if (!bn) return;
-          const double eps = bn->options.eps();
-          bn->running_mean.copy_(mean);
-          bn->running_var.copy_(var);
-          bn->weight.copy_((var + eps).sqrt());
-          bn->bias.copy_(mean);
-        };
-        if (is_conv) set(conv_bns_[conv]);
-        else set(dense_bns_[dense]);
-      }
-      (is_conv ? conv : dense)++;
-    }
+    const torch::Tensor& y = outputs[linear];
+    const torch::Tensor mean = y.mean(dims), var = y.var(dims, /*unbiased=*/false);
+    bn->running_mean.copy_(mean);
+    bn->running_var.copy_(var);
+    bn->weight.copy_((var + bn->options.eps()).sqrt());
+    bn->bias.copy_(mean);
+  };
+  std::size_t conv = 0, dense = 0;
+  for (const auto& layer : spec_.layers) {
+    if (std::holds_alternative<nn::Conv2d>(layer)) set(conv_bns_[conv++], {0, 2, 3});
+    else if (std::holds_alternative<nn::Dense>(layer)) set(dense_bns_[dense++], {0});
+    else continue;
+    ++linear;
   }
   train(was_training);
 }

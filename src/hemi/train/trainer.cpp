@@ -126,6 +126,14 @@ void validate(const TrainOptions& o) {
   }
 }
 
+TrainOptions teacher_options(const TrainOptions& options) {
+  TrainOptions to = options;
+  to.distill = {};
+  to.warm_start_epochs = 0;
+  to.train_polynomials = false;
+  return to;
+}
+
 nn::Model relu_version(const nn::Model& model) {
   nn::ModelSpec spec = model.spec();
   for (auto& layer : spec.layers)
@@ -202,13 +210,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
   // (validation_split is deterministic, so the same validation images are held out).
   std::optional<TrainResult> teacher;
   if (options.distill.enabled) {
-    TrainOptions to = options;
-    to.distill.enabled = false;
-    to.distill.start_from_teacher = false;
-    to.distill.student_learning_rate = 0;
-    to.warm_start_epochs = 0;
-    to.train_polynomials = false;
-    teacher = train_model(relu_version(initial), all_train, to, [&](const EpochReport& r) {
+    teacher = train_model(relu_version(initial), all_train, teacher_options(options), [&](const EpochReport& r) {
       EpochReport t = r;
       t.teacher = true;
       if (progress) progress(t);
@@ -289,11 +291,13 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
       result.teacher_validation_accuracy =
           teacher->epochs[static_cast<std::size_t>(teacher->best_epoch - 1)].validation_accuracy;
   }
+  // The images the swap fits on, and batch norm is set to the identity on: the first 512.
+  const torch::Tensor fit_images = images.slice(0, 0, std::min<int64_t>(n, 512));
   // The swap from ReLU to the polynomials: each starts at ReLU's least-squares fit on what it
-  // now sees (eval mode, the first 512 training images, at most ~2^18 values per layer).
+  // now sees (eval mode, at most ~2^18 values per layer).
   auto swap_to_polynomials = [&] {
     net->eval();
-    auto inputs = net->polynomial_inputs(images.slice(0, 0, std::min<int64_t>(n, 512)));
+    auto inputs = net->polynomial_inputs(fit_images);
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       torch::Tensor v = inputs[i].flatten();
       const int64_t stride = std::max<int64_t>(1, v.numel() / 262144);
@@ -309,7 +313,7 @@ TrainResult train_model(const nn::Model& initial, const data::ImageSet& all_trai
   if (options.distill.start_from_teacher) {
     // The teacher's weights, batch norm as the identity on its pre-activations, then the swap.
     net->set_relu_for_polynomials(true);
-    net->set_batch_norm_identity(images.slice(0, 0, std::min<int64_t>(n, 512)));
+    net->set_batch_norm_identity(fit_images);
     swap_to_polynomials();
   }
   std::vector<double> val_acc, val_loss;

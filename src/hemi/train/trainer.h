@@ -108,6 +108,10 @@ struct TrainResult {
   double teacher_seconds = 0;
 };
 
+// The options the distillation teacher is trained with: `options` as they are for a ReLU
+// network, without distillation (nor a student's start or learning rate) or a warm start.
+TrainOptions teacher_options(const TrainOptions& options);
+
 // The ReLU network with the same layers and weights as `model`: every square and polynomial
 // activation replaced by relu (the distillation teacher's starting point).
 nn::Model relu_version(const nn::Model& model);
